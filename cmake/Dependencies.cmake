@@ -1,0 +1,27 @@
+# Third-party libraries: Debian 12 packages, plus DuckDB from .deps/ (scripts/bootstrap.sh).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(CURL REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(GTest REQUIRED)
+pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+
+set(BASIN_DUCKDB_DIR "${CMAKE_SOURCE_DIR}/.deps/duckdb")
+if(NOT EXISTS "${BASIN_DUCKDB_DIR}/lib/libduckdb.so")
+  message(FATAL_ERROR "DuckDB is missing from ${BASIN_DUCKDB_DIR}: run scripts/bootstrap.sh (make does)")
+endif()
+add_library(duckdb SHARED IMPORTED GLOBAL)
+set_target_properties(duckdb PROPERTIES IMPORTED_LOCATION "${BASIN_DUCKDB_DIR}/lib/libduckdb.so"
+                                        IMPORTED_NO_SONAME TRUE)
+# -isystem: DuckDB's headers are not ours to warn about. Never define DEBUG or
+# DUCKDB_DEBUG_NO_SAFETY next to them: both change struct layouts against the prebuilt library.
+target_include_directories(duckdb SYSTEM INTERFACE "${BASIN_DUCKDB_DIR}/include")
+file(MAKE_DIRECTORY "${CMAKE_BINARY_DIR}/bin")
+configure_file("${BASIN_DUCKDB_DIR}/lib/libduckdb.so" "${CMAKE_BINARY_DIR}/bin/libduckdb.so" COPYONLY)
