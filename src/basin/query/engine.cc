@@ -11,6 +11,7 @@ namespace basin::query {
 struct Engine::Impl {
   std::unique_ptr<duckdb::DuckDB> database;
   std::shared_ptr<ReadAccounting> accounting = std::make_shared<ReadAccounting>();
+  std::string home_directory;  // per connection in DuckDB: '~' in paths must not need $HOME
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -27,6 +28,7 @@ Result<std::unique_ptr<Engine>> Engine::Make(EngineOptions options) {
                                       "); reinstall basin so the library beside the binary matches");
   }
   auto impl = std::make_unique<Impl>();
+  impl->home_directory = options.work_dir;
   try {
     std::error_code error;
     std::filesystem::create_directories(options.work_dir + "/extensions", error);
@@ -35,7 +37,6 @@ Result<std::unique_ptr<Engine>> Engine::Make(EngineOptions options) {
     config.SetOptionByName("autoinstall_known_extensions", duckdb::Value::BOOLEAN(false));
     config.SetOptionByName("autoload_known_extensions", duckdb::Value::BOOLEAN(false));
     config.SetOptionByName("allow_community_extensions", duckdb::Value::BOOLEAN(false));
-    config.SetOptionByName("home_directory", duckdb::Value(options.work_dir));
     config.SetOptionByName("extension_directory", duckdb::Value(options.work_dir + "/extensions"));
     config.SetOptionByName("temp_directory", duckdb::Value(options.work_dir + "/tmp"));
     if (options.threads > 0) config.SetOptionByName("threads", duckdb::Value::BIGINT(options.threads));
@@ -60,6 +61,7 @@ Result<QueryResult> Engine::Execute(std::string_view sql) {
   QueryResult out;
   try {
     duckdb::Connection connection(*impl_->database);
+    connection.context->config.home_directory = impl_->home_directory;
     const void* context = connection.context.get();
     impl_->accounting->Register(context, counter);
     struct Unregister {

@@ -262,8 +262,13 @@ Result<HttpResponse> S3ObjectStore::Send(const Call& call) {
   std::string host = options_.path_style ? host_port_ : options_.bucket + "." + host_port_;
   std::string path = base_path_;
   if (options_.path_style) path += "/" + sigv4::UriEncode(options_.bucket, false);
-  path += "/";
-  if (!call.key_is_bucket) path += sigv4::UriEncode(FullKey(call.key), true);
+  // Bucket requests go to "/bucket" in path style (S3 accepts it with or without the
+  // slash; s3rver signs only the form without), and to "/" on a virtual host.
+  if (!call.key_is_bucket) {
+    path += "/" + sigv4::UriEncode(FullKey(call.key), true);
+  } else if (!options_.path_style) {
+    path += "/";
+  }
 
   Status last_error;
   std::chrono::milliseconds backoff = options_.first_backoff;

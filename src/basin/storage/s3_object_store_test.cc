@@ -29,7 +29,7 @@ TEST(S3ObjectStoreTest, MissingBucketIsFailedPrecondition) {
   S3Options options = testing::TestS3Options();
   options.bucket = "no-such-bucket-" + RandomAlphanumeric(6);
   std::transform(options.bucket.begin(), options.bucket.end(), options.bucket.begin(), ::tolower);
-  auto listed = MakeStore(options)->List("");
+  auto listed = MakeStore(options)->List("", {});
   EXPECT_EQ(listed.status().code(), StatusCode::kFailedPrecondition) << listed.status().ToString();
   EXPECT_NE(listed.status().message().find("bucket does not exist"), std::string::npos);
 }
@@ -42,7 +42,7 @@ TEST(S3ObjectStoreTest, MissingKeyIsNotFound) {
 TEST(S3ObjectStoreTest, UnreachableEndpointIsUnavailable) {
   S3Options options = testing::TestS3Options();
   options.endpoint = "http://127.0.0.1:1";  // nothing listens on port 1
-  auto listed = MakeStore(options)->List("");
+  auto listed = MakeStore(options)->List("", {});
   EXPECT_EQ(listed.status().code(), StatusCode::kUnavailable) << listed.status().ToString();
   EXPECT_NE(listed.status().message().find("127.0.0.1:1"), std::string::npos);
   EXPECT_NE(listed.status().message().find("after 2 attempts"), std::string::npos);
@@ -94,7 +94,7 @@ TEST(S3ObjectStoreTest, RetriesServerErrorsWithBackoff) {
   options.endpoint = endpoint.url();
   options.prefix = "";
   options.max_attempts = 3;
-  auto listed = MakeStore(options)->List("p/");
+  auto listed = MakeStore(options)->List("p/", {});
   ASSERT_TRUE(listed.ok()) << listed.status().ToString();
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].key, "p/a.csv");
@@ -107,7 +107,7 @@ TEST(S3ObjectStoreTest, GivesUpAfterMaxAttempts) {
   S3Options options = testing::TestS3Options();
   options.endpoint = endpoint.url();
   options.max_attempts = 3;
-  auto listed = MakeStore(options)->List("p/");
+  auto listed = MakeStore(options)->List("p/", {});
   EXPECT_EQ(listed.status().code(), StatusCode::kUnavailable) << listed.status().ToString();
   EXPECT_NE(listed.status().message().find("HTTP 503 SlowDown"), std::string::npos) << listed.status().message();
   EXPECT_NE(listed.status().message().find("after 3 attempts"), std::string::npos);

@@ -1,0 +1,161 @@
+#include "basin/app/config.h"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <filesystem>
+
+#include <yaml-cpp/yaml.h>
+
+extern char** environ;
+
+namespace basin::app {
+namespace {
+
+std::string Absolute(const std::string& home, const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  return (std::filesystem::path(home) / path).lexically_normal().string();
+}
+
+template <typename T>
+Status Read(const YAML::Node& node, const char* field, const std::string& file, T& out) {
+  if (!node || node.IsNull()) return Status::OK();
+  try {
+    out = node.as<T>();
+  } catch (const YAML::Exception& error) {
+    return Status::InvalidArgument(file + ": field '" + field + "' (line " + std::to_string(node.Mark().line + 1) +
+                                   ") has a value of the wrong type");
+  }
+  return Status::OK();
+}
+
+Status ReadBytes(const YAML::Node& node, const char* field, const std::string& file, uint64_t& out) {
+  std::string text;
+  BASIN_RETURN_IF_ERROR(Read(node, field, file, text));
+  if (text.empty()) return Status::OK();
+  Result<uint64_t> bytes = ParseByteSize(text);
+  if (!bytes.ok()) return Status::InvalidArgument(file + ": field '" + field + "': " + bytes.status().message());
+  out = *bytes;
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string Config::LakeUrl() const {
+  if (lake.rfind("s3://", 0) == 0) return lake;
+  return Absolute(home, lake);
+}
+
+std::string Config::MetadataPath() const { return Absolute(home, metadata); }
+
+Result<uint64_t> ParseByteSize(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0) return Status::InvalidArgument("not a size: '" + text + "' (use e.g. 64MiB)");
+  uint64_t number = std::stoull(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+  static const std::map<std::string, uint64_t> kUnits = {
+      {"", 1}, {"B", 1}, {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000}, {"KiB", 1ull << 10},
+      {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40}};
+  auto found = kUnits.find(unit);
+  if (found == kUnits.end()) return Status::InvalidArgument("unknown size unit in '" + text + "' (use B, KiB, MiB, GiB)");
+  return number * found->second;
+}
+
+std::map<std::string, std::string> ProcessEnvironment() {
+  std::map<std::string, std::string> out;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string text = *entry;
+    size_t equals = text.find('=');
+    if (equals != std::string::npos) out[text.substr(0, equals)] = text.substr(equals + 1);
+  }
+  return out;
+}
+
+Result<Config> LoadConfig(const std::string& home, const std::map<std::string, std::string>& environment) {
+  Config config;
+  config.home = std::filesystem::absolute(home).lexically_normal().string();
+  while (config.home.size() > 1 && config.home.back() == '/') config.home.pop_back();
+  std::string file = config.home + "/" + kConfigFileName;
+  if (!std::filesystem::exists(file)) {
+    return Status::NotFound("no basin home at " + config.home + " (" + kConfigFileName +
+                            " is missing); create one with 'basin init " + home + "'");
+  }
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::Exception& error) {
+    return Status::InvalidArgument(file + ": line " + std::to_string(error.mark.line + 1) + ": " + error.msg);
+  }
+  if (root && !root.IsNull() && !root.IsMap()) return Status::InvalidArgument(file + ": expected a mapping of settings");
+  BASIN_RETURN_IF_ERROR(Read(root["lake"], "lake", file, config.lake));
+  BASIN_RETURN_IF_ERROR(Read(root["metadata"], "metadata", file, config.metadata));
+  if (YAML::Node server = root["server"]) {
+    BASIN_RETURN_IF_ERROR(Read(server["listen"], "server.listen", file, config.listen));
+    BASIN_RETURN_IF_ERROR(ReadBytes(server["max_request_size"], "server.max_request_size", file, config.max_request_bytes));
+  }
+  if (YAML::Node log = root["log"]) BASIN_RETURN_IF_ERROR(Read(log["level"], "log.level", file, config.log_level));
+  if (YAML::Node engine = root["engine"]) {
+    BASIN_RETURN_IF_ERROR(Read(engine["threads"], "engine.threads", file, config.engine_threads));
+    BASIN_RETURN_IF_ERROR(ReadBytes(engine["memory_limit"], "engine.memory_limit", file, config.engine_memory_limit_bytes));
+  }
+  if (YAML::Node s3 = root["s3"]) {
+    BASIN_RETURN_IF_ERROR(Read(s3["endpoint"], "s3.endpoint", file, config.s3.endpoint));
+    BASIN_RETURN_IF_ERROR(Read(s3["region"], "s3.region", file, config.s3.region));
+    BASIN_RETURN_IF_ERROR(Read(s3["path_style"], "s3.path_style", file, config.s3.path_style));
+    BASIN_RETURN_IF_ERROR(Read(s3["access_key_id"], "s3.access_key_id", file, config.s3.credentials.access_key_id));
+    BASIN_RETURN_IF_ERROR(
+        Read(s3["secret_access_key"], "s3.secret_access_key", file, config.s3.credentials.secret_access_key));
+  }
+
+  auto env = [&](const char* name) -> const std::string* {
+    auto found = environment.find(name);
+    return found == environment.end() || found->second.empty() ? nullptr : &found->second;
+  };
+  if (auto* v = env("BASIN_LAKE")) config.lake = *v;
+  if (auto* v = env("BASIN_METADATA")) config.metadata = *v;
+  if (auto* v = env("BASIN_LISTEN")) config.listen = *v;
+  if (auto* v = env("BASIN_LOG_LEVEL")) config.log_level = *v;
+  for (const char* name : {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "BASIN_S3_ENDPOINT"}) {
+    if (auto* v = env(name)) config.s3.endpoint = *v;  // later names win: most specific last
+  }
+  for (const char* name : {"AWS_DEFAULT_REGION", "AWS_REGION", "BASIN_S3_REGION"}) {
+    if (auto* v = env(name)) config.s3.region = *v;
+  }
+  if (auto* v = env("BASIN_S3_PATH_STYLE")) config.s3.path_style = *v != "false" && *v != "0";
+  if (auto* v = env("AWS_ACCESS_KEY_ID")) {
+    config.s3.credentials.access_key_id = *v;
+    config.s3.credentials.secret_access_key = env("AWS_SECRET_ACCESS_KEY") ? *env("AWS_SECRET_ACCESS_KEY") : "";
+    config.s3.credentials.session_token = env("AWS_SESSION_TOKEN") ? *env("AWS_SESSION_TOKEN") : "";
+  }
+  return config;
+}
+
+std::string DefaultConfigText(const std::string& lake, const storage::S3Options& s3) {
+  std::string text =
+      "# basin configuration. Environment variables override these settings and command-line\n"
+      "# flags override both (see docs/configuration.md).\n\n"
+      "# Where table data lives: a folder (relative to this home) or s3://bucket/prefix.\n"
+      "lake: " + lake + "\n\n"
+      "# The metadata database (users, keys, catalog): a SQLite file relative to this home.\n"
+      "metadata: metadata.db\n\n"
+      "server:\n"
+      "  listen: 127.0.0.1:8080\n"
+      "  max_request_size: 64MiB\n\n"
+      "log:\n"
+      "  level: info   # trace, debug, info, warn, error\n\n"
+      "engine:\n"
+      "  threads: 0    # 0: one per core\n"
+      "  # memory_limit: 4GiB\n\n"
+      "# S3-compatible storage, for an s3:// lake and for s3:// URLs in commands and queries.\n"
+      "# Credentials may also come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.\n"
+      "s3:\n";
+  text += "  region: " + (s3.region.empty() ? std::string("us-east-1") : s3.region) + "\n";
+  text += "  path_style: " + std::string(s3.path_style ? "true" : "false") + "\n";
+  text += s3.endpoint.empty() ? "  # endpoint: http://127.0.0.1:9000\n" : "  endpoint: " + s3.endpoint + "\n";
+  text += "  # access_key_id: ...\n  # secret_access_key: ...\n";
+  return text;
+}
+
+}  // namespace basin::app

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "basin/common/result.h"
+#include "basin/storage/s3_object_store.h"
+
+namespace basin::app {
+
+/// basin's settings. Precedence, highest first: command-line flags, environment
+/// variables, the home's basin.yaml, built-in defaults (docs/configuration.md).
+struct Config {
+  std::string home;                       // absolute path of the basin home
+  std::string lake = "lake";              // folder (relative to home) or s3://bucket/prefix
+  std::string metadata = "metadata.db";   // SQLite file (relative to home)
+  std::string listen = "127.0.0.1:8080";  // host:port of `basin serve`
+  uint64_t max_request_bytes = 64ull << 20;
+  std::string log_level = "info";
+  int engine_threads = 0;
+  uint64_t engine_memory_limit_bytes = 0;
+  storage::S3Options s3;  // endpoint, region, path style, credentials (bucket comes from URLs)
+
+  /// The lake as an absolute location: "/home/u/basin/lake" or "s3://bucket/prefix".
+  std::string LakeUrl() const;
+  std::string MetadataPath() const;
+};
+
+/// Name of the config file inside a basin home.
+inline constexpr const char* kConfigFileName = "basin.yaml";
+
+/// Reads `home`/basin.yaml over the defaults, then applies `environment` (normally the
+/// process environment): BASIN_LAKE, BASIN_METADATA, BASIN_LISTEN, BASIN_LOG_LEVEL,
+/// BASIN_S3_ENDPOINT, BASIN_S3_REGION, BASIN_S3_PATH_STYLE, and the AWS variables
+/// (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS_REGION, AWS_DEFAULT_REGION,
+/// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+/// InvalidArgument naming the file and field for a malformed value; NotFound when the
+/// file is missing.
+Result<Config> LoadConfig(const std::string& home, const std::map<std::string, std::string>& environment);
+
+/// The process environment as a map.
+std::map<std::string, std::string> ProcessEnvironment();
+
+/// The YAML text `basin init` writes: every setting, commented.
+std::string DefaultConfigText(const std::string& lake, const storage::S3Options& s3);
+
+/// "64MiB", "512KB", "1GiB", "1000" -> bytes. InvalidArgument otherwise.
+Result<uint64_t> ParseByteSize(const std::string& text);
+
+}  // namespace basin::app

@@ -1,0 +1,95 @@
+#include "basin/app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "basin/app/home.h"
+#include "basin/common/crypto.h"
+
+namespace basin::app {
+namespace {
+
+std::string TempHome(const std::string& yaml) {
+  auto dir = std::filesystem::temp_directory_path() / ("basin-config-" + RandomAlphanumeric(8));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / kConfigFileName) << yaml;
+  return dir.string();
+}
+
+TEST(ConfigTest, DefaultsFileEnvironmentPrecedence) {
+  std::string home = TempHome("lake: data\nserver:\n  listen: 0.0.0.0:9000\n  max_request_size: 1MiB\ns3:\n  region: eu-west-1\n");
+  Result<Config> from_file = LoadConfig(home, {});
+  ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
+  EXPECT_EQ(from_file->LakeUrl(), home + "/data");
+  EXPECT_EQ(from_file->listen, "0.0.0.0:9000");
+  EXPECT_EQ(from_file->max_request_bytes, 1u << 20);
+  EXPECT_EQ(from_file->s3.region, "eu-west-1");
+  EXPECT_EQ(from_file->MetadataPath(), home + "/metadata.db");  // default
+
+  Result<Config> with_env = LoadConfig(home, {{"BASIN_LISTEN", "127.0.0.1:7000"},
+                                              {"AWS_REGION", "ap-northeast-2"},
+                                              {"AWS_ENDPOINT_URL", "http://generic:1"},
+                                              {"AWS_ENDPOINT_URL_S3", "http://s3-specific:2"},
+                                              {"AWS_ACCESS_KEY_ID", "AKID"},
+                                              {"AWS_SECRET_ACCESS_KEY", "SECRET"},
+                                              {"BASIN_LAKE", "s3://bucket/lake"}});
+  ASSERT_TRUE(with_env.ok());
+  EXPECT_EQ(with_env->listen, "127.0.0.1:7000");
+  EXPECT_EQ(with_env->s3.region, "ap-northeast-2");
+  EXPECT_EQ(with_env->s3.endpoint, "http://s3-specific:2");
+  EXPECT_EQ(with_env->s3.credentials.access_key_id, "AKID");
+  EXPECT_EQ(with_env->LakeUrl(), "s3://bucket/lake");
+}
+
+TEST(ConfigTest, ErrorsNameFileAndField) {
+  std::string home = TempHome("server:\n  max_request_size: lots\n");
+  Result<Config> bad = LoadConfig(home, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("basin.yaml"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("server.max_request_size"), std::string::npos);
+
+  std::string broken = TempHome("lake: [unclosed\n");
+  Result<Config> syntax = LoadConfig(broken, {});
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_NE(syntax.status().message().find("line"), std::string::npos) << syntax.status().message();
+
+  EXPECT_TRUE(LoadConfig("/nonexistent/basin-home", {}).status().IsNotFound());
+}
+
+TEST(ConfigTest, ByteSizes) {
+  EXPECT_EQ(*ParseByteSize("64MiB"), 64u << 20);
+  EXPECT_EQ(*ParseByteSize("1000"), 1000u);
+  EXPECT_EQ(*ParseByteSize("2 GiB"), 2ull << 30);
+  EXPECT_FALSE(ParseByteSize("MiB").ok());
+  EXPECT_FALSE(ParseByteSize("5 parsecs").ok());
+}
+
+TEST(HomeTest, LocateHomePrecedence) {
+  EXPECT_EQ(*LocateHome(std::string("/srv/basin"), {{"BASIN_HOME", "/other"}}), "/srv/basin");
+  EXPECT_EQ(*LocateHome(std::nullopt, {{"BASIN_HOME", "/other"}}), "/other");
+}
+
+TEST(HomeTest, InitCreatesAUsableHomeOnce) {
+  auto dir = std::filesystem::temp_directory_path() / ("basin-init-" + RandomAlphanumeric(8));
+  Result<InitOutcome> outcome = InitHome(dir.string(), {});
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->admin_password.size(), 20u);
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "lake"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "metadata.db"));
+  auto key_perms = std::filesystem::status(dir / "secrets" / "master.key").permissions();
+  EXPECT_EQ(key_perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
+
+  Result<Config> config = LoadConfig(dir.string(), {});
+  ASSERT_TRUE(config.ok());
+  Home home(*config);
+  auto auth = home.Auth();
+  ASSERT_TRUE(auth.ok()) << auth.status().ToString();
+  EXPECT_TRUE((*auth)->CheckPassword("admin", outcome->admin_password).ok());
+  EXPECT_EQ(InitHome(dir.string(), {}).status().code(), StatusCode::kAlreadyExists);
+}
+
+}  // namespace
+}  // namespace basin::app

@@ -1,0 +1,126 @@
+#include "basin/app/home.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "basin/auth/master_key.h"
+#include "basin/common/crypto.h"
+#include "basin/storage/local_object_store.h"
+#include "basin/storage/location.h"
+
+namespace basin::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string MasterKeyPath(const Config& config) { return config.home + "/secrets/master.key"; }
+
+}  // namespace
+
+Result<std::string> LocateHome(const std::optional<std::string>& flag,
+                               const std::map<std::string, std::string>& environment) {
+  if (flag && !flag->empty()) return fs::absolute(*flag).lexically_normal().string();
+  auto env = environment.find("BASIN_HOME");
+  if (env != environment.end() && !env->second.empty()) return fs::absolute(env->second).lexically_normal().string();
+  std::error_code error;
+  for (fs::path dir = fs::current_path(error); !error && !dir.empty(); dir = dir.parent_path()) {
+    if (fs::exists(dir / kConfigFileName)) return dir.string();
+    if (dir == dir.parent_path()) break;
+  }
+  return Status::NotFound("no basin home here: pass --home DIR, set BASIN_HOME, or create one with 'basin init DIR'");
+}
+
+Result<std::unique_ptr<storage::ObjectStore>> OpenLake(const std::string& lake_url, const storage::S3Options& s3) {
+  if (lake_url.rfind("s3://", 0) == 0) {
+    BASIN_ASSIGN_OR_RETURN(storage::Location location, storage::ParseLocation(lake_url));
+    storage::S3Options options = s3;
+    options.bucket = location.root;
+    options.prefix = location.key;
+    BASIN_ASSIGN_OR_RETURN(auto store, storage::S3ObjectStore::Make(std::move(options)));
+    return std::unique_ptr<storage::ObjectStore>(std::move(store));
+  }
+  BASIN_ASSIGN_OR_RETURN(auto store, storage::LocalObjectStore::Make(lake_url));
+  return std::unique_ptr<storage::ObjectStore>(std::move(store));
+}
+
+Result<InitOutcome> InitHome(const std::string& dir, const InitOptions& options) {
+  std::string home = fs::absolute(dir).lexically_normal().string();
+  while (home.size() > 1 && home.back() == '/') home.pop_back();
+  if (fs::exists(home + "/" + kConfigFileName)) {
+    return Status::AlreadyExists("a basin home already exists at " + home);
+  }
+  std::error_code error;
+  fs::create_directories(home + "/secrets", error);
+  if (error) return Status::IOError("cannot create basin home " + home + " (" + error.message() + ")");
+  ::chmod((home + "/secrets").c_str(), 0700);
+
+  Config config;
+  config.home = home;
+  config.lake = options.lake;
+  config.s3 = options.s3;
+  // The lake must work before anything points at it: create the folder or list the bucket.
+  BASIN_ASSIGN_OR_RETURN(auto lake, OpenLake(config.LakeUrl(), config.s3));
+  BASIN_RETURN_IF_ERROR(lake->List("", {.recursive = false}).status().WithContext("checking the lake"));
+
+  Home opened(config);
+  BASIN_ASSIGN_OR_RETURN(auth::AuthStore * auth, opened.Auth());
+  std::string password = RandomAlphanumeric(20);
+  BASIN_RETURN_IF_ERROR(auth->CreateUser(options.admin_name, password, auth::Role::kAdmin).status());
+
+  // Written last and atomically: a home without basin.yaml is not a home, so a failed
+  // init can simply be run again.
+  std::string config_path = home + "/" + kConfigFileName;
+  std::string temp_path = config_path + ".tmp";
+  {
+    std::ofstream out(temp_path, std::ios::trunc);
+    out << DefaultConfigText(options.lake, options.s3);
+    if (!out.good()) return Status::IOError("cannot write " + temp_path);
+  }
+  fs::rename(temp_path, config_path, error);
+  if (error) return Status::IOError("cannot write " + config_path + " (" + error.message() + ")");
+  return InitOutcome{home, config.LakeUrl(), options.admin_name, password};
+}
+
+Result<metadata::Database*> Home::Metadata() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!metadata_) {
+    BASIN_ASSIGN_OR_RETURN(metadata_, metadata::Database::Open(config_.MetadataPath()));
+  }
+  return metadata_.get();
+}
+
+Result<auth::AuthStore*> Home::Auth() {
+  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!auth_) {
+    BASIN_ASSIGN_OR_RETURN(std::string master_key, auth::LoadOrCreateMasterKey(MasterKeyPath(config_)));
+    BASIN_ASSIGN_OR_RETURN(auth_, auth::AuthStore::Make(*database, std::move(master_key)));
+  }
+  return auth_.get();
+}
+
+Result<std::shared_ptr<storage::StoreResolver>> Home::Stores() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!stores_) {
+    BASIN_ASSIGN_OR_RETURN(auto lake, OpenLake(config_.LakeUrl(), config_.s3));
+    stores_ = std::make_shared<storage::StoreResolver>(std::shared_ptr<storage::ObjectStore>(std::move(lake)), config_.s3);
+  }
+  return stores_;
+}
+
+Result<query::Engine*> Home::Engine() {
+  BASIN_ASSIGN_OR_RETURN(auto stores, Stores());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!engine_) {
+    query::EngineOptions options{.work_dir = config_.home + "/engine",
+                                 .stores = std::move(stores),
+                                 .threads = config_.engine_threads,
+                                 .memory_limit_bytes = config_.engine_memory_limit_bytes};
+    BASIN_ASSIGN_OR_RETURN(engine_, query::Engine::Make(std::move(options)));
+  }
+  return engine_.get();
+}
+
+}  // namespace basin::app

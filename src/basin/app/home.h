@@ -1,0 +1,66 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "basin/app/config.h"
+#include "basin/auth/auth_store.h"
+#include "basin/metadata/database.h"
+#include "basin/query/engine.h"
+#include "basin/storage/store_resolver.h"
+
+namespace basin::app {
+
+/// Finds the basin home: `flag` (--home), else BASIN_HOME, else the nearest folder at or
+/// above the working directory that holds basin.yaml. NotFound with a hint otherwise.
+Result<std::string> LocateHome(const std::optional<std::string>& flag,
+                               const std::map<std::string, std::string>& environment);
+
+struct InitOptions {
+  std::string lake = "lake";  // folder relative to the home, or s3://bucket/prefix
+  storage::S3Options s3;      // endpoint, region, credentials for an S3 lake
+  std::string admin_name = "admin";
+};
+
+struct InitOutcome {
+  std::string home;
+  std::string lake_url;
+  std::string admin_name;
+  std::string admin_password;  // shown once, never stored in plain text
+};
+
+/// Creates a basin home in `dir`: basin.yaml, the lake (a folder, or a check that the S3
+/// location is reachable), the metadata database, the master key and an admin user with
+/// a random password. AlreadyExists when `dir` already holds a basin home.
+Result<InitOutcome> InitHome(const std::string& dir, const InitOptions& options);
+
+/// An open basin home: its config and the services built from it, each opened on first
+/// use. Thread-safe.
+class Home {
+ public:
+  explicit Home(Config config) : config_(std::move(config)) {}
+
+  const Config& config() const { return config_; }
+
+  Result<metadata::Database*> Metadata();
+  Result<auth::AuthStore*> Auth();
+  /// lake:// and s3:// URLs; the lake is opened on first use.
+  Result<std::shared_ptr<storage::StoreResolver>> Stores();
+  Result<query::Engine*> Engine();
+
+ private:
+  Config config_;
+  std::mutex mutex_;
+  std::unique_ptr<metadata::Database> metadata_;
+  std::unique_ptr<auth::AuthStore> auth_;
+  std::shared_ptr<storage::StoreResolver> stores_;
+  std::unique_ptr<query::Engine> engine_;
+};
+
+/// Opens the store for the lake URL of a config ("/abs/lake" or "s3://bucket/prefix").
+Result<std::unique_ptr<storage::ObjectStore>> OpenLake(const std::string& lake_url, const storage::S3Options& s3);
+
+}  // namespace basin::app

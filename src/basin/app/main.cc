@@ -1,0 +1,40 @@
+// The basin command: one binary for the server and every command-line tool.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "basin/app/cli.h"
+#include "basin/query/engine.h"
+
+int main(int argc, char** argv) {
+  using namespace basin::app;  // NOLINT(google-build-using-namespace): main only
+  // DuckDB's C++ ABI changes between patch releases: refuse a mismatched library early.
+  std::string source_id = basin::query::Engine::LoadedSourceId();
+  if (source_id.rfind(basin::query::kDuckDbSourceId, 0) != 0) {
+    std::cerr << "basin: libduckdb.so is " << basin::query::Engine::LoadedVersion() << " (" << source_id
+              << ") but basin needs " << basin::query::kDuckDbVersion << " (" << basin::query::kDuckDbSourceId
+              << ") (hint: reinstall basin so that the library beside the binary matches)" << std::endl;
+    return kExitFailure;
+  }
+
+  CLI::App app{"basin: a self-hosted analytics lake in one program"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "basin 0.1.0 (DuckDB " + basin::query::Engine::LoadedVersion() + ")");
+  GlobalFlags flags;
+  app.add_option("--home", flags.home, "The basin home (default: BASIN_HOME, or the nearest folder with basin.yaml)")
+      ->envname("BASIN_HOME");
+  app.add_flag("--json", flags.json, "Machine-readable output");
+  int exit_code = kExitOk;
+  AddAdminCommands(app, flags, exit_code);
+  AddServeCommand(app, flags, exit_code);
+  AddLakeCommands(app, flags, exit_code);
+  // Subcommand flags may come after the subcommand too ("basin ls --json").
+  app.fallthrough();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    int code = app.exit(error);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  return exit_code;
+}

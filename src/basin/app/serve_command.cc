@@ -1,0 +1,88 @@
+// basin serve: the HTTP server, until SIGTERM or SIGINT; requests in flight finish first.
+#include <CLI/CLI.hpp>
+
+#include <pthread.h>
+
+#include <csignal>
+#include <thread>
+
+#include "basin/app/cli.h"
+#include "basin/common/log.h"
+#include "basin/server/api_server.h"
+
+namespace basin::app {
+namespace {
+
+Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument("listen address must be HOST:PORT, got '" + listen + "'");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = -1;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+  }
+  if (port < 0 || port > 65535) return Status::InvalidArgument("listen port must be 0-65535, got '" + listen + "'");
+  return std::make_pair(host, port);
+}
+
+int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std::string& log_level_flag) {
+  Result<std::unique_ptr<Home>> home = OpenHome(flags);
+  if (!home.ok()) return ReportError(home.status());
+  const Config& config = (*home)->config();
+  std::string level = log_level_flag.empty() ? config.log_level : log_level_flag;
+  if (!log::SetLevel(level)) return ReportError(Status::InvalidArgument("unknown log level '" + level + "'"));
+  Result<std::pair<std::string, int>> address = ParseListen(listen_flag.empty() ? config.listen : listen_flag);
+  if (!address.ok()) return ReportError(address.status());
+
+  Result<auth::AuthStore*> auth = (*home)->Auth();
+  if (!auth.ok()) return ReportError(auth.status());
+  Result<std::shared_ptr<storage::StoreResolver>> stores = (*home)->Stores();
+  if (!stores.ok()) return ReportError(stores.status());
+  // Starting the engine now checks the DuckDB library before any request arrives.
+  Result<query::Engine*> engine = (*home)->Engine();
+  if (!engine.ok()) return ReportError(engine.status());
+
+  // Signals go to one thread that asks the server to stop; all other threads block them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  server::ServerOptions options{.host = address->first, .port = address->second,
+                                .max_request_bytes = config.max_request_bytes};
+  server::ApiServer server(options, **auth, *stores);
+  if (Status bound = server.Bind(); !bound.ok()) return ReportError(bound);
+  log::Info("server_started", {{"url", "http://" + options.host + ":" + std::to_string(server.port())},
+                               {"port", server.port()}, {"home", config.home}, {"lake", (*stores)->lake().Describe()},
+                               {"duckdb", query::Engine::LoadedVersion()}});
+
+  std::thread signal_thread([&server, signals] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    log::Info("server_stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    server.Stop();
+  });
+  Status ran = server.Run();
+  // Wake the signal thread if the server stopped by itself.
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  log::Info("server_stopped");
+  return ran.ok() ? kExitOk : ReportError(ran);
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, GlobalFlags& flags, int& exit_code) {
+  static std::string listen, log_level;
+  CLI::App* serve = app.add_subcommand("serve", "Run the HTTP server (web UI, JSON API, AWS-compatible endpoints)");
+  serve->add_option("--listen", listen, "HOST:PORT to listen on (default: server.listen, 127.0.0.1:8080)");
+  serve->add_option("--log-level", log_level, "debug, info, warn or error");
+  serve->callback([&] { exit_code = RunServe(flags, listen, log_level); });
+}
+
+}  // namespace basin::app

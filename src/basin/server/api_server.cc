@@ -1,0 +1,213 @@
+#include "basin/server/api_server.h"
+
+#include <httplib.h>
+
+#include "basin/common/crypto.h"
+#include "basin/common/log.h"
+#include "basin/sigv4/sigv4.h"
+
+namespace basin::server {
+namespace {
+
+constexpr const char* kRequestIdHeader = "X-Request-Id";
+
+std::string RequestIdOf(const httplib::Response& response) {
+  auto found = response.headers.find(kRequestIdHeader);
+  return found == response.headers.end() ? "" : found->second;
+}
+
+// Ensures the response carries a request id, keeping one a client sent if it is sane.
+std::string EnsureRequestId(const httplib::Request& request, httplib::Response& response) {
+  std::string id = RequestIdOf(response);
+  if (!id.empty()) return id;
+  std::string client = request.get_header_value(kRequestIdHeader);
+  bool sane = !client.empty() && client.size() <= 64 &&
+              std::all_of(client.begin(), client.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
+  id = sane ? client : RandomAlphanumeric(16);
+  response.set_header(kRequestIdHeader, id);
+  return id;
+}
+
+// The request as it came over the wire, for SigV4: raw path and query from the target.
+sigv4::Request WireRequest(const httplib::Request& request) {
+  sigv4::Request wire;
+  wire.method = request.method;
+  size_t question = request.target.find('?');
+  wire.path = request.target.substr(0, question);
+  if (question != std::string::npos) wire.query = request.target.substr(question + 1);
+  for (const auto& [name, value] : request.headers) {
+    // httplib adds these for its own bookkeeping; they were not on the wire.
+    if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" || name == "LOCAL_PORT") continue;
+    wire.headers.emplace_back(name, value);
+  }
+  wire.payload_hash = Sha256Hex(request.body);
+  return wire;
+}
+
+std::string CookieValue(const httplib::Request& request, std::string_view name) {
+  std::string cookies = request.get_header_value("Cookie");
+  size_t start = 0;
+  while (start < cookies.size()) {
+    size_t end = cookies.find(';', start);
+    if (end == std::string::npos) end = cookies.size();
+    std::string_view pair = std::string_view(cookies).substr(start, end - start);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=') {
+      return std::string(pair.substr(name.size() + 1));
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
+void WriteJson(httplib::Response& response, int http_status, const nlohmann::json& body) {
+  response.status = http_status;
+  response.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+}
+
+void WriteError(httplib::Response& response, const Status& status) {
+  WriteJson(response, HttpStatusFor(status.code()),
+            {{"error", {{"code", StatusCodeName(status.code())}, {"message", status.message()}}}});
+}
+
+ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores)
+    : options_(std::move(options)), auth_(auth), stores_(std::move(stores)), http_(std::make_unique<httplib::Server>()) {
+  int threads = options_.worker_threads;
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_->set_payload_max_length(options_.max_request_bytes);
+  http_->set_read_timeout(30, 0);
+  http_->set_write_timeout(30, 0);
+
+  // Every error answer has the one JSON shape, including those httplib makes itself
+  // (404 for unknown paths, 413 for bodies over the limit, 400 for malformed requests).
+  uint64_t limit = options_.max_request_bytes;
+  http_->set_error_handler(httplib::Server::HandlerWithResponse([limit](const httplib::Request& request,
+                                                                       httplib::Response& response) {
+    EnsureRequestId(request, response);
+    if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    switch (response.status) {
+      case 404: WriteError(response, Status::NotFound("no such endpoint: " + request.method + " " + request.path)); break;
+      case 413:
+        WriteError(response, Status::PayloadTooLarge("request body exceeds the limit of " + std::to_string(limit) +
+                                                     " bytes (server.max_request_size)"));
+        break;
+      case 405: WriteJson(response, 405, {{"error", {{"code", "MethodNotAllowed"}, {"message", "method not allowed"}}}}); break;
+      default:
+        WriteJson(response, response.status,
+                  {{"error", {{"code", response.status >= 500 ? "Internal" : "InvalidArgument"},
+                              {"message", "request failed (HTTP " + std::to_string(response.status) + ")"}}}});
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  http_->set_exception_handler([](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
+    std::string what = "unknown error";
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    std::string id = EnsureRequestId(request, response);
+    log::Error("http_handler_failed", {{"request_id", id}, {"path", request.path}, {"error", what}});
+    WriteError(response, Status::Internal("internal error (request " + id + ")"));
+  });
+  http_->set_logger([](const httplib::Request& request, const httplib::Response& response) {
+    // Only method, path and outcome: never headers or bodies, which carry secrets.
+    log::Info("http_request", {{"request_id", RequestIdOf(response)},
+                               {"method", request.method},
+                               {"path", request.path},
+                               {"status", response.status},
+                               {"remote", request.remote_addr}});
+  });
+  RegisterRoutes();
+}
+
+ApiServer::~ApiServer() = default;
+
+Result<auth::Principal> ApiServer::Authenticate(const httplib::Request& request) {
+  std::string authorization = request.get_header_value("Authorization");
+  if (authorization.rfind("Bearer ", 0) == 0) return auth_.AuthenticateBearer(authorization.substr(7));
+  if (authorization.rfind("AWS4-HMAC-SHA256 ", 0) == 0) {
+    auth::User user;
+    auto lookup = [&](std::string_view key_id) -> Result<std::string> {
+      BASIN_ASSIGN_OR_RETURN(auth::AccessKeySecret secret, auth_.LookupAccessKey(key_id));
+      user = secret.user;
+      return secret.secret_access_key;
+    };
+    BASIN_RETURN_IF_ERROR(
+        sigv4::Verify(WireRequest(request), request.body, lookup, std::chrono::system_clock::now()).status());
+    return auth::Principal{user, auth::CredentialKind::kAccessKey};
+  }
+  if (!authorization.empty()) {
+    return Status::Unauthenticated("unsupported Authorization scheme (use Bearer or AWS4-HMAC-SHA256)");
+  }
+  std::string session = CookieValue(request, "basin_session");
+  if (!session.empty()) return auth_.AuthenticateBearer(session);
+  return Status::Unauthenticated("authentication required: send 'Authorization: Bearer <token>'");
+}
+
+void ApiServer::Route(const std::string& method, const std::string& pattern, Access access, Handler handler) {
+  auto wrapped = [this, access, handler = std::move(handler)](const httplib::Request& request,
+                                                             httplib::Response& response) {
+    RequestContext context;
+    context.request_id = EnsureRequestId(request, response);
+    if (access != Access::kPublic && access != Access::kPassword) {
+      Result<auth::Principal> principal = Authenticate(request);
+      if (!principal.ok()) {
+        response.set_header("WWW-Authenticate", "Bearer realm=\"basin\"");
+        WriteError(response, principal.status().code() == StatusCode::kUnauthenticated
+                                 ? principal.status()
+                                 : Status::Unauthenticated(principal.status().message()));
+        return;
+      }
+      auth::Role needed = access == Access::kAdmin    ? auth::Role::kAdmin
+                          : access == Access::kEditor ? auth::Role::kEditor
+                                                      : auth::Role::kViewer;
+      if (!auth::RoleAtLeast(principal->user.role, needed)) {
+        WriteError(response, Status::PermissionDenied("this needs the " + std::string(auth::RoleName(needed)) +
+                                                      " role; user '" + principal->user.name + "' is " +
+                                                      std::string(auth::RoleName(principal->user.role))));
+        return;
+      }
+      context.principal = std::move(principal).value();
+    }
+    handler(request, response, context);
+  };
+  if (method == "GET") http_->Get(pattern, wrapped);
+  else if (method == "POST") http_->Post(pattern, wrapped);
+  else if (method == "PUT") http_->Put(pattern, wrapped);
+  else if (method == "PATCH") http_->Patch(pattern, wrapped);
+  else if (method == "DELETE") http_->Delete(pattern, wrapped);
+}
+
+void ApiServer::RegisterRoutes() {
+  Route("GET", "/healthz", Access::kPublic, [](const httplib::Request&, httplib::Response& response, const RequestContext&) {
+    WriteJson(response, 200, {{"status", "ok"}});
+  });
+  RegisterAuthRoutes();
+  RegisterLakeRoutes();
+}
+
+Status ApiServer::Bind() {
+  if (options_.port == 0) {
+    port_ = http_->bind_to_any_port(options_.host);
+  } else {
+    port_ = http_->bind_to_port(options_.host, options_.port) ? options_.port : -1;
+  }
+  if (port_ <= 0) {
+    return Status::Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                               " (address in use or not available); choose another with --listen");
+  }
+  return Status::OK();
+}
+
+Status ApiServer::Run() {
+  if (!http_->listen_after_bind()) return Status::Internal("the HTTP server stopped unexpectedly");
+  return Status::OK();
+}
+
+void ApiServer::Stop() { http_->stop(); }
+
+}  // namespace basin::server

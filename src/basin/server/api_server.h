@@ -1,0 +1,80 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "basin/auth/auth_store.h"
+#include "basin/common/result.h"
+#include "basin/storage/store_resolver.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace basin::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: the OS picks one (see ApiServer::port)
+  uint64_t max_request_bytes = 64ull << 20;
+  int worker_threads = 8;
+  std::chrono::seconds session_ttl{std::chrono::hours(12)};
+};
+
+/// What a handler knows about the request it serves.
+struct RequestContext {
+  std::string request_id;
+  auth::Principal principal;  // who is calling (empty for public routes)
+};
+
+/// An error answer: {"error": {"code": "NotFound", "message": "..."}} with the HTTP status
+/// of the code (HttpStatusFor).
+void WriteError(httplib::Response& response, const Status& status);
+void WriteJson(httplib::Response& response, int http_status, const nlohmann::json& body);
+
+/// The HTTP server: /healthz without auth, the JSON API under /api/ with a session or API
+/// token (Authorization: Bearer ...) or a SigV4-signed request from an access key, and
+/// roles checked per route. One error shape, request size limit (413), request ids
+/// (X-Request-Id) in every answer and log line, graceful Stop.
+class ApiServer {
+ public:
+  ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores);
+  ~ApiServer();
+
+  /// Binds the listening socket. Unavailable when the address is taken or invalid.
+  Status Bind();
+  /// The bound port. REQUIRES: Bind() succeeded.
+  int port() const { return port_; }
+  /// Serves until Stop(). REQUIRES: Bind() succeeded.
+  Status Run();
+  /// Stops accepting; requests in flight finish before Run() returns. Thread-safe and
+  /// safe to call from a signal-handling thread.
+  void Stop();
+
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&, const RequestContext&)>;
+  enum class Access { kPublic, kPassword, kViewer, kEditor, kAdmin };
+  /// Registers a route; `access` is the least role a caller needs (kPublic: no auth;
+  /// kPassword: the handler authenticates with a password itself).
+  void Route(const std::string& method, const std::string& pattern, Access access, Handler handler);
+
+ private:
+  void RegisterRoutes();
+  void RegisterAuthRoutes();
+  void RegisterLakeRoutes();
+  Result<auth::Principal> Authenticate(const httplib::Request& request);
+
+  ServerOptions options_;
+  auth::AuthStore& auth_;
+  std::shared_ptr<storage::StoreResolver> stores_;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = 0;
+};
+
+}  // namespace basin::server
