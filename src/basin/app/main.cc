@@ -25,11 +25,12 @@ int main(int argc, char** argv) {
       ->envname("BASIN_HOME");
   app.add_flag("--json", flags.json, "Machine-readable output");
   int exit_code = kExitOk;
+  // Global flags may come after the subcommand too ("basin ls --json"); subcommands
+  // inherit this setting when they are created, so it must come first.
+  app.fallthrough();
   AddAdminCommands(app, flags, exit_code);
   AddServeCommand(app, flags, exit_code);
   AddLakeCommands(app, flags, exit_code);
-  // Subcommand flags may come after the subcommand too ("basin ls --json").
-  app.fallthrough();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

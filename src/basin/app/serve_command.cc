@@ -30,6 +30,14 @@ Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
 }
 
 int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std::string& log_level_flag) {
+  // Signals go to one thread that asks the server to stop; every other thread, including
+  // DuckDB's workers started below, must block them, so this comes before anything else.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   Result<std::unique_ptr<Home>> home = OpenHome(flags);
   if (!home.ok()) return ReportError(home.status());
   const Config& config = (*home)->config();
@@ -45,13 +53,6 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   // Starting the engine now checks the DuckDB library before any request arrives.
   Result<query::Engine*> engine = (*home)->Engine();
   if (!engine.ok()) return ReportError(engine.status());
-
-  // Signals go to one thread that asks the server to stop; all other threads block them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   server::ServerOptions options{.host = address->first, .port = address->second,
                                 .max_request_bytes = config.max_request_bytes};

@@ -37,8 +37,12 @@ bool SetLevel(std::string_view name) {
 
 void Write(Level level, std::string_view event, nlohmann::json fields) {
   if (level < min_level.load()) return;
-  nlohmann::json line = {{"ts", FormatIso8601(std::chrono::system_clock::now())}, {"level", LevelName(level)}, {"event", event}};
-  if (fields.is_object()) line.update(fields);
+  // Ordered so every line starts with time, level and event.
+  nlohmann::ordered_json line = {
+      {"ts", FormatIso8601(std::chrono::system_clock::now())}, {"level", LevelName(level)}, {"event", event}};
+  if (fields.is_object()) {
+    for (const auto& [name, value] : fields.items()) line[name] = value;
+  }
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard<std::mutex> lock(write_mutex);
   std::fwrite(text.data(), 1, text.size(), stderr);

@@ -1,0 +1,50 @@
+# basin: two commands do everything on a fresh Debian 12 machine.
+#   make run   installs what is missing, builds, and starts basin on the embedded default
+#   make test  installs what is missing, builds (release + ASan/UBSan), runs every test
+# Other targets: build, asan, bench, install (PREFIX=/usr/local), format, clean.
+
+BUILD_DIR ?= build/release
+ASAN_DIR  ?= build/asan
+BASIN_HOME ?= $(HOME)/.local/share/basin
+PREFIX    ?= /usr/local
+JOBS      ?= $(shell nproc)
+
+.PHONY: all deps test-deps configure build asan run test test-release test-asan test-e2e bench install format clean
+
+all: build
+
+deps:
+	@scripts/bootstrap.sh
+
+test-deps:
+	@scripts/bootstrap.sh --test
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+asan: deps
+	@[ -f $(ASAN_DIR)/build.ninja ] || cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBASIN_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+
+# Creates the home on first run (printing the admin password once), then serves.
+run: build
+	@[ -f "$(BASIN_HOME)/basin.yaml" ] || $(BUILD_DIR)/bin/basin init "$(BASIN_HOME)"
+	$(BUILD_DIR)/bin/basin --home "$(BASIN_HOME)" serve
+
+test: test-deps build asan
+	scripts/run-tests.sh $(BUILD_DIR) $(ASAN_DIR)
+
+bench: build test-deps
+	scripts/with-test-servers.sh bench/run.sh $(BUILD_DIR)
+
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'bench/*.cc')
+
+clean:
+	rm -rf build
