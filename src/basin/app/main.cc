@@ -19,6 +19,11 @@ int main(int argc, char** argv) {
 
   CLI::App app{"basin: a self-hosted analytics lake in one program"};
   app.require_subcommand(1);
+  // Usage errors in the same one-line shape as every other error.
+  app.failure_message([](const CLI::App* failed, const CLI::Error& error) {
+    std::string command = failed->get_parent() ? " " + failed->get_name() : "";
+    return "basin: " + std::string(error.what()) + " (hint: see 'basin" + command + " --help')\n";
+  });
   app.set_version_flag("--version", "basin 0.1.0 (DuckDB " + basin::query::Engine::LoadedVersion() + ")");
   GlobalFlags flags;
   app.add_option("--home", flags.home, "The basin home (default: BASIN_HOME, or the nearest folder with basin.yaml)")
