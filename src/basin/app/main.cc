@@ -20,8 +20,13 @@ int main(int argc, char** argv) {
   CLI::App app{"basin: a self-hosted analytics lake in one program"};
   app.require_subcommand(1);
   // Usage errors in the same one-line shape as every other error.
-  app.failure_message([](const CLI::App* failed, const CLI::Error& error) {
-    std::string command = failed->get_parent() ? " " + failed->get_name() : "";
+  app.failure_message([](const CLI::App* root, const CLI::Error& error) {
+    // CLI11 passes the root: name the deepest subcommand that was parsed.
+    std::string command;
+    for (const CLI::App* app = root; !app->get_subcommands().empty();) {
+      app = app->get_subcommands().front();
+      command += " " + app->get_name();
+    }
     return "basin: " + std::string(error.what()) + " (hint: see 'basin" + command + " --help')\n";
   });
   app.set_version_flag("--version", "basin 0.1.0 (DuckDB " + basin::query::Engine::LoadedVersion() + ")");

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <thread>
+
 #include "basin/common/crypto.h"
 #include "basin/common/log.h"
 #include "basin/sigv4/sigv4.h"
@@ -78,6 +80,8 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_p
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(options_.max_request_bytes);
   http_->set_read_timeout(30, 0);
+  // Idle keep-alive connections would otherwise hold a graceful stop for seconds.
+  http_->set_keep_alive_timeout(1);
   http_->set_write_timeout(30, 0);
 
   // Every error answer has the one JSON shape, including those httplib makes itself
@@ -101,6 +105,24 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_p
     }
     return httplib::Server::HandlerResponse::Handled;
   }));
+  http_->set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+    // httplib checks the size limit against Content-Length only; a chunked body could be
+    // any size, so it is refused before it is read.
+    if (request.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
+      EnsureRequestId(request, response);
+      response.set_header("Connection", "close");
+      WriteJson(response, 411, {{"error", {{"code", "LengthRequired"},
+                                           {"message", "send the body with a Content-Length, not chunked"}}}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (stopping_ && request.path != "/healthz") {
+      EnsureRequestId(request, response);
+      response.set_header("Connection", "close");
+      WriteError(response, Status::Unavailable("the server is shutting down; retry shortly"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   http_->set_exception_handler([](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
     std::string what = "unknown error";
     try {
@@ -126,9 +148,12 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_p
 
 ApiServer::~ApiServer() = default;
 
-Result<auth::Principal> ApiServer::Authenticate(const httplib::Request& request) {
+Result<auth::Principal> ApiServer::Authenticate(const httplib::Request& request, std::string& bearer_token) {
   std::string authorization = request.get_header_value("Authorization");
-  if (authorization.rfind("Bearer ", 0) == 0) return auth_.AuthenticateBearer(authorization.substr(7));
+  if (authorization.rfind("Bearer ", 0) == 0) {
+    bearer_token = authorization.substr(7);
+    return auth_.AuthenticateBearer(bearer_token);
+  }
   if (authorization.rfind("AWS4-HMAC-SHA256 ", 0) == 0) {
     auth::User user;
     auto lookup = [&](std::string_view key_id) -> Result<std::string> {
@@ -144,7 +169,10 @@ Result<auth::Principal> ApiServer::Authenticate(const httplib::Request& request)
     return Status::Unauthenticated("unsupported Authorization scheme (use Bearer or AWS4-HMAC-SHA256)");
   }
   std::string session = CookieValue(request, "basin_session");
-  if (!session.empty()) return auth_.AuthenticateBearer(session);
+  if (!session.empty()) {
+    bearer_token = session;
+    return auth_.AuthenticateBearer(session);
+  }
   return Status::Unauthenticated("authentication required: send 'Authorization: Bearer <token>'");
 }
 
@@ -154,7 +182,7 @@ void ApiServer::Route(const std::string& method, const std::string& pattern, Acc
     RequestContext context;
     context.request_id = EnsureRequestId(request, response);
     if (access != Access::kPublic && access != Access::kPassword) {
-      Result<auth::Principal> principal = Authenticate(request);
+      Result<auth::Principal> principal = Authenticate(request, context.bearer_token);
       if (!principal.ok()) {
         response.set_header("WWW-Authenticate", "Bearer realm=\"basin\"");
         WriteError(response, principal.status().code() == StatusCode::kUnauthenticated
@@ -208,6 +236,17 @@ Status ApiServer::Run() {
   return Status::OK();
 }
 
-void ApiServer::Stop() { http_->stop(); }
+void ApiServer::Stop() {
+  stopping_ = true;
+  // Let streamed downloads finish (bounded by the write timeout), then stop accepting.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (active_streams_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  http_->stop();
+}
+
+ApiServer::StreamGuard::StreamGuard(std::atomic<int>& count) : count_(&count) { count_->fetch_add(1); }
+ApiServer::StreamGuard::~StreamGuard() { count_->fetch_sub(1); }
 
 }  // namespace basin::server

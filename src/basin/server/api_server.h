@@ -32,6 +32,7 @@ struct ServerOptions {
 struct RequestContext {
   std::string request_id;
   auth::Principal principal;  // who is calling (empty for public routes)
+  std::string bearer_token;   // the session or API token that authenticated it, if any
 };
 
 /// An error answer: {"error": {"code": "NotFound", "message": "..."}} with the HTTP status
@@ -65,16 +66,32 @@ class ApiServer {
   void Route(const std::string& method, const std::string& pattern, Access access, Handler handler);
 
  private:
+  /// Counts one streamed response for as long as it lives.
+  class StreamGuard {
+   public:
+    explicit StreamGuard(std::atomic<int>& count);
+    ~StreamGuard();
+    StreamGuard(const StreamGuard&) = delete;
+    StreamGuard& operator=(const StreamGuard&) = delete;
+
+   private:
+    std::atomic<int>* count_;
+  };
+
   void RegisterRoutes();
   void RegisterAuthRoutes();
   void RegisterLakeRoutes();
-  Result<auth::Principal> Authenticate(const httplib::Request& request);
+  /// Sets `bearer_token` to the token used, when the credential is a token.
+  Result<auth::Principal> Authenticate(const httplib::Request& request, std::string& bearer_token);
 
   ServerOptions options_;
   auth::AuthStore& auth_;
   std::shared_ptr<storage::StoreResolver> stores_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
+  // Streamed downloads in flight: Stop() lets them finish (httplib would cut them off).
+  std::atomic<int> active_streams_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace basin::server

@@ -1,6 +1,8 @@
 // Users, sessions, API tokens and access keys over HTTP.
 #include <httplib.h>
 
+#include <charconv>
+
 #include "basin/common/time_format.h"
 #include "basin/server/api_server.h"
 #include "basin/server/json_body.h"
@@ -41,13 +43,9 @@ void ApiServer::RegisterAuthRoutes() {
   });
 
   Route("POST", "/api/auth/logout", Access::kViewer, [this](const Request& request, Response& response, const RequestContext& context) {
-    if (context.principal.kind == auth::CredentialKind::kSession) {
-      std::string header = request.get_header_value("Authorization");
-      std::string token = header.rfind("Bearer ", 0) == 0 ? header.substr(7) : "";
-      if (!token.empty()) {
-        Status deleted = auth_.DeleteSession(token);
-        if (!deleted.ok()) return WriteError(response, deleted);
-      }
+    if (context.principal.kind == auth::CredentialKind::kSession && !context.bearer_token.empty()) {
+      Status deleted = auth_.DeleteSession(context.bearer_token);
+      if (!deleted.ok()) return WriteError(response, deleted);
     }
     response.set_header("Set-Cookie", "basin_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     WriteJson(response, 200, {{"logged_out", true}});
@@ -145,7 +143,12 @@ void ApiServer::RegisterAuthRoutes() {
   });
 
   Route("DELETE", R"(/api/tokens/(\d+))", Access::kViewer, [this](const Request& request, Response& response, const RequestContext& context) {
-    int64_t id = std::stoll(request.matches[1]);
+    int64_t id = 0;
+    std::string text = request.matches[1];
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (error != std::errc() || end != text.data() + text.size()) {
+      return WriteError(response, Status::NotFound("no such API token: " + text));
+    }
     Status revoked = auth_.RevokeApiToken(context.principal.user, id);
     if (!revoked.ok()) return WriteError(response, revoked);
     WriteJson(response, 200, {{"revoked", id}});

@@ -32,15 +32,18 @@ void ApiServer::RegisterLakeRoutes() {
     auto reader = stores_->lake().OpenForRead(request.get_param_value("key"));
     if (!reader.ok()) return WriteError(response, reader.status());
     std::shared_ptr<storage::RandomAccessReader> shared(std::move(reader).value());
-    // Streams in chunks: a large object never sits whole in server memory.
+    // Streams in chunks: a large object never sits whole in server memory. The guard
+    // keeps a graceful stop waiting until the last chunk is sent.
+    auto guard = std::make_shared<StreamGuard>(active_streams_);
     response.set_content_provider(
         shared->size(), "application/octet-stream",
-        [shared](size_t offset, size_t length, httplib::DataSink& sink) {
+        [shared, guard](size_t offset, size_t length, httplib::DataSink& sink) {
           std::string chunk(std::min<size_t>(length, 1 << 20), '\0');
           Result<size_t> got = shared->ReadAt(offset, chunk.size(), chunk.data());
           if (!got.ok() || *got == 0) return false;
           return sink.write(chunk.data(), *got);
-        });
+        },
+        [guard](bool) {});
   });
 
   Route("PUT", "/api/lake/object", Access::kEditor, [this](const Request& request, Response& response, const RequestContext&) {

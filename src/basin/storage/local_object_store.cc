@@ -23,6 +23,10 @@ Status ErrnoStatus(std::string_view what, const std::string& path, int error) {
   if (error == ENOENT) return Status::NotFound(message);
   if (error == EACCES || error == EPERM) return Status::PermissionDenied(message);
   if (error == ENOSPC) return Status::ResourceExhausted(message);
+  // A key that is a folder, or runs through a file: the caller's conflict, not an I/O fault.
+  if (error == EISDIR || error == ENOTDIR || error == EEXIST) {
+    return Status::FailedPrecondition(message + "; an object key cannot also be a folder of other objects");
+  }
   return Status::IOError(message);
 }
 
@@ -254,9 +258,8 @@ Result<std::unique_ptr<ObjectWriter>> LocalObjectStore::OpenForWrite(std::string
   fs::path final_path = PathOf(normalized);
   std::error_code error;
   fs::create_directories(final_path.parent_path(), error);
-  if (error) {
-    return Status::IOError("cannot create folder for " + final_path.string() + " (" + error.message() + ")");
-  }
+  if (error) return ErrnoStatus("cannot create the folder of object", normalized, error.value());
+  if (fs::is_directory(final_path, error)) return ErrnoStatus("cannot write object", normalized, EISDIR);
   std::string temp_path =
       (final_path.parent_path() / (std::string(kTempPrefix) + RandomAlphanumeric(12))).string();
   int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
