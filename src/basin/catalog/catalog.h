@@ -1,0 +1,135 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "basin/catalog/schema.h"
+#include "basin/common/result.h"
+#include "basin/metadata/database.h"
+
+/// The catalog: databases, tables (location, format, columns, partition keys, statistics,
+/// schema versions) and partitions, kept in the metadata database.
+namespace basin::catalog {
+
+using Timestamp = std::chrono::sys_seconds;
+
+struct PartitionKey {
+  std::string name;
+  std::string type;  // DATE, BIGINT or VARCHAR
+  friend bool operator==(const PartitionKey&, const PartitionKey&) = default;
+};
+
+struct TableStats {
+  int64_t objects = 0;
+  int64_t bytes = 0;
+  std::optional<int64_t> rows;  // when every object's row count is known (Parquet)
+  Timestamp last_modified{};
+};
+
+struct Table {
+  int64_t id = 0;
+  std::string database;
+  std::string name;
+  std::string location;  // lake URL prefix ending in '/': "lake://sales/orders/"
+  std::string format;    // "csv", "json", "parquet"
+  std::map<std::string, std::string> format_options;  // delimiter, quote, escape, header, compression
+  std::vector<Column> columns;
+  std::vector<PartitionKey> partition_keys;
+  TableStats stats;
+  int schema_version = 1;
+  std::string created_by;  // "crawler:NAME", "stream:NAME", "snapshot:NAME", "query", "user:NAME"
+  std::string status = "active";  // or "deprecated" (its data vanished; see crawler deletion policy)
+  Timestamp created_at{};
+  Timestamp changed_at{};
+  std::optional<Timestamp> last_crawled_at;
+};
+
+struct Partition {
+  int64_t id = 0;
+  std::vector<std::string> values;  // one per partition key, in key order
+  std::string location;             // lake URL prefix ending in '/'
+  int64_t objects = 0;
+  int64_t bytes = 0;
+  Timestamp last_modified{};
+  std::vector<Column> columns;  // the partition's own observed schema
+};
+
+struct SchemaVersion {
+  int version = 0;
+  std::vector<Column> columns;
+  std::vector<PartitionKey> partition_keys;
+  std::string change;  // DescribeSchemaChange from the previous version
+  std::string changed_by;
+  Timestamp created_at{};
+};
+
+struct PartitionFilter {
+  /// Exact values per key name; keys not named match anything.
+  std::map<std::string, std::string> equals;
+  int64_t limit = 1000;
+  int64_t offset = 0;
+};
+
+/// What one writer (a crawl, a stream, a user) says a table now looks like. Applied by
+/// Catalog::ApplyTable in one transaction.
+struct TableUpdate {
+  Table table;                                 // id, created_at, schema_version are ignored
+  std::vector<Partition> upsert_partitions;    // added or replaced (by location)
+  std::vector<std::string> remove_partitions;  // locations
+  /// true: columns replace the stored ones. false: they are merged into them
+  /// (MergeColumns), so two writers never lose each other's columns.
+  bool replace_columns = false;
+  std::string changed_by;
+};
+
+struct ApplyOutcome {
+  bool created = false;
+  bool schema_changed = false;
+  std::string change;  // DescribeSchemaChange, when schema_changed
+  int schema_version = 0;
+  int64_t table_id = 0;
+};
+
+/// Database and table names: lower-case letters, digits and '_', starting with a letter or
+/// '_', at most 128 characters. InvalidArgument naming `what` otherwise.
+Status ValidateName(std::string_view name, std::string_view what);
+
+/// Turns a folder name into a valid table name: "Orders-2026" -> "orders_2026".
+std::string SanitizeName(std::string_view text);
+
+/// Thread-safe (the database is). Errors: NotFound / AlreadyExists naming the object,
+/// InvalidArgument for bad names.
+class Catalog {
+ public:
+  explicit Catalog(metadata::Database& database) : database_(database) {}
+
+  Status CreateDatabase(const std::string& name, const std::string& description = "");
+  /// Creates it unless it exists.
+  Status EnsureDatabase(const std::string& name);
+  Result<std::vector<std::string>> ListDatabases();
+  /// FailedPrecondition when it still has tables, unless `cascade`.
+  Status DropDatabase(const std::string& name, bool cascade);
+
+  Result<Table> GetTable(const std::string& database, const std::string& name);
+  Result<std::vector<Table>> ListTables(const std::string& database);
+  /// Creates or updates a table and its partitions atomically; records a schema version
+  /// when the columns or partition keys change.
+  Result<ApplyOutcome> ApplyTable(const TableUpdate& update);
+  /// Sets status "deprecated" (its data vanished) or back to "active".
+  Status SetTableStatus(const std::string& database, const std::string& name, const std::string& status);
+  Status DropTable(const std::string& database, const std::string& name);
+
+  Result<std::vector<Partition>> ListPartitions(int64_t table_id, const PartitionFilter& filter = {});
+  Result<int64_t> CountPartitions(int64_t table_id);
+  Result<std::vector<SchemaVersion>> SchemaHistory(int64_t table_id);
+
+ private:
+  Result<int64_t> DatabaseId(const std::string& name);
+  metadata::Database& database_;
+};
+
+}  // namespace basin::catalog

@@ -1,0 +1,143 @@
+#include "basin/catalog/catalog.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "basin/common/crypto.h"
+
+namespace basin::catalog {
+namespace {
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto path = std::filesystem::temp_directory_path() / ("basin-catalog-" + RandomAlphanumeric(8) + ".db");
+    auto opened = metadata::Database::Open(path.string());
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    database_ = std::move(opened).value();
+    catalog_ = std::make_unique<Catalog>(*database_);
+    ASSERT_TRUE(catalog_->CreateDatabase("sales").ok());
+  }
+
+  TableUpdate Orders(std::vector<Column> columns, std::vector<std::string> days) {
+    TableUpdate update;
+    update.table.database = "sales";
+    update.table.name = "orders";
+    update.table.location = "lake://sales/orders/";
+    update.table.format = "csv";
+    update.table.format_options = {{"delimiter", ","}, {"header", "true"}};
+    update.table.columns = std::move(columns);
+    update.table.partition_keys = {{"dt", "DATE"}};
+    update.table.created_by = "crawler:test";
+    update.changed_by = "crawler:test";
+    for (const std::string& day : days) {
+      Partition partition;
+      partition.values = {day};
+      partition.location = "lake://sales/orders/dt=" + day + "/";
+      partition.objects = 2;
+      partition.bytes = 100;
+      update.upsert_partitions.push_back(partition);
+    }
+    return update;
+  }
+
+  std::unique_ptr<metadata::Database> database_;
+  std::unique_ptr<Catalog> catalog_;
+};
+
+TEST_F(CatalogTest, Databases) {
+  EXPECT_EQ(catalog_->CreateDatabase("sales").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(catalog_->CreateDatabase("Bad Name").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(catalog_->EnsureDatabase("sales").ok());
+  ASSERT_TRUE(catalog_->CreateDatabase("web").ok());
+  EXPECT_EQ(*catalog_->ListDatabases(), (std::vector<std::string>{"sales", "web"}));
+  ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}}, {"2026-11-24"})).ok());
+  EXPECT_EQ(catalog_->DropDatabase("sales", false).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(catalog_->DropDatabase("sales", true).ok());
+  EXPECT_TRUE(catalog_->GetTable("sales", "orders").status().IsNotFound());
+}
+
+TEST_F(CatalogTest, TableWithPartitionsAndStatistics) {
+  Result<ApplyOutcome> created = catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"amount", "DOUBLE", ""}},
+                                                             {"2026-11-24", "2026-11-25"}));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_TRUE(created->created);
+  Table table = *catalog_->GetTable("sales", "orders");
+  EXPECT_EQ(table.format_options["delimiter"], ",");
+  EXPECT_EQ(table.columns.size(), 2u);
+  EXPECT_EQ(table.partition_keys, (std::vector<PartitionKey>{{"dt", "DATE"}}));
+  EXPECT_EQ(table.stats.objects, 4);
+  EXPECT_EQ(table.stats.bytes, 200);
+  EXPECT_EQ(table.schema_version, 1);
+  EXPECT_EQ(*catalog_->CountPartitions(table.id), 2);
+  auto filtered = catalog_->ListPartitions(table.id, {.equals = {{"dt", "2026-11-25"}}});
+  ASSERT_TRUE(filtered.ok());
+  ASSERT_EQ(filtered->size(), 1u);
+  EXPECT_EQ((*filtered)[0].location, "lake://sales/orders/dt=2026-11-25/");
+}
+
+TEST_F(CatalogTest, SchemaVersionsKeepHistoryWithDiff) {
+  ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "INTEGER", ""}}, {"2026-11-24"})).ok());
+  // Same schema again: no new version.
+  EXPECT_FALSE(catalog_->ApplyTable(Orders({{"id", "INTEGER", ""}}, {"2026-11-24"}))->schema_changed);
+  Result<ApplyOutcome> widened = catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"coupon", "VARCHAR", ""}}, {}));
+  ASSERT_TRUE(widened.ok());
+  EXPECT_TRUE(widened->schema_changed);
+  EXPECT_EQ(widened->schema_version, 2);
+  Table table = *catalog_->GetTable("sales", "orders");
+  auto history = *catalog_->SchemaHistory(table.id);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].columns, (std::vector<Column>{{"id", "INTEGER", ""}}));
+  EXPECT_EQ(history[1].change, "~ changed id INTEGER -> BIGINT\n+ added coupon VARCHAR\n");
+}
+
+TEST_F(CatalogTest, TwoWritersNeverLoseEachOthersColumns) {
+  ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"a", "VARCHAR", ""}}, {"2026-11-24"})).ok());
+  ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"b", "VARCHAR", ""}}, {"2026-11-25"})).ok());
+  Table table = *catalog_->GetTable("sales", "orders");
+  ASSERT_EQ(table.columns.size(), 3u);
+  EXPECT_EQ(table.columns[1].name, "a");
+  EXPECT_EQ(table.columns[2].name, "b");
+  EXPECT_EQ(*catalog_->CountPartitions(table.id), 2);
+}
+
+TEST_F(CatalogTest, FailedChangeLeavesPreviousState) {
+  ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}}, {"2026-11-24"})).ok());
+  TableUpdate bad = Orders({{"id", "BIGINT", ""}, {"x", "VARCHAR", ""}}, {"2026-11-25"});
+  bad.table.name = "Not Valid";
+  EXPECT_FALSE(catalog_->ApplyTable(bad).ok());
+  // A failure inside the transaction (unknown database) rolls back every step.
+  TableUpdate missing = Orders({{"id", "BIGINT", ""}}, {"2026-11-26"});
+  missing.table.database = "nope";
+  EXPECT_TRUE(catalog_->ApplyTable(missing).status().IsNotFound());
+  Table table = *catalog_->GetTable("sales", "orders");
+  EXPECT_EQ(table.columns.size(), 1u);
+  EXPECT_EQ(*catalog_->CountPartitions(table.id), 1);
+}
+
+TEST_F(CatalogTest, ThousandsOfPartitions) {
+  std::vector<std::string> days;
+  for (int i = 0; i < 3000; ++i) days.push_back("d" + std::to_string(100000 + i));
+  ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}}, days)).ok());
+  Table table = *catalog_->GetTable("sales", "orders");
+  EXPECT_EQ(*catalog_->CountPartitions(table.id), 3000);
+  auto page = catalog_->ListPartitions(table.id, {.limit = 100, .offset = 2950});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->size(), 50u);
+  auto one = catalog_->ListPartitions(table.id, {.equals = {{"dt", "d101234"}}});
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(table.stats.objects, 6000);
+}
+
+TEST(NameTest, SanitizeAndValidate) {
+  EXPECT_EQ(SanitizeName("Orders-2026"), "orders_2026");
+  EXPECT_EQ(SanitizeName("2026"), "t_2026");
+  EXPECT_EQ(SanitizeName("검색어"), "t_");
+  EXPECT_TRUE(ValidateName("search_events", "table").ok());
+  EXPECT_FALSE(ValidateName("a.b", "table").ok());
+  EXPECT_FALSE(ValidateName("", "table").ok());
+}
+
+}  // namespace
+}  // namespace basin::catalog

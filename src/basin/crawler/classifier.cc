@@ -1,0 +1,96 @@
+#include "basin/crawler/classifier.h"
+
+#include <algorithm>
+#include <array>
+
+namespace basin::crawler {
+namespace {
+
+bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+
+std::string_view SkipBomAndSpace(std::string_view text) {
+  if (StartsWith(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\r' || text.front() == '\n')) {
+    text.remove_prefix(1);
+  }
+  return text;
+}
+
+bool LooksBinary(std::string_view head) {
+  size_t control = 0;
+  for (unsigned char c : head) {
+    if (c == 0) return true;
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') ++control;
+  }
+  return head.size() > 0 && control * 20 > head.size();  // over 5% control characters
+}
+
+}  // namespace
+
+std::string_view FormatName(FileFormat format) {
+  switch (format) {
+    case FileFormat::kCsv: return "csv";
+    case FileFormat::kJson: return "json";
+    case FileFormat::kParquet: return "parquet";
+    case FileFormat::kUnsupported: return "unsupported";
+  }
+  return "unsupported";
+}
+
+std::string_view CompressionName(Compression compression) {
+  switch (compression) {
+    case Compression::kNone: return "none";
+    case Compression::kGzip: return "gzip";
+    case Compression::kZstd: return "zstd";
+  }
+  return "none";
+}
+
+Compression DetectCompression(std::string_view head) {
+  if (StartsWith(head, "\x1f\x8b")) return Compression::kGzip;
+  if (StartsWith(head, "\x28\xb5\x2f\xfd")) return Compression::kZstd;
+  return Compression::kNone;
+}
+
+Classification ClassifyContent(std::string_view head, std::string_view tail, std::string_view key) {
+  Classification out;
+  if (StartsWith(head, "PAR1")) {
+    if (tail == "PAR1") {
+      out.format = FileFormat::kParquet;
+    } else {
+      out.reason = "truncated Parquet file (no closing PAR1 magic)";
+    }
+    return out;
+  }
+  if (StartsWith(head, "ORC")) return {FileFormat::kUnsupported, Compression::kNone, ',', false, "ORC file (not supported yet)"};
+  if (StartsWith(head, "Obj\x01")) return {FileFormat::kUnsupported, Compression::kNone, ',', false, "Avro file (not supported yet)"};
+  if (LooksBinary(head)) return {FileFormat::kUnsupported, Compression::kNone, ',', false, "binary data of unknown format"};
+  std::string_view text = SkipBomAndSpace(head);
+  if (text.empty()) return {FileFormat::kUnsupported, Compression::kNone, ',', false, "no data (only whitespace)"};
+  if (text.front() == '<') return {FileFormat::kUnsupported, Compression::kNone, ',', false, "XML or HTML (not supported)"};
+  if (text.front() == '{') {
+    out.format = FileFormat::kJson;
+    return out;
+  }
+  if (text.front() == '[') {
+    out.format = FileFormat::kJson;
+    out.json_array = true;
+    return out;
+  }
+  // Delimited text: the most frequent candidate delimiter on the first line.
+  std::string_view first_line = text.substr(0, text.find('\n'));
+  std::array<char, 4> candidates = {',', '\t', '|', ';'};
+  size_t best = 0;
+  out.delimiter = key.ends_with(".tsv") || key.ends_with(".tsv.gz") ? '\t' : ',';
+  for (char candidate : candidates) {
+    size_t count = static_cast<size_t>(std::count(first_line.begin(), first_line.end(), candidate));
+    if (count > best) {
+      best = count;
+      out.delimiter = candidate;
+    }
+  }
+  out.format = FileFormat::kCsv;
+  return out;
+}
+
+}  // namespace basin::crawler
