@@ -68,5 +68,6 @@ std::string HumanBytes(uint64_t bytes);
 void AddLakeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddAdminCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddServeCommand(CLI::App& app, GlobalFlags& flags, int& exit_code);
+void AddCatalogCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 
 }  // namespace basin::app

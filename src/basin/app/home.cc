@@ -123,4 +123,13 @@ Result<query::Engine*> Home::Engine() {
   return engine_.get();
 }
 
+Result<crawler::Crawler*> Home::Crawler() {
+  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
+  BASIN_ASSIGN_OR_RETURN(auto stores, Stores());
+  BASIN_ASSIGN_OR_RETURN(query::Engine * engine, Engine());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!crawler_) crawler_ = std::make_unique<crawler::Crawler>(*database, *stores, *engine);
+  return crawler_.get();
+}
+
 }  // namespace basin::app

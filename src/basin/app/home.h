@@ -8,6 +8,7 @@
 
 #include "basin/app/config.h"
 #include "basin/auth/auth_store.h"
+#include "basin/crawler/crawl.h"
 #include "basin/metadata/database.h"
 #include "basin/query/engine.h"
 #include "basin/storage/store_resolver.h"
@@ -50,6 +51,8 @@ class Home {
   /// lake:// and s3:// URLs; the lake is opened on first use.
   Result<std::shared_ptr<storage::StoreResolver>> Stores();
   Result<query::Engine*> Engine();
+  /// Runs crawlers against the lake; its catalog() is the home's catalog.
+  Result<crawler::Crawler*> Crawler();
 
  private:
   Config config_;
@@ -58,6 +61,7 @@ class Home {
   std::unique_ptr<auth::AuthStore> auth_;
   std::shared_ptr<storage::StoreResolver> stores_;
   std::unique_ptr<query::Engine> engine_;
+  std::unique_ptr<crawler::Crawler> crawler_;
 };
 
 /// Opens the store for the lake URL of a config ("/abs/lake" or "s3://bucket/prefix").

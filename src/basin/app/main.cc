@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   AddAdminCommands(app, flags, exit_code);
   AddServeCommand(app, flags, exit_code);
   AddLakeCommands(app, flags, exit_code);
+  AddCatalogCommands(app, flags, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
