@@ -53,10 +53,12 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   // Starting the engine now checks the DuckDB library before any request arrives.
   Result<query::Engine*> engine = (*home)->Engine();
   if (!engine.ok()) return ReportError(engine.status());
+  Result<crawler::Crawler*> crawler = (*home)->Crawler();
+  if (!crawler.ok()) return ReportError(crawler.status());
 
   server::ServerOptions options{.host = address->first, .port = address->second,
                                 .max_request_bytes = config.max_request_bytes};
-  server::ApiServer server(options, **auth, *stores);
+  server::ApiServer server(options, **auth, *stores, *crawler);
   if (Status bound = server.Bind(); !bound.ok()) return ReportError(bound);
   log::Info("server_started", {{"url", "http://" + options.host + ":" + std::to_string(server.port())},
                                {"port", server.port()}, {"home", config.home}, {"lake", (*stores)->lake().Describe()},

@@ -74,8 +74,13 @@ void WriteError(httplib::Response& response, const Status& status) {
             {{"error", {{"code", StatusCodeName(status.code())}, {"message", status.message()}}}});
 }
 
-ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores)
-    : options_(std::move(options)), auth_(auth), stores_(std::move(stores)), http_(std::make_unique<httplib::Server>()) {
+ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
+                     crawler::Crawler* crawler)
+    : options_(std::move(options)),
+      auth_(auth),
+      stores_(std::move(stores)),
+      crawler_(crawler),
+      http_(std::make_unique<httplib::Server>()) {
   int threads = options_.worker_threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(options_.max_request_bytes);
@@ -216,6 +221,7 @@ void ApiServer::RegisterRoutes() {
   });
   RegisterAuthRoutes();
   RegisterLakeRoutes();
+  RegisterCatalogRoutes();
 }
 
 Status ApiServer::Bind() {

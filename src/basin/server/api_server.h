@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "basin/auth/auth_store.h"
+#include "basin/crawler/crawl.h"
 #include "basin/common/result.h"
 #include "basin/storage/store_resolver.h"
 
@@ -46,7 +47,9 @@ void WriteJson(httplib::Response& response, int http_status, const nlohmann::jso
 /// (X-Request-Id) in every answer and log line, graceful Stop.
 class ApiServer {
  public:
-  ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores);
+  /// `crawler` (not owned; may be null) serves the catalog and crawler endpoints.
+  ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
+            crawler::Crawler* crawler = nullptr);
   ~ApiServer();
 
   /// Binds the listening socket. Unavailable when the address is taken or invalid.
@@ -81,12 +84,14 @@ class ApiServer {
   void RegisterRoutes();
   void RegisterAuthRoutes();
   void RegisterLakeRoutes();
+  void RegisterCatalogRoutes();
   /// Sets `bearer_token` to the token used, when the credential is a token.
   Result<auth::Principal> Authenticate(const httplib::Request& request, std::string& bearer_token);
 
   ServerOptions options_;
   auth::AuthStore& auth_;
   std::shared_ptr<storage::StoreResolver> stores_;
+  crawler::Crawler* crawler_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   // Streamed downloads in flight: Stop() lets them finish (httplib would cut them off).
