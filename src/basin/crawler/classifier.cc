@@ -46,6 +46,21 @@ std::string_view CompressionName(Compression compression) {
   return "none";
 }
 
+size_t FindInvalidUtf8(std::string_view text, bool more_follows) {
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (length == 0 || (length == 2 && c < 0xC2) || (length == 4 && c > 0xF4)) return i;
+    if (i + length > text.size()) return more_follows ? std::string_view::npos : i;
+    for (size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
 Compression DetectCompression(std::string_view head) {
   if (StartsWith(head, "\x1f\x8b")) return Compression::kGzip;
   if (StartsWith(head, "\x28\xb5\x2f\xfd")) return Compression::kZstd;

@@ -29,6 +29,11 @@ struct Classification {
 /// cannot read is kUnsupported with a reason.
 Classification ClassifyContent(std::string_view head, std::string_view tail, std::string_view key);
 
+/// The offset of the first byte that breaks UTF-8 in `text`, or npos when it is valid.
+/// When `more_follows`, a multi-byte sequence cut off by the end of `text` counts as
+/// valid (the next chunk may complete it); otherwise it is invalid.
+size_t FindInvalidUtf8(std::string_view text, bool more_follows = false);
+
 /// The compression of an object from its first bytes (gzip 1f 8b, zstd 28 b5 2f fd).
 Compression DetectCompression(std::string_view head);
 

@@ -49,3 +49,19 @@ TEST(ClassifierTest, Compression) {
 
 }  // namespace
 }  // namespace basin::crawler
+
+namespace basin::crawler {
+namespace {
+
+TEST(Utf8Test, FindsFirstInvalidByte) {
+  EXPECT_EQ(FindInvalidUtf8("plain ascii"), std::string_view::npos);
+  EXPECT_EQ(FindInvalidUtf8("신발, 모자"), std::string_view::npos);
+  EXPECT_EQ(FindInvalidUtf8("ok\xff rest"), 2u);
+  EXPECT_EQ(FindInvalidUtf8("ab\xc3("), 2u);             // bad continuation byte
+  EXPECT_EQ(FindInvalidUtf8("\xc0\xaf"), 0u);            // overlong encoding
+  EXPECT_EQ(FindInvalidUtf8("cut \xea\xb0", true), std::string_view::npos);  // may continue in the next chunk
+  EXPECT_EQ(FindInvalidUtf8("cut \xea\xb0", false), 4u);                    // the text really ends there
+}
+
+}  // namespace
+}  // namespace basin::crawler

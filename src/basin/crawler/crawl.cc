@@ -51,6 +51,13 @@ std::string FolderOf(const std::string& relative_key) {
   return slash == std::string::npos ? "" : relative_key.substr(0, slash + 1);
 }
 
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+bool LooksLikeEncodingError(const std::string& message) {
+  return message.find("unicode") != std::string::npos || message.find("UTF-8") != std::string::npos ||
+         message.find("utf-8") != std::string::npos;
+}
+
 // Reads (probes and sniffs) the entries that need it, on `threads` threads.
 void ReadEntries(std::vector<CrawlEntry*>& entries, storage::StoreResolver& stores, query::Engine& engine,
                  const CrawlOptions& options, CrawlProgress& progress) {
@@ -77,7 +84,14 @@ void ReadEntries(std::vector<CrawlEntry*>& entries, storage::StoreResolver& stor
           entry.schema = std::move(schema).value();
         } else {
           entry.error = "cannot read as " + std::string(FormatName(classification->format)) + ": " +
-                        schema.status().message();
+                        FirstLine(schema.status().message());
+          // DuckDB names the line of bad UTF-8 (CSV) or nothing useful: find the byte.
+          if (classification->compression == Compression::kNone && LooksLikeEncodingError(schema.status().message())) {
+            auto offset = FindInvalidUtf8InObject(*resolved->store, resolved->key, 64u << 20);
+            if (offset.ok() && offset->has_value()) {
+              entry.error = "invalid UTF-8 at byte offset " + std::to_string(**offset) + " (" + entry.error + ")";
+            }
+          }
         }
       }
       ++done;

@@ -150,8 +150,13 @@ TEST_F(CrawlTest, BadFilesAreReportedAndSkipped) {
   Put("t/dt=4/empty.csv", "");
   Put("t/dt=5/data.orc", "ORC\x01\x02");
   Put("u/broken.json", "{\"a\": 1}\n{\"a\": \n");
+  Put("t/dt=6/latin1.csv", "a,b\n1,caf\xe9 cr\xe8me\n");  // Latin-1, not UTF-8: byte 9 is the first bad one
   Create("bad", "lake://t/");
   RunReport report = Run("bad");
+  bool offset_reported = std::any_of(report.errors.begin(), report.errors.end(), [](const RunReport::FileError& error) {
+    return error.path.ends_with("latin1.csv") && error.reason.find("invalid UTF-8 at byte offset 9") != std::string::npos;
+  });
+  EXPECT_TRUE(offset_reported) << report.ToText();
   EXPECT_EQ(report.objects_skipped["empty (0 bytes)"], 1);
   auto reported = [&](const std::string& file) {
     return std::any_of(report.errors.begin(), report.errors.end(),

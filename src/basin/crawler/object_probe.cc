@@ -40,6 +40,31 @@ std::string InflatePrefix(std::string_view compressed, Compression compression, 
   return out;
 }
 
+Result<std::optional<uint64_t>> FindInvalidUtf8InObject(storage::ObjectStore& store, const std::string& key,
+                                                        uint64_t limit) {
+  BASIN_ASSIGN_OR_RETURN(auto reader, store.OpenForRead(key));
+  constexpr size_t kChunk = 1 << 20;
+  std::string chunk;
+  uint64_t offset = 0;
+  uint64_t end = std::min<uint64_t>(reader->size(), limit);
+  while (offset < end) {
+    chunk.resize(std::min<uint64_t>(kChunk, end - offset));
+    BASIN_ASSIGN_OR_RETURN(size_t got, reader->ReadAt(offset, chunk.size(), chunk.data()));
+    if (got == 0) break;
+    chunk.resize(got);
+    bool more_follows = offset + got < end;
+    size_t bad = FindInvalidUtf8(chunk, more_follows);
+    if (bad != std::string_view::npos) return std::optional<uint64_t>(offset + bad);
+    // Step back over a sequence cut off at the chunk's end so it is checked whole.
+    size_t keep = 0;
+    while (keep < 3 && keep < got && (static_cast<unsigned char>(chunk[got - 1 - keep]) & 0xC0) == 0x80) ++keep;
+    if (keep < got && static_cast<unsigned char>(chunk[got - 1 - keep]) >= 0xC0) ++keep; else keep = 0;
+    offset += got - keep;
+    if (got <= keep) break;
+  }
+  return std::optional<uint64_t>();
+}
+
 Result<Classification> ProbeObject(storage::ObjectStore& store, const std::string& key, uint64_t size) {
   BASIN_ASSIGN_OR_RETURN(auto reader, store.OpenForRead(key));
   // Compressed heads expand: read more so the classifier still sees a few lines.
