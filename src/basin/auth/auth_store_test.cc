@@ -2,10 +2,9 @@
 
 #include <atomic>
 #include <cctype>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -13,24 +12,25 @@
 
 #include "basin/auth/master_key.h"
 #include "basin/common/crypto.h"
+#include "basin/metadata/scratch_database.h"
 
 namespace basin::auth {
 namespace {
 
-namespace fs = std::filesystem;
 using std::chrono::seconds;
 
 constexpr PasswordCost kCheap{1, 8, 1};
 constexpr char kPassword[] = "correct horse battery";
 
-class AuthStoreTest : public ::testing::Test {
+// Every test runs against both metadata engines (SQLite, and the PostgreSQL server of
+// scripts/with-test-servers.sh), each in a fresh database.
+class AuthStoreTest : public ::testing::TestWithParam<metadata::Backend> {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "basin-auth-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    db_path_ = (dir_ / "metadata.db").string();
-    auto db = metadata::Database::Open(db_path_);
+    auto scratch = metadata::ScratchDatabase::Make(GetParam());
+    ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+    scratch_.emplace(std::move(scratch).value());
+    auto db = metadata::Database::Open(scratch_->location());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     master_key_ = RandomBytes(kMasterKeyBytes);
@@ -40,7 +40,7 @@ class AuthStoreTest : public ::testing::Test {
   void TearDown() override {
     store_.reset();
     db_.reset();
-    fs::remove_all(dir_);
+    scratch_.reset();
   }
 
   std::unique_ptr<AuthStore> MakeStore(const std::string& master_key) {
@@ -63,24 +63,45 @@ class AuthStoreTest : public ::testing::Test {
   void Advance(seconds duration) { now_ += duration; }
   Timestamp Now() const { return std::chrono::floor<seconds>(now_); }
 
-  // Every byte basin wrote for the database: the main file and its write-ahead log.
+  // Every byte basin wrote for the database. SQLite: the main file and its write-ahead
+  // log. PostgreSQL: every row of every table, as text (read over a new connection, so
+  // it works after db_ is closed).
   std::string DatabaseBytes() const {
     std::string bytes;
-    for (const std::string& path : {db_path_, db_path_ + "-wal"}) {
+    if (GetParam() == metadata::Backend::kPostgres) {
+      auto db = metadata::Database::Open(scratch_->location());
+      EXPECT_TRUE(db.ok()) << db.status().ToString();
+      if (!db.ok())
+        return bytes;
+      for (const char* table : {"users", "sessions", "api_tokens", "access_keys"}) {
+        auto rows = (*db)->Query("SELECT CAST(r AS TEXT) FROM " + std::string(table) + " r");
+        EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+        for (const metadata::Row& row : rows.ValueOr({}))
+          bytes += row.Text(0).ValueOr("") + "\n";
+      }
+      return bytes;
+    }
+    for (const std::string& path : {scratch_->location(), scratch_->location() + "-wal"}) {
       std::ifstream file(path, std::ios::binary);
       bytes.append(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
     }
     return bytes;
   }
 
-  fs::path dir_;
-  std::string db_path_;
+  std::optional<metadata::ScratchDatabase> scratch_;
   std::chrono::system_clock::time_point now_ =
       std::chrono::sys_days(std::chrono::year(2024) / 5 / 1) + std::chrono::hours(9);
   std::unique_ptr<metadata::Database> db_;
   std::string master_key_;
   std::unique_ptr<AuthStore> store_;
 };
+
+INSTANTIATE_TEST_SUITE_P(, AuthStoreTest,
+                         ::testing::Values(metadata::Backend::kSqlite,
+                                           metadata::Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<metadata::Backend>& info) {
+                           return std::string(metadata::BackendName(info.param));
+                         });
 
 bool IsAlphanumeric(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
@@ -89,13 +110,13 @@ bool IsAlphanumeric(std::string_view text) {
 
 // --- Users -------------------------------------------------------------------------------
 
-TEST_F(AuthStoreTest, MakeRefusesAMasterKeyOfTheWrongSize) {
+TEST_P(AuthStoreTest, MakeRefusesAMasterKeyOfTheWrongSize) {
   EXPECT_EQ(AuthStore::Make(*db_, "short").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(AuthStore::Make(*db_, std::string(33, 'k')).status().code(),
             StatusCode::kInvalidArgument);
 }
 
-TEST_F(AuthStoreTest, CreateGetAndListUsers) {
+TEST_P(AuthStoreTest, CreateGetAndListUsers) {
   User bob = CreateUserOrDie("bob", Role::kViewer);
   User alice = CreateUserOrDie("alice@example.com", Role::kAdmin);
   EXPECT_GT(bob.id, 0);
@@ -110,7 +131,7 @@ TEST_F(AuthStoreTest, CreateGetAndListUsers) {
   EXPECT_EQ(*users, (std::vector<User>{alice, bob}));
 }
 
-TEST_F(AuthStoreTest, UserNameRules) {
+TEST_P(AuthStoreTest, UserNameRules) {
   for (std::string_view name : {"a", "A.b-c_d@e",
                                 "0123456789012345678901234567890123456789"
                                 "012345678901234567890123"}) {
@@ -125,7 +146,7 @@ TEST_F(AuthStoreTest, UserNameRules) {
   }
 }
 
-TEST_F(AuthStoreTest, DuplicateNamesAreRefusedIgnoringCase) {
+TEST_P(AuthStoreTest, DuplicateNamesAreRefusedIgnoringCase) {
   CreateUserOrDie("alice");
   EXPECT_EQ(store_->CreateUser("alice", kPassword, Role::kViewer).status().code(),
             StatusCode::kAlreadyExists);
@@ -135,7 +156,7 @@ TEST_F(AuthStoreTest, DuplicateNamesAreRefusedIgnoringCase) {
   EXPECT_EQ(store_->GetUser("ALICE").status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(AuthStoreTest, WeakPasswordsAreRefused) {
+TEST_P(AuthStoreTest, WeakPasswordsAreRefused) {
   auto user = store_->CreateUser("bob", "7chars!", Role::kViewer);
   EXPECT_EQ(user.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(user.status().message().find("7chars!"), std::string::npos);
@@ -146,7 +167,7 @@ TEST_F(AuthStoreTest, WeakPasswordsAreRefused) {
   EXPECT_TRUE(store_->CheckPassword("kim", "비밀번호입니다만").ok());
 }
 
-TEST_F(AuthStoreTest, PasswordsAreStoredAsArgon2id) {
+TEST_P(AuthStoreTest, PasswordsAreStoredAsArgon2id) {
   CreateUserOrDie("bob");
   auto row = db_->QueryRow("SELECT password_hash FROM users WHERE name = 'bob'");
   ASSERT_TRUE(row.ok() && row->has_value());
@@ -155,7 +176,7 @@ TEST_F(AuthStoreTest, PasswordsAreStoredAsArgon2id) {
   EXPECT_EQ(hash.find(kPassword), std::string::npos);
 }
 
-TEST_F(AuthStoreTest, CheckPassword) {
+TEST_P(AuthStoreTest, CheckPassword) {
   User bob = CreateUserOrDie("bob");
   EXPECT_EQ(store_->CheckPassword("bob", kPassword).ValueOr(User{}), bob);
 
@@ -171,7 +192,7 @@ TEST_F(AuthStoreTest, CheckPassword) {
             StatusCode::kUnauthenticated);
 }
 
-TEST_F(AuthStoreTest, SetPasswordEndsSessionsButKeepsTokens) {
+TEST_P(AuthStoreTest, SetPasswordEndsSessionsButKeepsTokens) {
   User bob = CreateUserOrDie("bob");
   auto session = store_->CreateSession(bob.id, seconds(3600));
   auto token = store_->CreateApiToken(bob.id, "ci");
@@ -186,7 +207,7 @@ TEST_F(AuthStoreTest, SetPasswordEndsSessionsButKeepsTokens) {
   EXPECT_EQ(store_->SetPassword("nobody", "long enough password").code(), StatusCode::kNotFound);
 }
 
-TEST_F(AuthStoreTest, SetRoleTakesEffectOnTheNextRequest) {
+TEST_P(AuthStoreTest, SetRoleTakesEffectOnTheNextRequest) {
   CreateUserOrDie("root", Role::kAdmin);
   User bob = CreateUserOrDie("bob", Role::kViewer);
   auto token = store_->CreateApiToken(bob.id, "ci");
@@ -198,7 +219,7 @@ TEST_F(AuthStoreTest, SetRoleTakesEffectOnTheNextRequest) {
   EXPECT_EQ(store_->SetRole("nobody", Role::kAdmin).code(), StatusCode::kNotFound);
 }
 
-TEST_F(AuthStoreTest, TheLastAdminCannotBeRemoved) {
+TEST_P(AuthStoreTest, TheLastAdminCannotBeRemoved) {
   CreateUserOrDie("root", Role::kAdmin);
   EXPECT_EQ(store_->DeleteUser("root").code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(store_->SetRole("root", Role::kEditor).code(), StatusCode::kFailedPrecondition);
@@ -211,7 +232,7 @@ TEST_F(AuthStoreTest, TheLastAdminCannotBeRemoved) {
   EXPECT_TRUE(store_->DeleteUser("root").ok());
 }
 
-TEST_F(AuthStoreTest, DeleteUserRemovesEveryCredential) {
+TEST_P(AuthStoreTest, DeleteUserRemovesEveryCredential) {
   User bob = CreateUserOrDie("bob");
   auto session = store_->CreateSession(bob.id, seconds(3600));
   auto token = store_->CreateApiToken(bob.id, "ci");
@@ -236,7 +257,7 @@ TEST_F(AuthStoreTest, DeleteUserRemovesEveryCredential) {
 
 // --- Sessions ------------------------------------------------------------------------------
 
-TEST_F(AuthStoreTest, SessionRoundTrip) {
+TEST_P(AuthStoreTest, SessionRoundTrip) {
   User bob = CreateUserOrDie("bob");
   auto session = store_->CreateSession(bob.id, seconds(3600));
   ASSERT_TRUE(session.ok()) << session.status().ToString();
@@ -252,7 +273,7 @@ TEST_F(AuthStoreTest, SessionRoundTrip) {
   EXPECT_NE(session->token, store_->CreateSession(bob.id, seconds(3600))->token);
 }
 
-TEST_F(AuthStoreTest, SessionsExpire) {
+TEST_P(AuthStoreTest, SessionsExpire) {
   User bob = CreateUserOrDie("bob");
   auto session = store_->CreateSession(bob.id, seconds(60));
   ASSERT_TRUE(session.ok());
@@ -265,7 +286,7 @@ TEST_F(AuthStoreTest, SessionsExpire) {
   EXPECT_EQ(db_->Query("SELECT id FROM sessions")->size(), 0u);
 }
 
-TEST_F(AuthStoreTest, CreatingASessionPurgesExpiredOnes) {
+TEST_P(AuthStoreTest, CreatingASessionPurgesExpiredOnes) {
   User bob = CreateUserOrDie("bob");
   ASSERT_TRUE(store_->CreateSession(bob.id, seconds(10)).ok());
   Advance(seconds(20));
@@ -273,7 +294,7 @@ TEST_F(AuthStoreTest, CreatingASessionPurgesExpiredOnes) {
   EXPECT_EQ(db_->Query("SELECT id FROM sessions")->size(), 1u);
 }
 
-TEST_F(AuthStoreTest, SessionArguments) {
+TEST_P(AuthStoreTest, SessionArguments) {
   User bob = CreateUserOrDie("bob");
   EXPECT_EQ(store_->CreateSession(bob.id, seconds(0)).status().code(),
             StatusCode::kInvalidArgument);
@@ -285,7 +306,7 @@ TEST_F(AuthStoreTest, SessionArguments) {
             StatusCode::kNotFound);
 }
 
-TEST_F(AuthStoreTest, LogoutEndsTheSession) {
+TEST_P(AuthStoreTest, LogoutEndsTheSession) {
   User bob = CreateUserOrDie("bob");
   auto session = store_->CreateSession(bob.id, seconds(3600));
   auto other = store_->CreateSession(bob.id, seconds(3600));
@@ -301,7 +322,7 @@ TEST_F(AuthStoreTest, LogoutEndsTheSession) {
 
 // --- API tokens ----------------------------------------------------------------------------
 
-TEST_F(AuthStoreTest, ApiTokenRoundTrip) {
+TEST_P(AuthStoreTest, ApiTokenRoundTrip) {
   User bob = CreateUserOrDie("bob");
   auto token = store_->CreateApiToken(bob.id, "nightly export");
   ASSERT_TRUE(token.ok()) << token.status().ToString();
@@ -329,7 +350,7 @@ TEST_F(AuthStoreTest, ApiTokenRoundTrip) {
   EXPECT_EQ(info.revoked_at, std::nullopt);
 }
 
-TEST_F(AuthStoreTest, LastUsedIsRecordedAtMostOncePerMinute) {
+TEST_P(AuthStoreTest, LastUsedIsRecordedAtMostOncePerMinute) {
   User bob = CreateUserOrDie("bob");
   auto token = store_->CreateApiToken(bob.id, "ci");
   ASSERT_TRUE(token.ok());
@@ -344,7 +365,7 @@ TEST_F(AuthStoreTest, LastUsedIsRecordedAtMostOncePerMinute) {
   EXPECT_EQ(store_->ListApiTokens(bob.id)->front().last_used_at, Now());
 }
 
-TEST_F(AuthStoreTest, ApiTokensExpire) {
+TEST_P(AuthStoreTest, ApiTokensExpire) {
   User bob = CreateUserOrDie("bob");
   EXPECT_EQ(store_->CreateApiToken(bob.id, "past", Now()).status().code(),
             StatusCode::kInvalidArgument);
@@ -358,7 +379,7 @@ TEST_F(AuthStoreTest, ApiTokensExpire) {
             StatusCode::kUnauthenticated);
 }
 
-TEST_F(AuthStoreTest, RevokedTokensAreRefused) {
+TEST_P(AuthStoreTest, RevokedTokensAreRefused) {
   User bob = CreateUserOrDie("bob");
   User eve = CreateUserOrDie("eve");
   User root = CreateUserOrDie("root", Role::kAdmin);
@@ -386,7 +407,7 @@ TEST_F(AuthStoreTest, RevokedTokensAreRefused) {
   EXPECT_EQ((*listed)[1].revoked_at, Now());
 }
 
-TEST_F(AuthStoreTest, ApiTokenArguments) {
+TEST_P(AuthStoreTest, ApiTokenArguments) {
   User bob = CreateUserOrDie("bob");
   for (const std::string& name : std::vector<std::string>{"", "new\nline", std::string(101, 'x')}) {
     EXPECT_EQ(store_->CreateApiToken(bob.id, name).status().code(), StatusCode::kInvalidArgument);
@@ -395,7 +416,7 @@ TEST_F(AuthStoreTest, ApiTokenArguments) {
   EXPECT_EQ(store_->CreateApiToken(bob.id + 100, "x").status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(AuthStoreTest, MalformedAndUnknownBearersAreRefusedAlike) {
+TEST_P(AuthStoreTest, MalformedAndUnknownBearersAreRefusedAlike) {
   User bob = CreateUserOrDie("bob");
   auto token = store_->CreateApiToken(bob.id, "ci");
   auto session = store_->CreateSession(bob.id, seconds(60));
@@ -420,7 +441,7 @@ TEST_F(AuthStoreTest, MalformedAndUnknownBearersAreRefusedAlike) {
 
 // --- Access keys ---------------------------------------------------------------------------
 
-TEST_F(AuthStoreTest, AccessKeyRoundTrip) {
+TEST_P(AuthStoreTest, AccessKeyRoundTrip) {
   User bob = CreateUserOrDie("bob");
   auto key = store_->CreateAccessKey(bob.id);
   ASSERT_TRUE(key.ok()) << key.status().ToString();
@@ -446,7 +467,7 @@ TEST_F(AuthStoreTest, AccessKeyRoundTrip) {
   EXPECT_EQ(store_->CreateAccessKey(bob.id + 100).status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(AuthStoreTest, RevokedAndUnknownAccessKeysAreNotFound) {
+TEST_P(AuthStoreTest, RevokedAndUnknownAccessKeysAreNotFound) {
   User bob = CreateUserOrDie("bob");
   User eve = CreateUserOrDie("eve");
   User root = CreateUserOrDie("root", Role::kAdmin);
@@ -473,7 +494,7 @@ TEST_F(AuthStoreTest, RevokedAndUnknownAccessKeysAreNotFound) {
   EXPECT_EQ(hostile.status().message().find("evil"), std::string::npos);
 }
 
-TEST_F(AuthStoreTest, AccessKeySecretNeedsTheRightMasterKey) {
+TEST_P(AuthStoreTest, AccessKeySecretNeedsTheRightMasterKey) {
   User bob = CreateUserOrDie("bob");
   auto key = store_->CreateAccessKey(bob.id);
   ASSERT_TRUE(key.ok());
@@ -485,7 +506,7 @@ TEST_F(AuthStoreTest, AccessKeySecretNeedsTheRightMasterKey) {
   EXPECT_TRUE(MakeStore(master_key_)->LookupAccessKey(key->access_key_id).ok());
 }
 
-TEST_F(AuthStoreTest, SealedSecretIsBoundToItsOwner) {
+TEST_P(AuthStoreTest, SealedSecretIsBoundToItsOwner) {
   User bob = CreateUserOrDie("bob");
   User root = CreateUserOrDie("root", Role::kAdmin);
   auto key = store_->CreateAccessKey(bob.id);
@@ -500,7 +521,7 @@ TEST_F(AuthStoreTest, SealedSecretIsBoundToItsOwner) {
 
 // --- Storage and concurrency ----------------------------------------------------------------
 
-TEST_F(AuthStoreTest, SecretsAreNeverStoredInTheClear) {
+TEST_P(AuthStoreTest, SecretsAreNeverStoredInTheClear) {
   User bob = CreateUserOrDie("bob");
   auto session = store_->CreateSession(bob.id, seconds(3600));
   auto token = store_->CreateApiToken(bob.id, "ci");
@@ -525,7 +546,7 @@ TEST_F(AuthStoreTest, SecretsAreNeverStoredInTheClear) {
   check(DatabaseBytes());
 }
 
-TEST_F(AuthStoreTest, ConcurrentAuthenticationAndIssuing) {
+TEST_P(AuthStoreTest, ConcurrentAuthenticationAndIssuing) {
   User bob = CreateUserOrDie("bob");
   std::vector<std::string> secrets;
   for (int i = 0; i < 4; ++i)

@@ -1,12 +1,21 @@
 #include "basin/metadata/database.h"
 
 #include "basin/metadata/migrations.h"
+#include "basin/metadata/postgres_database.h"
 #include "basin/metadata/sqlite_database.h"
 
 namespace basin::metadata {
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
-  return OpenSqliteDatabase(path, SqliteMigrations());
+Result<std::unique_ptr<Database>> Database::Open(const std::string& location) {
+  if (IsPostgresUrl(location))
+    return OpenPostgresDatabase(location, PostgresMigrations());
+  return OpenSqliteDatabase(location, SqliteMigrations());
+}
+
+Result<int64_t> Database::DoExecuteReturningId(std::string_view sql,
+                                               const std::vector<Value>& params) {
+  BASIN_ASSIGN_OR_RETURN(ExecuteSummary summary, DoExecute(sql, params));
+  return summary.last_insert_id;
 }
 
 Result<std::optional<Row>> Database::QueryRow(std::string_view sql, std::vector<Value> params) {

@@ -12,31 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include "basin/metadata/statement_text.h"
+
 namespace basin::metadata {
 namespace {
 
 constexpr std::string_view kMemoryPath = ":memory:";
 constexpr int kBusyTimeoutMs = 5000;
-constexpr size_t kMaxSqlInMessage = 100;
-
-// The statement as it appears in error messages: whitespace collapsed, truncated. It
-// holds only SQL text; bound values never reach a message.
-std::string DescribeSql(std::string_view sql) {
-  std::string out;
-  for (char c : sql) {
-    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
-    if (space && (out.empty() || out.back() == ' '))
-      continue;
-    out.push_back(space ? ' ' : c);
-    if (out.size() >= kMaxSqlInMessage) {
-      out += "...";
-      break;
-    }
-  }
-  while (!out.empty() && out.back() == ' ')
-    out.pop_back();
-  return out;
-}
 
 // Maps an SQLite result code (extended codes are enabled) to basin's codes.
 Status StatusFromSqlite(int code, std::string message) {
