@@ -1,5 +1,7 @@
 #include "basin/metadata/migrations.h"
 
+#include "basin/metadata/catalog_schema.h"
+
 #include <array>
 
 // The metadata schema of both engines, in one place: each migration is written for
@@ -122,6 +124,8 @@ struct SchemaChange {
 // and checks that they create the same tables and columns.
 constexpr std::array kSchemaChanges = {
     SchemaChange{1, "auth: users, sessions, api_tokens, access_keys", kAuthSqlite, kAuthPostgres},
+    SchemaChange{2, "catalog and crawlers: databases, tables, partitions, schema versions, crawler state",
+                 kCatalogSqlite, kCatalogPostgres},
 };
 
 template <std::string_view SchemaChange::*kDialect>
