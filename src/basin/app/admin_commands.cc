@@ -16,9 +16,10 @@ Result<auth::AuthStore*> OpenAuth(const GlobalFlags& flags, std::unique_ptr<Home
   return home->Auth();
 }
 
-int RunInit(const GlobalFlags& flags, const std::string& dir, const std::string& lake) {
+int RunInit(const GlobalFlags& flags, const std::string& dir, const std::string& lake, const std::string& metadata) {
   InitOptions options;
   if (!lake.empty()) options.lake = lake;
+  if (!metadata.empty()) options.metadata = metadata;
   std::map<std::string, std::string> environment = ProcessEnvironment();
   auto env = [&](const char* name) { return environment.count(name) ? environment[name] : std::string(); };
   options.s3.FillFromEnvironment();
@@ -34,10 +35,17 @@ int RunInit(const GlobalFlags& flags, const std::string& dir, const std::string&
   }
   std::cout << "Created a basin home in " << outcome->home << "\n"
             << "  lake:      " << outcome->lake_url << "\n"
-            << "  metadata:  " << outcome->home << "/metadata.db\n\n"
-            << "Admin user (the password is shown only now; store it safely):\n"
-            << "  user:      " << outcome->admin_name << "\n"
-            << "  password:  " << outcome->admin_password << "\n\n"
+            << "  metadata:  " << (options.metadata.find("://") == std::string::npos
+                                       ? outcome->home + "/" + options.metadata
+                                       : std::string("the shared PostgreSQL database")) << "\n\n";
+  if (outcome->admin_password.empty()) {
+    std::cout << "The metadata database already has user " << outcome->admin_name << "; use its password.\n\n";
+  } else {
+    std::cout << "Admin user (the password is shown only now; store it safely):\n"
+              << "  user:      " << outcome->admin_name << "\n"
+              << "  password:  " << outcome->admin_password << "\n\n";
+  }
+  std::cout
             << "Start the server with: basin serve --home " << outcome->home << std::endl;
   return kExitOk;
 }
@@ -214,14 +222,17 @@ int RunAccessKeyRevoke(const GlobalFlags& flags, const std::string& id) {
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
-  static std::string init_dir, init_lake, user_name, user_role = "viewer", user_password, token_name, key_id;
+  static std::string init_dir, init_lake, init_metadata, user_name, user_role = "viewer", user_password, token_name, key_id;
   static int token_days = 0;
   static int64_t token_id = 0;
 
   CLI::App* init = app.add_subcommand("init", "Create a basin home: config, lake, metadata database, admin user");
   init->add_option("dir", init_dir, "Folder for the new home (default: --home, BASIN_HOME, or the current folder)");
   init->add_option("--lake", init_lake, "Where table data lives: a folder (relative to the home) or s3://bucket/prefix");
-  init->callback([&] { exit_code = RunInit(flags, init_dir, init_lake); });
+  init->add_option("--metadata", init_metadata,
+                   "Metadata database: a SQLite file relative to the home (default metadata.db) or "
+                   "postgresql://user:password@host/db, shared by several basin nodes");
+  init->callback([&] { exit_code = RunInit(flags, init_dir, init_lake, init_metadata); });
 
   CLI::App* user = app.add_subcommand("user", "Manage users (roles: admin, editor, viewer)");
   user->require_subcommand(1);

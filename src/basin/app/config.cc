@@ -46,7 +46,10 @@ std::string Config::LakeUrl() const {
   return Absolute(home, lake);
 }
 
-std::string Config::MetadataPath() const { return Absolute(home, metadata); }
+std::string Config::MetadataPath() const {
+  if (metadata.rfind("postgresql://", 0) == 0 || metadata.rfind("postgres://", 0) == 0) return metadata;
+  return Absolute(home, metadata);
+}
 
 Result<uint64_t> ParseByteSize(const std::string& text) {
   size_t digits = 0;
@@ -132,14 +135,15 @@ Result<Config> LoadConfig(const std::string& home, const std::map<std::string, s
   return config;
 }
 
-std::string DefaultConfigText(const std::string& lake, const storage::S3Options& s3) {
+std::string DefaultConfigText(const std::string& lake, const std::string& metadata, const storage::S3Options& s3) {
   std::string text =
       "# basin configuration. Environment variables override these settings and command-line\n"
       "# flags override both (see docs/configuration.md).\n\n"
       "# Where table data lives: a folder (relative to this home) or s3://bucket/prefix.\n"
       "lake: " + lake + "\n\n"
-      "# The metadata database (users, keys, catalog): a SQLite file relative to this home.\n"
-      "metadata: metadata.db\n\n"
+      "# The metadata database (users, keys, catalog): a SQLite file relative to this home,\n"
+      "# or postgresql://user:password@host:5432/db so several basin nodes share one catalog.\n"
+      "metadata: " + metadata + "\n\n"
       "server:\n"
       "  listen: 127.0.0.1:8080\n"
       "  max_request_size: 64MiB\n\n"

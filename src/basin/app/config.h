@@ -13,7 +13,7 @@ namespace basin::app {
 struct Config {
   std::string home;                       // absolute path of the basin home
   std::string lake = "lake";              // folder (relative to home) or s3://bucket/prefix
-  std::string metadata = "metadata.db";   // SQLite file (relative to home)
+  std::string metadata = "metadata.db";   // SQLite file (relative to home) or postgresql:// URL
   std::string listen = "127.0.0.1:8080";  // host:port of `basin serve`
   uint64_t max_request_bytes = 64ull << 20;
   std::string log_level = "info";
@@ -42,7 +42,7 @@ Result<Config> LoadConfig(const std::string& home, const std::map<std::string, s
 std::map<std::string, std::string> ProcessEnvironment();
 
 /// The YAML text `basin init` writes: every setting, commented.
-std::string DefaultConfigText(const std::string& lake, const storage::S3Options& s3);
+std::string DefaultConfigText(const std::string& lake, const std::string& metadata, const storage::S3Options& s3);
 
 /// "64MiB", "512KB", "1GiB", "1000" -> bytes. InvalidArgument otherwise.
 Result<uint64_t> ParseByteSize(const std::string& text);

@@ -59,6 +59,7 @@ Result<InitOutcome> InitHome(const std::string& dir, const InitOptions& options)
   Config config;
   config.home = home;
   config.lake = options.lake;
+  config.metadata = options.metadata;
   config.s3 = options.s3;
   // The lake must work before anything points at it: create the folder or list the bucket.
   BASIN_ASSIGN_OR_RETURN(auto lake, OpenLake(config.LakeUrl(), config.s3));
@@ -67,7 +68,14 @@ Result<InitOutcome> InitHome(const std::string& dir, const InitOptions& options)
   Home opened(config);
   BASIN_ASSIGN_OR_RETURN(auth::AuthStore * auth, opened.Auth());
   std::string password = RandomAlphanumeric(20);
-  BASIN_RETURN_IF_ERROR(auth->CreateUser(options.admin_name, password, auth::Role::kAdmin).status());
+  // A shared PostgreSQL metadata database may already have its admin (another node's
+  // home): then this home joins it and no new admin is made.
+  Result<auth::User> existing_admin = auth->GetUser(options.admin_name);
+  if (existing_admin.ok()) {
+    password.clear();
+  } else {
+    BASIN_RETURN_IF_ERROR(auth->CreateUser(options.admin_name, password, auth::Role::kAdmin).status());
+  }
 
   // Written last and atomically: a home without basin.yaml is not a home, so a failed
   // init can simply be run again.
@@ -75,7 +83,7 @@ Result<InitOutcome> InitHome(const std::string& dir, const InitOptions& options)
   std::string temp_path = config_path + ".tmp";
   {
     std::ofstream out(temp_path, std::ios::trunc);
-    out << DefaultConfigText(options.lake, options.s3);
+    out << DefaultConfigText(options.lake, options.metadata, options.s3);
     if (!out.good()) return Status::IOError("cannot write " + temp_path);
   }
   fs::rename(temp_path, config_path, error);

@@ -22,6 +22,7 @@ Result<std::string> LocateHome(const std::optional<std::string>& flag,
 
 struct InitOptions {
   std::string lake = "lake";  // folder relative to the home, or s3://bucket/prefix
+  std::string metadata = "metadata.db";  // SQLite file relative to the home, or postgresql:// URL
   storage::S3Options s3;      // endpoint, region, credentials for an S3 lake
   std::string admin_name = "admin";
 };

@@ -136,8 +136,12 @@ Status Catalog::CreateDatabase(const std::string& name, const std::string& descr
 }
 
 Status Catalog::EnsureDatabase(const std::string& name) {
-  Status created = CreateDatabase(name);
-  return created.code() == StatusCode::kAlreadyExists ? Status::OK() : created;
+  BASIN_RETURN_IF_ERROR(ValidateName(name, "database"));
+  // ON CONFLICT, not a failed INSERT: inside a transaction a failed statement would
+  // abort the rest of it on PostgreSQL.
+  return database_.Execute(
+      "INSERT INTO catalog_databases (name, description, created_at) VALUES (?, '', ?) ON CONFLICT (name) DO NOTHING",
+      {name, Unix(Now())});
 }
 
 Result<std::vector<std::string>> Catalog::ListDatabases() {

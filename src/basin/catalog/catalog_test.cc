@@ -5,15 +5,19 @@
 #include <filesystem>
 
 #include "basin/common/crypto.h"
+#include "basin/metadata/scratch_database.h"
 
 namespace basin::catalog {
 namespace {
 
-class CatalogTest : public ::testing::Test {
+// One suite, both metadata engines: SQLite and a real PostgreSQL server.
+class CatalogTest : public ::testing::TestWithParam<metadata::Backend> {
  protected:
   void SetUp() override {
-    auto path = std::filesystem::temp_directory_path() / ("basin-catalog-" + RandomAlphanumeric(8) + ".db");
-    auto opened = metadata::Database::Open(path.string());
+    auto scratch = metadata::ScratchDatabase::Make(GetParam());
+    ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+    scratch_.emplace(std::move(scratch).value());
+    auto opened = metadata::Database::Open(scratch_->location());
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     database_ = std::move(opened).value();
     catalog_ = std::make_unique<Catalog>(*database_);
@@ -42,11 +46,15 @@ class CatalogTest : public ::testing::Test {
     return update;
   }
 
+  std::optional<metadata::ScratchDatabase> scratch_;
   std::unique_ptr<metadata::Database> database_;
   std::unique_ptr<Catalog> catalog_;
 };
 
-TEST_F(CatalogTest, Databases) {
+INSTANTIATE_TEST_SUITE_P(Engines, CatalogTest, ::testing::Values(metadata::Backend::kSqlite, metadata::Backend::kPostgres),
+                         [](const auto& info) { return std::string(metadata::BackendName(info.param)); });
+
+TEST_P(CatalogTest, Databases) {
   EXPECT_EQ(catalog_->CreateDatabase("sales").code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(catalog_->CreateDatabase("Bad Name").code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(catalog_->EnsureDatabase("sales").ok());
@@ -58,7 +66,7 @@ TEST_F(CatalogTest, Databases) {
   EXPECT_TRUE(catalog_->GetTable("sales", "orders").status().IsNotFound());
 }
 
-TEST_F(CatalogTest, TableWithPartitionsAndStatistics) {
+TEST_P(CatalogTest, TableWithPartitionsAndStatistics) {
   Result<ApplyOutcome> created = catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"amount", "DOUBLE", ""}},
                                                              {"2026-11-24", "2026-11-25"}));
   ASSERT_TRUE(created.ok()) << created.status().ToString();
@@ -77,7 +85,7 @@ TEST_F(CatalogTest, TableWithPartitionsAndStatistics) {
   EXPECT_EQ((*filtered)[0].location, "lake://sales/orders/dt=2026-11-25/");
 }
 
-TEST_F(CatalogTest, SchemaVersionsKeepHistoryWithDiff) {
+TEST_P(CatalogTest, SchemaVersionsKeepHistoryWithDiff) {
   ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "INTEGER", ""}}, {"2026-11-24"})).ok());
   // Same schema again: no new version.
   EXPECT_FALSE(catalog_->ApplyTable(Orders({{"id", "INTEGER", ""}}, {"2026-11-24"}))->schema_changed);
@@ -92,7 +100,7 @@ TEST_F(CatalogTest, SchemaVersionsKeepHistoryWithDiff) {
   EXPECT_EQ(history[1].change, "~ changed id INTEGER -> BIGINT\n+ added coupon VARCHAR\n");
 }
 
-TEST_F(CatalogTest, TwoWritersNeverLoseEachOthersColumns) {
+TEST_P(CatalogTest, TwoWritersNeverLoseEachOthersColumns) {
   ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"a", "VARCHAR", ""}}, {"2026-11-24"})).ok());
   ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"b", "VARCHAR", ""}}, {"2026-11-25"})).ok());
   Table table = *catalog_->GetTable("sales", "orders");
@@ -102,7 +110,7 @@ TEST_F(CatalogTest, TwoWritersNeverLoseEachOthersColumns) {
   EXPECT_EQ(*catalog_->CountPartitions(table.id), 2);
 }
 
-TEST_F(CatalogTest, FailedChangeLeavesPreviousState) {
+TEST_P(CatalogTest, FailedChangeLeavesPreviousState) {
   ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}}, {"2026-11-24"})).ok());
   TableUpdate bad = Orders({{"id", "BIGINT", ""}, {"x", "VARCHAR", ""}}, {"2026-11-25"});
   bad.table.name = "Not Valid";
@@ -116,7 +124,7 @@ TEST_F(CatalogTest, FailedChangeLeavesPreviousState) {
   EXPECT_EQ(*catalog_->CountPartitions(table.id), 1);
 }
 
-TEST_F(CatalogTest, ThousandsOfPartitions) {
+TEST_P(CatalogTest, ThousandsOfPartitions) {
   std::vector<std::string> days;
   for (int i = 0; i < 3000; ++i) days.push_back("d" + std::to_string(100000 + i));
   ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}}, days)).ok());
