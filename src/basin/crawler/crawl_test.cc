@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "basin/metadata/scratch_database.h"
 #include "basin/storage/local_object_store.h"
 #include "basin/storage/test_stores.h"
 
@@ -29,14 +30,20 @@ std::string Gzip(const std::string& text) {
   return out;
 }
 
-class CrawlTest : public ::testing::Test {
+// Every crawl test runs with the catalog in SQLite and in PostgreSQL.
+class CrawlTest : public ::testing::TestWithParam<metadata::Backend> {
  protected:
   void SetUp() override {
     std::string root = storage::testing::TempFolder();
     lake_ = std::shared_ptr<storage::ObjectStore>(std::move(storage::LocalObjectStore::Make(root + "/lake")).value());
     stores_ = std::make_shared<storage::StoreResolver>(lake_, storage::S3Options{});
     engine_ = std::move(query::Engine::Make({.work_dir = root + "/engine", .stores = stores_})).value();
-    database_ = std::move(metadata::Database::Open(root + "/metadata.db")).value();
+    auto scratch = metadata::ScratchDatabase::Make(GetParam());
+    ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+    scratch_.emplace(std::move(scratch).value());
+    auto database = metadata::Database::Open(scratch_->location());
+    ASSERT_TRUE(database.ok()) << database.status().ToString();
+    database_ = std::move(database).value();
     crawler_ = std::make_unique<Crawler>(*database_, *stores_, *engine_);
   }
 
@@ -67,11 +74,15 @@ class CrawlTest : public ::testing::Test {
   std::shared_ptr<storage::ObjectStore> lake_;
   std::shared_ptr<storage::StoreResolver> stores_;
   std::unique_ptr<query::Engine> engine_;
+  std::optional<metadata::ScratchDatabase> scratch_;
   std::unique_ptr<metadata::Database> database_;
   std::unique_ptr<Crawler> crawler_;
 };
 
-TEST_F(CrawlTest, FoldersBecomeTablesWithPartitionsAndExplainedDecisions) {
+INSTANTIATE_TEST_SUITE_P(Engines, CrawlTest, ::testing::Values(metadata::Backend::kSqlite, metadata::Backend::kPostgres),
+                         [](const auto& info) { return std::string(metadata::BackendName(info.param)); });
+
+TEST_P(CrawlTest, FoldersBecomeTablesWithPartitionsAndExplainedDecisions) {
   Put("sales/orders/dt=2026-11-24/part-0.csv", "order_id,keyword,amount\n1,신발,3.5\n2,\"bag, red\",4\n");
   Put("sales/orders/dt=2026-11-25/part-0.csv", "order_id,keyword,amount\n3,모자,1.25\n");
   Put("sales/refunds/dt=2026-11-24/r.json", "{\"refund_id\": 9, \"reason\": \"late\", \"items\": [1, 2]}\n");
@@ -105,7 +116,7 @@ TEST_F(CrawlTest, FoldersBecomeTablesWithPartitionsAndExplainedDecisions) {
   EXPECT_EQ(refunds.columns[2].type, "BIGINT[]");
 }
 
-TEST_F(CrawlTest, PlainFolderLevelsArePartitionColumns) {
+TEST_P(CrawlTest, PlainFolderLevelsArePartitionColumns) {
   Put("events/2026/11/24/a.json", "{\"user\": 1, \"kind\": \"click\"}\n");
   Put("events/2026/11/25/a.json", "{\"user\": 2, \"kind\": \"like\", \"extra\": {\"x\": 1}}\n");
   Create("events", "lake://events/");
@@ -121,7 +132,7 @@ TEST_F(CrawlTest, PlainFolderLevelsArePartitionColumns) {
   EXPECT_EQ(partitions[0].columns.size(), 2u) << "a partition keeps its own observed schema";
 }
 
-TEST_F(CrawlTest, ParquetCompressedAndTextOnlyCsv) {
+TEST_P(CrawlTest, ParquetCompressedAndTextOnlyCsv) {
   ASSERT_TRUE(engine_->Execute("COPY (SELECT range AS id, 'k' || range AS keyword FROM range(100)) "
                                "TO 'lake://mix/pq/data.parquet'").ok());
   Put("mix/gz/part.csv.gz", Gzip("shop,city\nalpha,seoul\nbeta,busan\n"));
@@ -143,7 +154,7 @@ TEST_F(CrawlTest, ParquetCompressedAndTextOnlyCsv) {
   EXPECT_EQ(bom.columns[0].name, "keyword") << "BOM stripped from the first column name";
 }
 
-TEST_F(CrawlTest, BadFilesAreReportedAndSkipped) {
+TEST_P(CrawlTest, BadFilesAreReportedAndSkipped) {
   Put("t/dt=1/good.csv", "a,b\n1,2\n");
   Put("t/dt=2/ragged.csv", "a,b\n1,2,3,4\n5\n");
   Put("t/dt=3/broken.parquet", "PAR1 this is not really parquet");
@@ -168,7 +179,7 @@ TEST_F(CrawlTest, BadFilesAreReportedAndSkipped) {
   EXPECT_EQ(t.columns.size(), 2u) << report.ToText();
 }
 
-TEST_F(CrawlTest, IncrementalRecrawlReadsOnlyWhatChanged) {
+TEST_P(CrawlTest, IncrementalRecrawlReadsOnlyWhatChanged) {
   for (int day = 1; day <= 5; ++day) {
     Put("inc/dt=2026-11-0" + std::to_string(day) + "/a.csv", "id,kw\n1,x\n");
   }
@@ -197,7 +208,7 @@ TEST_F(CrawlTest, IncrementalRecrawlReadsOnlyWhatChanged) {
   EXPECT_EQ(*crawler_->catalog().CountPartitions(table.id), 5);
 }
 
-TEST_F(CrawlTest, SchemaChangePolicyFailLeavesTable) {
+TEST_P(CrawlTest, SchemaChangePolicyFailLeavesTable) {
   Put("p/a.csv", "id\n1\n");
   Create("strict", "lake://p/", Grouping::kAuto, SchemaChangePolicy::kFail);
   Run("strict");
@@ -208,7 +219,7 @@ TEST_F(CrawlTest, SchemaChangePolicyFailLeavesTable) {
   EXPECT_EQ(Table("p").columns.size(), 1u);
 }
 
-TEST_F(CrawlTest, OneTablePerTargetAndDeprecation) {
+TEST_P(CrawlTest, OneTablePerTargetAndDeprecation) {
   Put("all/a/x.csv", "id,name\n1,a\n");
   Put("all/b/y.csv", "code,value,other\nq,1,2\n");
   Create("all", "lake://all/", Grouping::kOneTablePerTarget);
