@@ -344,6 +344,38 @@ int RunAlterTable(const GlobalFlags& flags, const std::string& qualified, const 
   return kExitOk;
 }
 
+// Adds (or replaces) one partition, or drops one, by location.
+int RunPartitionChange(const GlobalFlags& flags, const std::string& qualified, const std::vector<std::string>& values,
+                       std::string location, bool drop) {
+  Result<std::pair<std::string, std::string>> name = SplitTableName(qualified);
+  if (!name.ok()) return ReportError(name.status());
+  std::unique_ptr<Home> home;
+  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  if (!crawler.ok()) return ReportError(crawler.status());
+  Result<catalog::Table> table = (*crawler)->catalog().GetTable(name->first, name->second);
+  if (!table.ok()) return ReportError(table.status());
+  if (!drop && values.size() != table->partition_keys.size()) {
+    return ReportError(Status::InvalidArgument("table " + qualified + " has " +
+                                               std::to_string(table->partition_keys.size()) +
+                                               " partition key(s); give one --value for each"));
+  }
+  if (location.empty() && !drop) {
+    location = table->location;
+    for (size_t i = 0; i < values.size(); ++i) location += table->partition_keys[i].name + "=" + values[i] + "/";
+  }
+  if (!location.empty() && location.back() != '/') location += "/";
+  catalog::TableUpdate update{.table = *table, .replace_columns = true, .changed_by = "user:cli"};
+  if (drop) {
+    update.remove_partitions.push_back(location);
+  } else {
+    update.upsert_partitions.push_back({.values = values, .location = location, .columns = table->columns});
+  }
+  Result<catalog::ApplyOutcome> applied = (*crawler)->catalog().ApplyTable(update);
+  if (!applied.ok()) return ReportError(applied.status());
+  std::cerr << (drop ? "dropped" : "added") << " partition " << location << std::endl;
+  return kExitOk;
+}
+
 int RunDropTable(const GlobalFlags& flags, const std::string& qualified) {
   Result<std::pair<std::string, std::string>> name = SplitTableName(qualified);
   if (!name.ok()) return ReportError(name.status());
@@ -425,6 +457,16 @@ void AddCatalogCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   alter_table->add_option("--add-column", columns, "NAME:TYPE; repeatable");
   alter_table->add_option("--drop-column", drop_columns, "NAME; repeatable");
   alter_table->callback([&] { exit_code = RunAlterTable(flags, name, columns, drop_columns); });
+  static std::vector<std::string> partition_values;
+  CLI::App* add_partition = catalog->add_subcommand("add-partition", "Register a partition by hand");
+  add_partition->add_option("table", name, "DATABASE.TABLE")->required();
+  add_partition->add_option("--value", partition_values, "One value per partition key, in order; repeatable")->required();
+  add_partition->add_option("--location", location, "Its lake prefix (default: table location + key=value/...)");
+  add_partition->callback([&] { exit_code = RunPartitionChange(flags, name, partition_values, location, false); });
+  CLI::App* remove_partition = catalog->add_subcommand("drop-partition", "Remove a partition from the catalog (files stay)");
+  remove_partition->add_option("table", name, "DATABASE.TABLE")->required();
+  remove_partition->add_option("--location", location, "The partition's lake prefix")->required();
+  remove_partition->callback([&] { exit_code = RunPartitionChange(flags, name, {}, location, true); });
   CLI::App* drop_table = catalog->add_subcommand("drop-table", "Remove a table from the catalog (files stay)");
   drop_table->add_option("table", name, "DATABASE.TABLE")->required();
   drop_table->callback([&] { exit_code = RunDropTable(flags, name); });

@@ -90,6 +90,119 @@ void ApiServer::RegisterCatalogRoutes() {
     WriteJson(response, 200, {{"dropped", std::string(request.matches[1]) + "." + std::string(request.matches[2])}});
   });
 
+  // A table registered by hand: body {"name", "location", "format", "format_options"?,
+  // "columns": [{"name","type"}], "partition_keys"?: [{"name","type"}]}.
+  Route("POST", R"(/api/catalog/databases/([^/]+)/tables)", Access::kEditor, [&catalog](const Request& request, Response& response, const RequestContext& context) {
+    Result<nlohmann::json> body = ParseJsonBody(request.body);
+    if (!body.ok()) return WriteError(response, body.status());
+    catalog::TableUpdate update;
+    update.replace_columns = true;
+    update.changed_by = "user:" + context.principal.user.name;
+    catalog::Table& table = update.table;
+    table.database = request.matches[1];
+    table.created_by = update.changed_by;
+    try {
+      table.name = body->at("name").get<std::string>();
+      table.location = body->at("location").get<std::string>();
+      table.format = body->at("format").get<std::string>();
+      table.format_options = body->value("format_options", std::map<std::string, std::string>{});
+      for (const auto& column : body->at("columns")) {
+        table.columns.push_back({column.at("name").get<std::string>(),
+                                 catalog::NormalizeType(column.at("type").get<std::string>()), column.value("comment", "")});
+      }
+      for (const auto& key : body->value("partition_keys", nlohmann::json::array())) {
+        table.partition_keys.push_back({key.at("name").get<std::string>(), key.at("type").get<std::string>()});
+      }
+    } catch (const nlohmann::json::exception& error) {
+      return WriteError(response, Status::InvalidArgument(std::string("table definition: ") + error.what()));
+    }
+    if (table.format != "csv" && table.format != "json" && table.format != "parquet") {
+      return WriteError(response, Status::InvalidArgument("format must be csv, json or parquet"));
+    }
+    if (table.location.rfind("lake://", 0) != 0 && table.location.rfind("s3://", 0) != 0) {
+      return WriteError(response, Status::InvalidArgument("location must be lake://prefix/ or s3://bucket/prefix/"));
+    }
+    if (table.location.back() != '/') table.location += "/";
+    if (catalog.GetTable(table.database, table.name).ok()) {
+      return WriteError(response, Status::AlreadyExists("table already exists: " + table.database + "." + table.name));
+    }
+    auto applied = catalog.ApplyTable(update);
+    if (!applied.ok()) return WriteError(response, applied.status());
+    WriteJson(response, 201, catalog::ToJson(*catalog.GetTable(table.database, table.name)));
+  });
+
+  // Alters columns: body {"add_columns": [{"name","type"}], "drop_columns": ["name"]};
+  // records a schema version.
+  Route("PATCH", R"(/api/catalog/databases/([^/]+)/tables/([^/]+))", Access::kEditor, [&catalog](const Request& request, Response& response, const RequestContext& context) {
+    auto table = catalog.GetTable(request.matches[1], request.matches[2]);
+    if (!table.ok()) return WriteError(response, table.status());
+    Result<nlohmann::json> body = ParseJsonBody(request.body);
+    if (!body.ok()) return WriteError(response, body.status());
+    catalog::TableUpdate update{.table = *table, .replace_columns = true, .changed_by = "user:" + context.principal.user.name};
+    std::vector<catalog::Column>& columns = update.table.columns;
+    try {
+      for (const auto& name : body->value("drop_columns", nlohmann::json::array())) {
+        auto found = std::find_if(columns.begin(), columns.end(),
+                                  [&](const catalog::Column& column) { return column.name == name.get<std::string>(); });
+        if (found == columns.end()) return WriteError(response, Status::NotFound("no such column: " + name.get<std::string>()));
+        columns.erase(found);
+      }
+      for (const auto& column : body->value("add_columns", nlohmann::json::array())) {
+        columns.push_back({column.at("name").get<std::string>(), catalog::NormalizeType(column.at("type").get<std::string>()),
+                           column.value("comment", "")});
+      }
+    } catch (const nlohmann::json::exception& error) {
+      return WriteError(response, Status::InvalidArgument(std::string("alter table: ") + error.what()));
+    }
+    auto applied = catalog.ApplyTable(update);
+    if (!applied.ok()) return WriteError(response, applied.status());
+    WriteJson(response, 200, {{"schema_version", applied->schema_version}, {"change", applied->change}});
+  });
+
+  // Adds or replaces partitions: body {"partitions": [{"values": [...], "location"?}]}.
+  Route("POST", R"(/api/catalog/databases/([^/]+)/tables/([^/]+)/partitions)", Access::kEditor, [&catalog](const Request& request, Response& response, const RequestContext& context) {
+    auto table = catalog.GetTable(request.matches[1], request.matches[2]);
+    if (!table.ok()) return WriteError(response, table.status());
+    Result<nlohmann::json> body = ParseJsonBody(request.body);
+    if (!body.ok()) return WriteError(response, body.status());
+    catalog::TableUpdate update{.table = *table, .replace_columns = true, .changed_by = "user:" + context.principal.user.name};
+    try {
+      for (const auto& item : body->at("partitions")) {
+        catalog::Partition partition{.values = item.at("values").get<std::vector<std::string>>(), .columns = table->columns};
+        if (partition.values.size() != table->partition_keys.size()) {
+          return WriteError(response, Status::InvalidArgument("each partition needs one value per partition key (" +
+                                                              std::to_string(table->partition_keys.size()) + ")"));
+        }
+        partition.location = item.value("location", "");
+        if (partition.location.empty()) {
+          partition.location = table->location;
+          for (size_t i = 0; i < partition.values.size(); ++i) {
+            partition.location += table->partition_keys[i].name + "=" + partition.values[i] + "/";
+          }
+        }
+        if (partition.location.back() != '/') partition.location += "/";
+        update.upsert_partitions.push_back(std::move(partition));
+      }
+    } catch (const nlohmann::json::exception& error) {
+      return WriteError(response, Status::InvalidArgument(std::string("partitions: ") + error.what()));
+    }
+    auto applied = catalog.ApplyTable(update);
+    if (!applied.ok()) return WriteError(response, applied.status());
+    WriteJson(response, 200, {{"partitions", update.upsert_partitions.size()}});
+  });
+
+  Route("DELETE", R"(/api/catalog/databases/([^/]+)/tables/([^/]+)/partitions)", Access::kEditor, [&catalog](const Request& request, Response& response, const RequestContext& context) {
+    auto table = catalog.GetTable(request.matches[1], request.matches[2]);
+    if (!table.ok()) return WriteError(response, table.status());
+    std::string location = request.get_param_value("location");
+    if (location.empty()) return WriteError(response, Status::InvalidArgument("missing query parameter 'location'"));
+    catalog::TableUpdate update{.table = *table, .replace_columns = true, .changed_by = "user:" + context.principal.user.name};
+    update.remove_partitions.push_back(location.back() == '/' ? location : location + "/");
+    auto applied = catalog.ApplyTable(update);
+    if (!applied.ok()) return WriteError(response, applied.status());
+    WriteJson(response, 200, {{"dropped", update.remove_partitions[0]}});
+  });
+
   // --- crawlers --------------------------------------------------------------------------
   Route("GET", "/api/crawlers", Access::kViewer, [this](const Request&, Response& response, const RequestContext&) {
     auto list = crawler_->store().List();
