@@ -196,8 +196,15 @@ void ApiServer::RegisterCatalogRoutes() {
     if (!table.ok()) return WriteError(response, table.status());
     std::string location = request.get_param_value("location");
     if (location.empty()) return WriteError(response, Status::InvalidArgument("missing query parameter 'location'"));
+    if (location.back() != '/') location += "/";
+    auto partitions = catalog.ListPartitions(table->id, {.limit = int64_t{1} << 40});
+    if (!partitions.ok()) return WriteError(response, partitions.status());
+    if (std::none_of(partitions->begin(), partitions->end(),
+                     [&](const catalog::Partition& partition) { return partition.location == location; })) {
+      return WriteError(response, Status::NotFound("no partition at " + location));
+    }
     catalog::TableUpdate update{.table = *table, .replace_columns = true, .changed_by = "user:" + context.principal.user.name};
-    update.remove_partitions.push_back(location.back() == '/' ? location : location + "/");
+    update.remove_partitions.push_back(location);
     auto applied = catalog.ApplyTable(update);
     if (!applied.ok()) return WriteError(response, applied.status());
     WriteJson(response, 200, {{"dropped", update.remove_partitions[0]}});
