@@ -69,5 +69,6 @@ void AddLakeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddAdminCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddServeCommand(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddCatalogCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
+void AddQueryCommand(CLI::App& app, GlobalFlags& flags, int& exit_code);
 
 }  // namespace basin::app

@@ -99,6 +99,9 @@ Result<Config> LoadConfig(const std::string& home, const std::map<std::string, s
     BASIN_RETURN_IF_ERROR(ReadBytes(server["max_request_size"], "server.max_request_size", file, config.max_request_bytes));
   }
   if (YAML::Node log = root["log"]) BASIN_RETURN_IF_ERROR(Read(log["level"], "log.level", file, config.log_level));
+  if (YAML::Node query = root["query"]) {
+    BASIN_RETURN_IF_ERROR(Read(query["default_database"], "query.default_database", file, config.default_database));
+  }
   if (YAML::Node engine = root["engine"]) {
     BASIN_RETURN_IF_ERROR(Read(engine["threads"], "engine.threads", file, config.engine_threads));
     BASIN_RETURN_IF_ERROR(ReadBytes(engine["memory_limit"], "engine.memory_limit", file, config.engine_memory_limit_bytes));
@@ -120,6 +123,7 @@ Result<Config> LoadConfig(const std::string& home, const std::map<std::string, s
   if (auto* v = env("BASIN_METADATA")) config.metadata = *v;
   if (auto* v = env("BASIN_LISTEN")) config.listen = *v;
   if (auto* v = env("BASIN_LOG_LEVEL")) config.log_level = *v;
+  if (auto* v = env("BASIN_DATABASE")) config.default_database = *v;
   for (const char* name : {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "BASIN_S3_ENDPOINT"}) {
     if (auto* v = env(name)) config.s3.endpoint = *v;  // later names win: most specific last
   }
@@ -149,6 +153,8 @@ std::string DefaultConfigText(const std::string& lake, const std::string& metada
       "  max_request_size: 64MiB\n\n"
       "log:\n"
       "  level: info   # trace, debug, info, warn, error\n\n"
+      "query:\n"
+      "  default_database: default   # where unqualified table names are looked up\n\n"
       "engine:\n"
       "  threads: 0    # 0: one per core\n"
       "  # memory_limit: 4GiB\n\n"

@@ -17,6 +17,7 @@ struct Config {
   std::string listen = "127.0.0.1:8080";  // host:port of `basin serve`
   uint64_t max_request_bytes = 64ull << 20;
   std::string log_level = "info";
+  std::string default_database = "default";  // where unqualified table names are looked up
   int engine_threads = 0;
   uint64_t engine_memory_limit_bytes = 0;
   storage::S3Options s3;  // endpoint, region, path style, credentials (bucket comes from URLs)
@@ -30,7 +31,7 @@ struct Config {
 inline constexpr const char* kConfigFileName = "basin.yaml";
 
 /// Reads `home`/basin.yaml over the defaults, then applies `environment` (normally the
-/// process environment): BASIN_LAKE, BASIN_METADATA, BASIN_LISTEN, BASIN_LOG_LEVEL,
+/// process environment): BASIN_LAKE, BASIN_METADATA, BASIN_LISTEN, BASIN_LOG_LEVEL, BASIN_DATABASE,
 /// BASIN_S3_ENDPOINT, BASIN_S3_REGION, BASIN_S3_PATH_STYLE, and the AWS variables
 /// (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS_REGION, AWS_DEFAULT_REGION,
 /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).

@@ -8,6 +8,7 @@
 #include "basin/auth/master_key.h"
 #include "basin/common/crypto.h"
 #include "basin/storage/local_object_store.h"
+#include "basin/query/table_scan.h"
 #include "basin/storage/location.h"
 
 namespace basin::app {
@@ -120,10 +121,21 @@ Result<std::shared_ptr<storage::StoreResolver>> Home::Stores() {
 
 Result<query::Engine*> Home::Engine() {
   BASIN_ASSIGN_OR_RETURN(auto stores, Stores());
+  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
   std::lock_guard<std::mutex> lock(mutex_);
   if (!engine_) {
+    // Catalog tables are resolved when a query names them, so they are always current.
+    auto catalog = std::make_shared<catalog::Catalog>(*database);
+    std::string default_database = config_.default_database;
+    auto resolver = [catalog, stores, default_database](const std::string& name,
+                                                        const std::string& table) -> Result<std::string> {
+      BASIN_ASSIGN_OR_RETURN(catalog::Table found, catalog->GetTable(name.empty() ? default_database : name, table));
+      return query::TableScanSql(found, *stores);
+    };
     query::EngineOptions options{.work_dir = config_.home + "/engine",
-                                 .stores = std::move(stores),
+                                 .stores = stores,
+                                 .table_resolver = resolver,
+                                 .sandboxed = true,
                                  .threads = config_.engine_threads,
                                  .memory_limit_bytes = config_.engine_memory_limit_bytes};
     BASIN_ASSIGN_OR_RETURN(engine_, query::Engine::Make(std::move(options)));

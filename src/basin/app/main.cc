@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   AddServeCommand(app, flags, exit_code);
   AddLakeCommands(app, flags, exit_code);
   AddCatalogCommands(app, flags, exit_code);
+  AddQueryCommand(app, flags, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

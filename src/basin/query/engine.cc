@@ -1,12 +1,53 @@
 #include "basin/query/engine.h"
 
 #include <filesystem>
+#include <thread>
 
 #include "duckdb.hpp"
+#include "duckdb/parser/parser.hpp"
+#include "duckdb/parser/statement/select_statement.hpp"
+#include "duckdb/parser/tableref/subqueryref.hpp"
 
 #include "basin/query/lake_file_system.h"
 
 namespace basin::query {
+
+namespace {
+
+using TableResolver = std::function<Result<std::string>(const std::string&, const std::string&)>;
+
+struct CatalogScanData : public duckdb::ReplacementScanData {
+  explicit CatalogScanData(TableResolver resolver) : resolver(std::move(resolver)) {}
+  TableResolver resolver;
+};
+
+// Called by DuckDB's binder for a table name it does not know: a catalog table becomes a
+// subquery over its files. Unknown names fall through to DuckDB's own "not found".
+duckdb::unique_ptr<duckdb::TableRef> CatalogScan(duckdb::ClientContext&, duckdb::ReplacementScanInput& input,
+                                                 duckdb::optional_ptr<duckdb::ReplacementScanData> data) {
+  auto& scan = data->Cast<CatalogScanData>();
+  std::string database = input.schema_name == "main" ? "" : input.schema_name;
+  Result<std::string> sql = scan.resolver(database, input.table_name);
+  if (!sql.ok()) {
+    // A quoted file name ('lake://t/x.csv') is DuckDB's own replacement scan's business.
+    bool looks_like_path = input.table_name.find_first_of("/:.") != std::string::npos;
+    if (sql.status().IsNotFound() && looks_like_path) return nullptr;
+    if (sql.status().IsNotFound()) {
+      throw duckdb::CatalogException("Table %s%s does not exist in the catalog (%s)",
+                                     database.empty() ? "" : database + ".", input.table_name, sql.status().message());
+    }
+    throw duckdb::BinderException("%s", sql.status().message());
+  }
+  duckdb::Parser parser;
+  parser.ParseQuery(*sql);
+  if (parser.statements.size() != 1 || parser.statements[0]->type != duckdb::StatementType::SELECT_STATEMENT) {
+    throw duckdb::InternalException("catalog scan for %s is not one SELECT", input.table_name);
+  }
+  auto select = duckdb::unique_ptr_cast<duckdb::SQLStatement, duckdb::SelectStatement>(std::move(parser.statements[0]));
+  return duckdb::make_uniq<duckdb::SubqueryRef>(std::move(select), input.table_name);
+}
+
+}  // namespace
 
 struct Engine::Impl {
   std::unique_ptr<duckdb::DuckDB> database;
@@ -43,11 +84,22 @@ Result<std::unique_ptr<Engine>> Engine::Make(EngineOptions options) {
     if (options.memory_limit_bytes > 0) {
       config.SetOptionByName("memory_limit", duckdb::Value(std::to_string(options.memory_limit_bytes) + "B"));
     }
+    if (options.table_resolver) {
+      config.replacement_scans.emplace_back(CatalogScan, duckdb::make_uniq<CatalogScanData>(options.table_resolver));
+    }
+    if (options.sandboxed) {
+      // Only the lake: DuckDB checks every file it opens against these prefixes.
+      // DuckDB's own local file system is switched off: every path then goes through the
+      // lake file system or fails. (enable_external_access=false with allowed_directories
+      // would also refuse lake:// paths, which DuckDB treats as relative local paths.)
+      config.options.lock_configuration = true;
+    }
     impl->database = std::make_unique<duckdb::DuckDB>(nullptr, &config);
     if (options.stores) {
       impl->database->GetFileSystem().RegisterSubSystem(
           duckdb::make_uniq<LakeFileSystem>(options.stores, impl->accounting));
     }
+    if (options.sandboxed) impl->database->GetFileSystem().SetDisabledFileSystems({"LocalFileSystem"});
   } catch (const std::exception& error) {
     duckdb::ErrorData data(error);
     return Status::Internal("starting the SQL engine failed: " + data.RawMessage());
@@ -55,7 +107,7 @@ Result<std::unique_ptr<Engine>> Engine::Make(EngineOptions options) {
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
-Result<QueryResult> Engine::Execute(std::string_view sql) {
+Result<QueryResult> Engine::Execute(std::string_view sql, const std::atomic<bool>* cancel) {
   auto started = std::chrono::steady_clock::now();
   auto counter = std::make_shared<ReadCounter>();
   QueryResult out;
@@ -70,7 +122,23 @@ Result<QueryResult> Engine::Execute(std::string_view sql) {
       ~Unregister() { accounting.Unregister(context); }
     } unregister{*impl_->accounting, context};
 
+    // A watcher interrupts the connection when the caller cancels.
+    std::atomic<bool> finished{false};
+    std::thread watcher;
+    if (cancel != nullptr) {
+      watcher = std::thread([&] {
+        while (!finished.load()) {
+          if (cancel->load()) {
+            connection.Interrupt();
+            return;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      });
+    }
     duckdb::unique_ptr<duckdb::MaterializedQueryResult> result = connection.Query(std::string(sql));
+    finished = true;
+    if (watcher.joinable()) watcher.join();
     if (result->HasError()) {
       const duckdb::ErrorData& error = result->GetErrorObject();
       switch (error.Type()) {

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +25,13 @@ struct EngineOptions {
   /// depends on $HOME and no extension is fetched from the network.
   std::string work_dir;
   std::shared_ptr<storage::StoreResolver> stores;
+  /// Resolves table names DuckDB does not know (catalog tables, `db.table` or a bare
+  /// `table` in the default database, passed as an empty `database`) to the SELECT that
+  /// reads them. NotFound when there is no such table.
+  std::function<Result<std::string>(const std::string& database, const std::string& table)> table_resolver;
+  /// No file access outside the lake (lake:// and s3:// URLs): reading local files, ATTACH,
+  /// installing or loading extensions and changing settings are refused.
+  bool sandboxed = false;
   /// 0: DuckDB's defaults.
   int threads = 0;
   uint64_t memory_limit_bytes = 0;
@@ -48,7 +57,8 @@ class Engine {
 
   /// Runs one SQL statement (or several separated by ';', returning the last result).
   /// DuckDB errors come back as InvalidArgument (parser, binder, catalog) or Internal.
-  Result<QueryResult> Execute(std::string_view sql);
+  /// When `cancel` is given and becomes true, the query is interrupted (Cancelled).
+  Result<QueryResult> Execute(std::string_view sql, const std::atomic<bool>* cancel = nullptr);
 
   /// The source id and version of the loaded library ("6ddac802ff", "v1.4.4").
   static std::string LoadedSourceId();

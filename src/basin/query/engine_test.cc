@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <thread>
 
 #include "basin/storage/local_object_store.h"
 #include "basin/storage/test_stores.h"
@@ -113,6 +115,84 @@ TEST_F(EngineTest, ColumnProjectionOnS3ReadsFewBytes) {
   EXPECT_LT(result.bytes_read, object_size / 4) << "read " << result.bytes_read << " of " << object_size;
   QueryResult everything = Run("SELECT count(DISTINCT e), sum(h % 2) FROM read_parquet('" + url + "')");
   EXPECT_GT(everything.bytes_read, result.bytes_read * 2);
+}
+
+}  // namespace
+}  // namespace basin::query
+
+namespace basin::query {
+namespace {
+
+// The engine as `basin query` and the server run it: catalog tables resolved by name,
+// and no file access outside the lake.
+class SandboxedEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    lake_root_ = storage::testing::TempFolder();
+    std::shared_ptr<storage::ObjectStore> lake(std::move(storage::LocalObjectStore::Make(lake_root_)).value());
+    stores_ = std::make_shared<storage::StoreResolver>(lake, storage::S3Options{});
+    auto resolver = [](const std::string& database, const std::string& table) -> Result<std::string> {
+      if ((database.empty() || database == "shop") && table == "orders") {
+        return std::string("SELECT * FROM read_csv('lake://orders/*.csv')");
+      }
+      if (table == "broken") return Status::Unavailable("catalog unreachable: test");
+      return Status::NotFound("no such table");
+    };
+    auto engine = Engine::Make({.work_dir = storage::testing::TempFolder(), .stores = stores_,
+                                .table_resolver = resolver, .sandboxed = true});
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    engine_ = std::move(engine).value();
+    ASSERT_TRUE(lake->Write("orders/a.csv", "id,amount\n1,2.5\n2,4\n").ok());
+  }
+  std::string lake_root_;
+  std::shared_ptr<storage::StoreResolver> stores_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(SandboxedEngineTest, CatalogTablesResolveByName) {
+  auto qualified = engine_->Execute("SELECT sum(amount) FROM shop.orders");
+  ASSERT_TRUE(qualified.ok()) << qualified.status().ToString();
+  EXPECT_EQ(qualified->rows[0][0], "6.5");
+  auto bare = engine_->Execute("SELECT count(*) FROM orders");
+  ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+  EXPECT_EQ(bare->rows[0][0], "2");
+  auto missing = engine_->Execute("SELECT * FROM shop.nothing");
+  EXPECT_EQ(missing.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.status().message().find("nothing"), std::string::npos) << missing.status().message();
+  auto broken = engine_->Execute("SELECT * FROM broken");
+  EXPECT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("catalog unreachable"), std::string::npos) << broken.status().message();
+}
+
+TEST_F(SandboxedEngineTest, RefusesEverythingOutsideTheLake) {
+  std::string outside = storage::testing::TempFolder() + "/secret.csv";
+  std::ofstream(outside) << "password\nhunter2\n";
+  for (const std::string& sql : std::vector<std::string>{
+           "SELECT * FROM read_csv('" + outside + "')", "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM read_text('file:///etc/passwd')", "ATTACH '" + outside + ".db' AS other",
+        "COPY (SELECT 1) TO '" + outside + ".out'", "INSTALL httpfs", "SET threads = 1",
+        "SET disabled_filesystems = ''", "SET enable_external_access = true"}) {
+    Result<QueryResult> result = engine_->Execute(sql);
+    EXPECT_FALSE(result.ok()) << sql;
+  }
+  EXPECT_FALSE(std::filesystem::exists(outside + ".out"));
+  // The lake itself stays readable and writable.
+  EXPECT_TRUE(engine_->Execute("COPY (SELECT 1 AS x) TO 'lake://out/x.csv'").ok());
+  EXPECT_TRUE(std::filesystem::exists(lake_root_ + "/out/x.csv"));
+}
+
+TEST_F(SandboxedEngineTest, CancelInterruptsARunningQuery) {
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel = true;
+  });
+  auto started = std::chrono::steady_clock::now();
+  Result<QueryResult> result =
+      engine_->Execute("SELECT count(*) FROM range(1000000000) a, range(1000) b WHERE a.range % 1000 = b.range", &cancel);
+  canceller.join();
+  EXPECT_EQ(result.status().code(), StatusCode::kCancelled) << result.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
 }
 
 }  // namespace

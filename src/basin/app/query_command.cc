@@ -1,0 +1,132 @@
+// basin query: SQL over the catalog and the lake with the embedded engine (no server needed).
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "basin/app/cli.h"
+
+namespace basin::app {
+namespace {
+
+std::string CsvField(const std::optional<std::string>& value) {
+  if (!value) return "";
+  if (value->find_first_of(",\"\n\r") == std::string::npos) return *value;
+  std::string out = "\"";
+  for (char c : *value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Display width of UTF-8 text, counting East Asian wide characters (Hangul, CJK) as 2.
+size_t DisplayWidth(const std::string& text) {
+  size_t width = 0;
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : 4;
+    width += length == 3 ? 2 : 1;  // 3-byte sequences cover Hangul and CJK
+    i += length;
+  }
+  return width;
+}
+
+void PrintTable(const query::QueryResult& result) {
+  std::vector<size_t> widths;
+  for (const std::string& name : result.column_names) widths.push_back(DisplayWidth(name));
+  for (const auto& row : result.rows) {
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], DisplayWidth(row[i].value_or("NULL")));
+  }
+  auto print_row = [&](const std::vector<std::string>& cells) {
+    std::string line;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      line += (i ? " | " : "") + cells[i] + std::string(widths[i] - DisplayWidth(cells[i]), ' ');
+    }
+    std::cout << line << "\n";
+  };
+  print_row(result.column_names);
+  std::string rule;
+  for (size_t i = 0; i < widths.size(); ++i) rule += (i ? "-+-" : "") + std::string(widths[i], '-');
+  std::cout << rule << "\n";
+  for (const auto& row : result.rows) {
+    std::vector<std::string> cells;
+    for (const auto& value : row) cells.push_back(value.value_or("NULL"));
+    print_row(cells);
+  }
+}
+
+int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file, std::string format,
+             const std::string& database) {
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) return ReportError(Status::NotFound("cannot read SQL file " + file));
+    std::stringstream text;
+    text << in.rdbuf();
+    sql = text.str();
+  } else if (sql.empty() || sql == "-") {
+    std::stringstream text;
+    text << std::cin.rdbuf();
+    sql = text.str();
+  }
+  if (sql.find_first_not_of(" \t\r\n;") == std::string::npos) {
+    return ReportError(Status::InvalidArgument("no SQL given: pass it as an argument, with -f FILE, or on stdin"));
+  }
+  if (flags.json) format = "json";
+  if (format != "table" && format != "csv" && format != "json") {
+    return ReportError(Status::InvalidArgument("--format must be table, csv or json"));
+  }
+  std::map<std::string, std::string> environment = ProcessEnvironment();
+  Result<std::string> location = LocateHome(flags.home, environment);
+  if (!location.ok()) return ReportError(location.status());
+  Result<Config> config = LoadConfig(*location, environment);
+  if (!config.ok()) return ReportError(config.status());
+  if (!database.empty()) config->default_database = database;
+  Home home(*config);
+  Result<query::Engine*> engine = home.Engine();
+  if (!engine.ok()) return ReportError(engine.status());
+  InstallInterruptFlag();
+  Result<query::QueryResult> result = (*engine)->Execute(sql, &interrupted);
+  if (!result.ok()) return ReportError(result.status());
+  if (format == "json") {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& row : result->rows) {
+      nlohmann::json object = nlohmann::json::object();
+      for (size_t i = 0; i < row.size(); ++i) {
+        object[result->column_names[i]] = row[i] ? nlohmann::json(*row[i]) : nlohmann::json(nullptr);
+      }
+      rows.push_back(std::move(object));
+    }
+    PrintJson(rows);
+  } else if (format == "csv") {
+    std::string header;
+    for (size_t i = 0; i < result->column_names.size(); ++i) header += (i ? "," : "") + CsvField(result->column_names[i]);
+    std::cout << header << "\n";
+    for (const auto& row : result->rows) {
+      std::string line;
+      for (size_t i = 0; i < row.size(); ++i) line += (i ? "," : "") + CsvField(row[i]);
+      std::cout << line << "\n";
+    }
+  } else {
+    PrintTable(*result);
+  }
+  std::cout.flush();
+  std::cerr << result->rows.size() << " row(s) in " << result->elapsed.count() / 1000 << " ms, "
+            << HumanBytes(result->bytes_read) << " read from the lake" << std::endl;
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddQueryCommand(CLI::App& app, GlobalFlags& flags, int& exit_code) {
+  static std::string sql, file, format = "table", database;
+  CLI::App* query = app.add_subcommand("query", "Run SQL over catalog tables (db.table) and lake files (Ctrl-C cancels)");
+  query->add_option("sql", sql, "The SQL; '-' or nothing reads it from stdin");
+  query->add_option("-f,--file", file, "Read the SQL from a file");
+  query->add_option("--format", format, "table, csv or json");
+  query->add_option("--database", database, "Database for unqualified table names (default: query.default_database)");
+  query->callback([&] { exit_code = RunQuery(flags, sql, file, format, database); });
+}
+
+}  // namespace basin::app
