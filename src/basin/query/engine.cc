@@ -9,6 +9,7 @@
 #include "duckdb/parser/tableref/subqueryref.hpp"
 
 #include "basin/query/lake_file_system.h"
+#include "basin/query/spill_file_system.h"
 
 namespace basin::query {
 
@@ -99,7 +100,10 @@ Result<std::unique_ptr<Engine>> Engine::Make(EngineOptions options) {
       impl->database->GetFileSystem().RegisterSubSystem(
           duckdb::make_uniq<LakeFileSystem>(options.stores, impl->accounting));
     }
-    if (options.sandboxed) impl->database->GetFileSystem().SetDisabledFileSystems({"LocalFileSystem"});
+    if (options.sandboxed) {
+      impl->database->GetFileSystem().RegisterSubSystem(duckdb::make_uniq<SpillFileSystem>(options.work_dir + "/tmp"));
+      impl->database->GetFileSystem().SetDisabledFileSystems({"LocalFileSystem"});
+    }
   } catch (const std::exception& error) {
     duckdb::ErrorData data(error);
     return Status::Internal("starting the SQL engine failed: " + data.RawMessage());

@@ -138,16 +138,26 @@ class SandboxedEngineTest : public ::testing::Test {
       if (table == "broken") return Status::Unavailable("catalog unreachable: test");
       return Status::NotFound("no such table");
     };
-    auto engine = Engine::Make({.work_dir = storage::testing::TempFolder(), .stores = stores_,
-                                .table_resolver = resolver, .sandboxed = true});
+    work_dir_ = storage::testing::TempFolder();
+    auto engine = Engine::Make({.work_dir = work_dir_, .stores = stores_, .table_resolver = resolver,
+                                .sandboxed = true, .memory_limit_bytes = 64 << 20});
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
     engine_ = std::move(engine).value();
     ASSERT_TRUE(lake->Write("orders/a.csv", "id,amount\n1,2.5\n2,4\n").ok());
   }
   std::string lake_root_;
+  std::string work_dir_;
   std::shared_ptr<storage::StoreResolver> stores_;
   std::unique_ptr<Engine> engine_;
 };
+
+TEST_F(SandboxedEngineTest, LargeQueriesStillSpillToDisk) {
+  // Over the 64 MiB memory limit: the sort spills to the engine's own folder.
+  auto sorted = engine_->Execute(
+      "SELECT count(*) FROM (SELECT md5(range::VARCHAR) AS v FROM range(3000000) ORDER BY v)");
+  ASSERT_TRUE(sorted.ok()) << sorted.status().ToString();
+  EXPECT_EQ(sorted->rows[0][0], "3000000");
+}
 
 TEST_F(SandboxedEngineTest, CatalogTablesResolveByName) {
   auto qualified = engine_->Execute("SELECT sum(amount) FROM shop.orders");
@@ -176,6 +186,9 @@ TEST_F(SandboxedEngineTest, RefusesEverythingOutsideTheLake) {
     EXPECT_FALSE(result.ok()) << sql;
   }
   EXPECT_FALSE(std::filesystem::exists(outside + ".out"));
+  // Spilled data of other queries is not readable either.
+  EXPECT_FALSE(engine_->Execute("SELECT * FROM read_text('" + work_dir_ + "/tmp/*')").ok());
+  EXPECT_FALSE(engine_->Execute("COPY (SELECT 1) TO '" + work_dir_ + "/tmp/x.csv'").ok());
   // The lake itself stays readable and writable.
   EXPECT_TRUE(engine_->Execute("COPY (SELECT 1 AS x) TO 'lake://out/x.csv'").ok());
   EXPECT_TRUE(std::filesystem::exists(lake_root_ + "/out/x.csv"));
