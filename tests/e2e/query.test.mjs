@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { createHome } from './lib/basin.mjs';
+import { createHome, login, startServer } from './lib/basin.mjs';
 
 describe('basin query', () => {
   let home;
@@ -78,5 +78,60 @@ describe('basin query', () => {
       assert.doesNotMatch(result.stdout, /hunter2/);
     }
     assert.equal(existsSync(`${outside}.out`), false);
+  });
+});
+
+describe('SQL over HTTP', () => {
+  let home;
+  let server;
+  let admin;
+  let viewer;
+  before(async () => {
+    home = await createHome({ label: 'basin-query-api-' });
+    await home.ok(['user', 'create', 'vic', '--role', 'viewer', '--password', 'viewer-password']);
+    await home.ok(['catalog', 'create-database', 'web']);
+    server = await startServer(home);
+    admin = await login(server, home.admin.user, home.admin.password);
+    viewer = await login(server, 'vic', 'viewer-password');
+  });
+  after(async () => {
+    await server?.stop();
+    home?.cleanup();
+  });
+
+  test('viewers read; writing needs an editor; every query is in the history', async () => {
+    const read = await server.api('POST', '/api/query', { token: viewer, json: { sql: 'SELECT 41 + 1 AS answer, NULL AS nothing' } });
+    assert.equal(read.status, 200, read.text);
+    assert.deepEqual(read.body.columns, [{ name: 'answer', type: 'INTEGER' }, { name: 'nothing', type: 'INTEGER' }]);
+    assert.deepEqual(read.body.rows, [['42', null]]);
+    assert.equal(read.body.truncated, false);
+
+    const write = { sql: "COPY (SELECT 1 AS x) TO 'lake://exports/x.csv'" };
+    const refused = await server.api('POST', '/api/query', { token: viewer, json: write });
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal(refused.body.error.code, 'PermissionDenied');
+    const written = await server.api('POST', '/api/query', { token: admin, json: write });
+    assert.equal(written.status, 200, written.text);
+    const back = await server.api('POST', '/api/query', { token: viewer, json: { sql: "SELECT x FROM read_csv('lake://exports/x.csv')" } });
+    assert.deepEqual(back.body.rows, [['1']]);
+
+    const outside = await server.api('POST', '/api/query', { token: admin, json: { sql: "SELECT * FROM read_text('/etc/passwd')" } });
+    assert.equal(outside.status, 403, outside.text);
+    const broken = await server.api('POST', '/api/query', { token: viewer, json: { sql: 'SELEC 1' } });
+    assert.equal(broken.status, 400);
+
+    const capped = await server.api('POST', '/api/query', { token: viewer, json: { sql: 'SELECT * FROM range(50)', max_rows: 10 } });
+    assert.equal(capped.body.rows.length, 10);
+    assert.equal(capped.body.row_count, 50);
+    assert.equal(capped.body.truncated, true);
+
+    const own = await server.api('GET', '/api/queries', { token: viewer });
+    assert.equal(own.status, 200);
+    assert.ok(own.body.queries.every((q) => q.user === 'vic'), 'a viewer sees only their own queries');
+    assert.ok(own.body.queries.some((q) => q.status === 'failed' && q.sql === 'SELEC 1'));
+    assert.equal((await server.api('GET', '/api/queries?all=true', { token: viewer })).status, 403);
+    const all = await server.api('GET', '/api/queries?all=true&search=exports', { token: admin });
+    assert.ok(all.body.queries.length >= 2);
+    assert.ok(all.body.queries.every((q) => q.sql.includes('exports')));
   });
 });

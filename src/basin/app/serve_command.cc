@@ -58,7 +58,10 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
 
   server::ServerOptions options{.host = address->first, .port = address->second,
                                 .max_request_bytes = config.max_request_bytes};
-  server::ApiServer server(options, **auth, *stores, *crawler);
+  Result<metadata::Database*> database = (*home)->Metadata();
+  if (!database.ok()) return ReportError(database.status());
+  query::QueryHistory history(**database);
+  server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history);
   if (Status bound = server.Bind(); !bound.ok()) return ReportError(bound);
   log::Info("server_started", {{"url", "http://" + options.host + ":" + std::to_string(server.port())},
                                {"port", server.port()}, {"home", config.home}, {"lake", (*stores)->lake().Describe()},

@@ -126,6 +126,7 @@ constexpr std::array kSchemaChanges = {
     SchemaChange{1, "auth: users, sessions, api_tokens, access_keys", kAuthSqlite, kAuthPostgres},
     SchemaChange{2, "catalog and crawlers: databases, tables, partitions, schema versions, crawler state",
                  kCatalogSqlite, kCatalogPostgres},
+    SchemaChange{3, "query history", kQueryHistorySqlite, kQueryHistoryPostgres},
 };
 
 template <std::string_view SchemaChange::*kDialect>

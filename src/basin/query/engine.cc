@@ -9,6 +9,7 @@
 #include "duckdb/parser/tableref/subqueryref.hpp"
 
 #include "basin/query/lake_file_system.h"
+#include "basin/query/query_history.h"
 #include "basin/query/spill_file_system.h"
 
 namespace basin::query {
@@ -49,6 +50,20 @@ duckdb::unique_ptr<duckdb::TableRef> CatalogScan(duckdb::ClientContext&, duckdb:
 }
 
 }  // namespace
+
+Result<bool> IsReadOnlySql(const std::string& sql) {
+  duckdb::Parser parser;
+  try {
+    parser.ParseQuery(sql);
+  } catch (const std::exception& error) {
+    return Status::InvalidArgument(duckdb::ErrorData(error).Message());
+  }
+  for (const auto& statement : parser.statements) {
+    // EXPLAIN ANALYZE runs its statement, so an EXPLAIN is only as read-only as the plain SELECT.
+    if (statement->type != duckdb::StatementType::SELECT_STATEMENT) return false;
+  }
+  return !parser.statements.empty();
+}
 
 struct Engine::Impl {
   std::unique_ptr<duckdb::DuckDB> database;

@@ -75,11 +75,13 @@ void WriteError(httplib::Response& response, const Status& status) {
 }
 
 ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
-                     crawler::Crawler* crawler)
+                     crawler::Crawler* crawler, query::Engine* engine, query::QueryHistory* history)
     : options_(std::move(options)),
       auth_(auth),
       stores_(std::move(stores)),
       crawler_(crawler),
+      engine_(engine),
+      history_(history),
       http_(std::make_unique<httplib::Server>()) {
   int threads = options_.worker_threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -222,6 +224,7 @@ void ApiServer::RegisterRoutes() {
   RegisterAuthRoutes();
   RegisterLakeRoutes();
   RegisterCatalogRoutes();
+  RegisterQueryRoutes();
 }
 
 Status ApiServer::Bind() {

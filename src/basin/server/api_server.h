@@ -10,6 +10,7 @@
 
 #include "basin/auth/auth_store.h"
 #include "basin/crawler/crawl.h"
+#include "basin/query/query_history.h"
 #include "basin/common/result.h"
 #include "basin/storage/store_resolver.h"
 
@@ -47,9 +48,11 @@ void WriteJson(httplib::Response& response, int http_status, const nlohmann::jso
 /// (X-Request-Id) in every answer and log line, graceful Stop.
 class ApiServer {
  public:
-  /// `crawler` (not owned; may be null) serves the catalog and crawler endpoints.
+  /// `crawler` (not owned; may be null) serves the catalog and crawler endpoints;
+  /// `engine` and `history` (not owned; may be null) the query endpoints.
   ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
-            crawler::Crawler* crawler = nullptr);
+            crawler::Crawler* crawler = nullptr, query::Engine* engine = nullptr,
+            query::QueryHistory* history = nullptr);
   ~ApiServer();
 
   /// Binds the listening socket. Unavailable when the address is taken or invalid.
@@ -85,6 +88,7 @@ class ApiServer {
   void RegisterAuthRoutes();
   void RegisterLakeRoutes();
   void RegisterCatalogRoutes();
+  void RegisterQueryRoutes();
   /// Sets `bearer_token` to the token used, when the credential is a token.
   Result<auth::Principal> Authenticate(const httplib::Request& request, std::string& bearer_token);
 
@@ -92,6 +96,8 @@ class ApiServer {
   auth::AuthStore& auth_;
   std::shared_ptr<storage::StoreResolver> stores_;
   crawler::Crawler* crawler_;
+  query::Engine* engine_;
+  query::QueryHistory* history_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   // Streamed downloads in flight: Stop() lets them finish (httplib would cut them off).
