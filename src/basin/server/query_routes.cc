@@ -37,17 +37,20 @@ void ApiServer::RegisterQueryRoutes() {
     if (!sql.ok()) return WriteError(response, sql.status());
     int64_t max_rows = body->value("max_rows", int64_t{10000});
     if (max_rows < 1) return WriteError(response, Status::InvalidArgument("field 'max_rows' must be at least 1"));
-    if (!auth::RoleAtLeast(context.principal.user.role, auth::Role::kEditor)) {
-      Result<bool> read_only = query::IsReadOnlySql(*sql);
-      if (!read_only.ok()) return WriteError(response, read_only.status());
-      if (!*read_only) {
-        return WriteError(response, Status::PermissionDenied("viewers may only run SELECT queries; user '" +
-                                                             context.principal.user.name + "' is a viewer"));
-      }
-    }
     query::QueryRecord record{.user = context.principal.user.name, .sql = *sql,
                               .started_at = std::chrono::system_clock::now()};
-    Result<query::QueryResult> result = engine_->Execute(*sql, &stopping_);
+    // Refused and unparsable queries are recorded too: the history is also an audit trail.
+    Status gate;
+    if (!auth::RoleAtLeast(context.principal.user.role, auth::Role::kEditor)) {
+      Result<bool> read_only = query::IsReadOnlySql(*sql);
+      if (!read_only.ok()) {
+        gate = read_only.status();
+      } else if (!*read_only) {
+        gate = Status::PermissionDenied("viewers may only run SELECT queries; user '" + context.principal.user.name +
+                                        "' is a viewer");
+      }
+    }
+    Result<query::QueryResult> result = gate.ok() ? engine_->Execute(*sql, &stopping_) : Result<query::QueryResult>(gate);
     record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now() -
                                                                             record.started_at);
     if (result.ok()) {
@@ -55,7 +58,9 @@ void ApiServer::RegisterQueryRoutes() {
       record.rows_returned = static_cast<int64_t>(result->rows.size());
       record.bytes_read = static_cast<int64_t>(result->bytes_read);
     } else {
-      record.status = result.status().code() == StatusCode::kCancelled ? "cancelled" : "failed";
+      record.status = result.status().code() == StatusCode::kCancelled           ? "cancelled"
+                      : result.status().code() == StatusCode::kPermissionDenied ? "refused"
+                                                                               : "failed";
       record.error = result.status().message();
     }
     Result<int64_t> id = history_->Record(record);
