@@ -130,7 +130,16 @@ Result<query::Engine*> Home::Engine() {
     auto resolver = [catalog, stores, default_database](const std::string& name,
                                                         const std::string& table) -> Result<std::string> {
       BASIN_ASSIGN_OR_RETURN(catalog::Table found, catalog->GetTable(name.empty() ? default_database : name, table));
-      return query::TableScanSql(found, *stores);
+      // Uniform when every partition saw exactly the table's columns (unpartitioned tables:
+      // per-file schemas are not in the catalog, so columns are matched by name).
+      bool uniform = !found.partition_keys.empty();
+      if (uniform) {
+        BASIN_ASSIGN_OR_RETURN(auto partitions, catalog->ListPartitions(found.id, {.limit = int64_t{1} << 40}));
+        for (const catalog::Partition& partition : partitions) {
+          if (partition.columns != found.columns) uniform = false;
+        }
+      }
+      return query::TableScanSql(found, *stores, uniform);
     };
     query::EngineOptions options{.work_dir = config_.home + "/engine",
                                  .stores = stores,

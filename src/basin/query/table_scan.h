@@ -15,7 +15,11 @@ namespace basin::query {
 /// partition columns (Hive `key=value` levels through DuckDB's Hive partitioning, so
 /// filters on them skip files; plain levels from the object path).
 /// Lists the table's location once. Names and paths reach the SQL only quoted.
-Result<std::string> TableScanSql(const catalog::Table& table, storage::StoreResolver& stores);
+/// `uniform_schema`: every file has exactly the table's columns (the crawler saw the same
+/// columns in every partition). Then the files are read with the catalog's schema and
+/// DuckDB skips whole partitions on filters of Hive partition columns without opening
+/// their files; otherwise DuckDB must open every file to match columns by name.
+Result<std::string> TableScanSql(const catalog::Table& table, storage::StoreResolver& stores, bool uniform_schema);
 
 /// `text` as a SQL string literal ('it''s').
 std::string QuoteLiteral(std::string_view text);
