@@ -127,7 +127,7 @@ Result<query::Engine*> Home::Engine() {
     // Catalog tables are resolved when a query names them, so they are always current.
     auto catalog = std::make_shared<catalog::Catalog>(*database);
     std::string default_database = config_.default_database;
-    auto resolver = [catalog, stores, default_database](const std::string& name,
+    auto resolver = [catalog, stores, default_database, database](const std::string& name,
                                                         const std::string& table) -> Result<std::string> {
       BASIN_ASSIGN_OR_RETURN(catalog::Table found, catalog->GetTable(name.empty() ? default_database : name, table));
       // Uniform when every partition saw exactly the table's columns (unpartitioned tables:
@@ -139,7 +139,9 @@ Result<query::Engine*> Home::Engine() {
           if (partition.columns != found.columns) uniform = false;
         }
       }
-      return query::TableScanSql(found, *stores, uniform);
+      // Files a crawler rejected stay out of queries (their tables were built without them).
+      BASIN_ASSIGN_OR_RETURN(std::set<std::string> rejected, crawler::CrawlerStore(*database).RejectedObjects(found.location));
+      return query::TableScanSql(found, *stores, uniform, rejected);
     };
     query::EngineOptions options{.work_dir = config_.home + "/engine",
                                  .stores = stores,

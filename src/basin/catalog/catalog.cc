@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "basin/common/crypto.h"
+
 namespace basin::catalog {
 namespace {
 
@@ -115,6 +117,10 @@ std::string SanitizeName(std::string_view text) {
     }
   }
   while (!out.empty() && out.back() == '_') out.pop_back();
+  // Non-ASCII letters (Korean folder names) are dropped above; a short hash of the
+  // original keeps different names different ("주문" and "환불" must not both be "t").
+  bool dropped = std::any_of(text.begin(), text.end(), [](unsigned char c) { return c >= 0x80; });
+  if (dropped) out += (out.empty() ? "" : "_") + Sha256Hex(text).substr(0, 8);
   if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "t_" + out;
   if (out.size() > 128) out.resize(128);
   return out;

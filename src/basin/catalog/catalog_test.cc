@@ -141,7 +141,10 @@ TEST_P(CatalogTest, ThousandsOfPartitions) {
 TEST(NameTest, SanitizeAndValidate) {
   EXPECT_EQ(SanitizeName("Orders-2026"), "orders_2026");
   EXPECT_EQ(SanitizeName("2026"), "t_2026");
-  EXPECT_EQ(SanitizeName("검색어"), "t_");
+  EXPECT_NE(SanitizeName("주문"), SanitizeName("환불"));
+  EXPECT_EQ(SanitizeName("주문"), SanitizeName("주문"));
+  EXPECT_TRUE(ValidateName(SanitizeName("주문"), "table").ok()) << SanitizeName("주문");
+  EXPECT_TRUE(SanitizeName("sales_매출").rfind("sales_", 0) == 0);
   EXPECT_TRUE(ValidateName("search_events", "table").ok());
   EXPECT_FALSE(ValidateName("a.b", "table").ok());
   EXPECT_FALSE(ValidateName("", "table").ok());

@@ -46,6 +46,44 @@ std::string_view CompressionName(Compression compression) {
   return "none";
 }
 
+std::string CheckCsvShape(std::string_view text, char delimiter, bool complete) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  size_t expected = 0, fields = 1, line = 1, record_line = 1;
+  bool quoted = false, any = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') {
+      quoted = !quoted;  // a doubled quote toggles twice: still right
+    } else if (!quoted && c == delimiter) {
+      ++fields;
+      any = true;
+    } else if (c == '\n') {
+      ++line;
+      if (quoted) continue;
+      bool blank = !any && fields == 1 && (i == 0 || text[i - 1] == '\n' || (text[i - 1] == '\r' && i >= 2 && text[i - 2] == '\n'));
+      if (!blank) {
+        if (expected == 0) {
+          expected = fields;
+        } else if (fields != expected) {
+          return "line " + std::to_string(record_line) + " has " + std::to_string(fields) + " fields, line 1 has " +
+                 std::to_string(expected);
+        }
+      }
+      fields = 1;
+      any = false;
+      record_line = line;
+    } else if (c != '\r') {
+      any = true;
+    }
+  }
+  // The last line: counted only when the file really ends there (not cut by the sample).
+  if (complete && !quoted && any && expected != 0 && fields != expected) {
+    return "line " + std::to_string(record_line) + " has " + std::to_string(fields) + " fields, line 1 has " +
+           std::to_string(expected);
+  }
+  return "";
+}
+
 size_t FindInvalidUtf8(std::string_view text, bool more_follows) {
   size_t i = 0;
   while (i < text.size()) {

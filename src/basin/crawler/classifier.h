@@ -29,6 +29,12 @@ struct Classification {
 /// cannot read is kUnsupported with a reason.
 Classification ClassifyContent(std::string_view head, std::string_view tail, std::string_view key);
 
+/// Checks that the records at the start of delimited text all have as many fields as the
+/// first (quotes respected, so quoted delimiters and line breaks are fine). `complete`:
+/// `text` is the whole file, so its last line counts too. Returns "" when they agree, or
+/// "line 3 has 4 fields, line 1 has 3" for the first record that does not.
+std::string CheckCsvShape(std::string_view text, char delimiter, bool complete);
+
 /// The offset of the first byte that breaks UTF-8 in `text`, or npos when it is valid.
 /// When `more_follows`, a multi-byte sequence cut off by the end of `text` counts as
 /// valid (the next chunk may complete it); otherwise it is invalid.

@@ -65,3 +65,19 @@ TEST(Utf8Test, FindsFirstInvalidByte) {
 
 }  // namespace
 }  // namespace basin::crawler
+
+namespace basin::crawler {
+namespace {
+
+TEST(CsvShapeTest, RaggedRowsFound) {
+  EXPECT_EQ(CheckCsvShape("id,name\n1,a\n2,b\n", ',', true), "");
+  EXPECT_EQ(CheckCsvShape("id,name\n1,\"a, b\"\n2,\"multi\nline\"\n", ',', true), "");
+  EXPECT_EQ(CheckCsvShape("id,name\n1,b\n2,b,3,extra\n", ',', true), "line 3 has 4 fields, line 1 has 2");
+  EXPECT_EQ(CheckCsvShape("id,name,amount\n1,a,2\n4,d", ',', true), "line 3 has 2 fields, line 1 has 3");
+  EXPECT_EQ(CheckCsvShape("id,name,amount\n1,a,2\n4,d", ',', false), "") << "a cut-off last line is not judged";
+  EXPECT_EQ(CheckCsvShape("a\tb\n1\t2\n\n", '\t', true), "") << "blank lines are fine";
+  EXPECT_EQ(CheckCsvShape("single\nx\ny\n", ',', true), "");
+}
+
+}  // namespace
+}  // namespace basin::crawler

@@ -128,13 +128,29 @@ std::string IgnoreReason(const std::string& relative_key, uint64_t size, const s
   return "";
 }
 
+Result<Crawler::RunningGuard> Crawler::RunningGuard::Acquire(Crawler& crawler, const std::string& name) {
+  std::lock_guard<std::mutex> lock(crawler.running_mutex_);
+  if (!crawler.running_.insert(name).second) {
+    return Status::FailedPrecondition("crawler " + name + " is already running; wait for that run to finish");
+  }
+  return RunningGuard(&crawler, name);
+}
+
+Crawler::RunningGuard::~RunningGuard() {
+  if (crawler_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(crawler_->running_mutex_);
+  crawler_->running_.erase(name_);
+}
+
 Result<RunReport> Crawler::Run(const std::string& name, const CrawlOptions& options) {
   auto started = std::chrono::steady_clock::now();
   RunReport report;
   report.crawler = name;
   report.started_at = std::chrono::system_clock::now();
   BASIN_ASSIGN_OR_RETURN(CrawlerDefinition definition, store_.Get(name));
-  BASIN_RETURN_IF_ERROR(catalog_.EnsureDatabase(definition.database));
+  // One run of a crawler at a time in this process: a second would list the lake
+  // before the first commits and could undo its work.
+  BASIN_ASSIGN_OR_RETURN(RunningGuard running, RunningGuard::Acquire(*this, name));
 
   // Previous states, by target and key.
   BASIN_ASSIGN_OR_RETURN(std::vector<ObjectState> previous_list, store_.LoadObjects(name));
@@ -159,6 +175,8 @@ Result<RunReport> Crawler::Run(const std::string& name, const CrawlOptions& opti
       std::string reason = IgnoreReason(relative, info.size, definition.exclude_globs);
       if (!reason.empty()) {
         ++report.objects_skipped[reason.rfind("excluded", 0) == 0 ? "excluded" : reason];
+        // An empty data file is worth a line of its own; markers and hidden files are not.
+        if (info.size == 0 && reason.rfind("empty", 0) == 0) report.errors.push_back({target + relative, "skipped: " + reason});
         continue;
       }
       CrawlEntry entry{target, relative, std::move(info)};
@@ -211,6 +229,7 @@ Result<RunReport> Crawler::Run(const std::string& name, const CrawlOptions& opti
 
   std::vector<TablePlan> plans = PlanTables(definition, entries, vanished, report);
   Status applied = database_.Transaction([&]() -> Status {
+    BASIN_RETURN_IF_ERROR(catalog_.EnsureDatabase(definition.database));
     BASIN_RETURN_IF_ERROR(ApplyPlans(catalog_, definition, plans, report));
     std::vector<ObjectState> changed;
     for (const CrawlEntry& entry : entries) {
@@ -222,8 +241,17 @@ Result<RunReport> Crawler::Run(const std::string& name, const CrawlOptions& opti
     return store_.SaveObjects(name, changed, vanished);
   });
   if (!applied.ok()) {
+    // Nothing was applied: the report must not claim otherwise.
     report.status = "failed";
-    report.failure = applied.message();
+    report.failure = applied.message() + "; the catalog was left as it was";
+    report.tables_created.clear();
+    report.tables_updated.clear();
+    report.tables_unchanged.clear();
+    report.tables_deprecated.clear();
+    report.tables_removed.clear();
+    report.partitions_added = 0;
+    report.partitions_removed = 0;
+    report.schema_changes.clear();
   }
   report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   BASIN_RETURN_IF_ERROR(store_.SaveRun(name, report.ToJson()));

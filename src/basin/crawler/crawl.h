@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
+#include <set>
+#include <utility>
 #include <string>
 
 #include "basin/catalog/catalog.h"
@@ -46,11 +49,27 @@ class Crawler {
   catalog::Catalog& catalog() { return catalog_; }
 
  private:
+  // Marks a crawler as running for as long as it lives.
+  class RunningGuard {
+   public:
+    static Result<RunningGuard> Acquire(Crawler& crawler, const std::string& name);
+    RunningGuard(RunningGuard&& other) noexcept : crawler_(std::exchange(other.crawler_, nullptr)), name_(other.name_) {}
+    RunningGuard& operator=(RunningGuard&&) = delete;
+    ~RunningGuard();
+
+   private:
+    RunningGuard(Crawler* crawler, std::string name) : crawler_(crawler), name_(std::move(name)) {}
+    Crawler* crawler_;
+    std::string name_;
+  };
+
   metadata::Database& database_;
   catalog::Catalog catalog_;
   CrawlerStore store_;
   storage::StoreResolver& stores_;
   query::Engine& engine_;
+  std::mutex running_mutex_;
+  std::set<std::string> running_;  // GUARDED_BY(running_mutex_)
 };
 
 /// Why an object is not crawled ("_SUCCESS marker", "hidden", "empty", "excluded"), or ""

@@ -173,6 +173,20 @@ Status CrawlerStore::SaveObjects(const std::string& crawler, const std::vector<O
   return Status::OK();
 }
 
+Result<std::set<std::string>> CrawlerStore::RejectedObjects(const std::string& location) {
+  // Targets are prefixes of the location or the other way round; compare in C++ rather
+  // than with string functions that differ between SQLite and PostgreSQL.
+  BASIN_ASSIGN_OR_RETURN(auto rows, database_.Query("SELECT target, object_key FROM crawler_objects WHERE error <> ''"));
+  std::set<std::string> out;
+  for (const auto& row : rows) {
+    BASIN_ASSIGN_OR_RETURN(std::string target, row.Text(0));
+    BASIN_ASSIGN_OR_RETURN(std::string key, row.Text(1));
+    std::string url = target + key;
+    if (url.rfind(location, 0) == 0) out.insert(std::move(url));
+  }
+  return out;
+}
+
 Status CrawlerStore::SaveRun(const std::string& crawler, const json& report) {
   BASIN_ASSIGN_OR_RETURN(int64_t id, Id(crawler));
   return database_.Execute("INSERT INTO crawler_runs (crawler_id, started_at, status, report) VALUES (?, ?, ?, ?)",

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,10 @@ class CrawlerStore {
   /// Call inside the crawl's transaction, so states and catalog change together.
   Status SaveObjects(const std::string& crawler, const std::vector<ObjectState>& changed,
                      const std::vector<std::pair<std::string, std::string>>& removed);
+
+  /// URLs of objects under `location` (a table's lake prefix) that a crawler rejected
+  /// (unreadable, unsupported, ragged...): queries leave them out.
+  Result<std::set<std::string>> RejectedObjects(const std::string& location);
 
   Status SaveRun(const std::string& crawler, const nlohmann::json& report);
   /// The newest reports first.

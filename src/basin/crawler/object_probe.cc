@@ -82,6 +82,15 @@ Result<Classification> ProbeObject(storage::ObjectStore& store, const std::strin
                                                         : InflatePrefix(head, compression, kHeadBytes);
   Classification classification = ClassifyContent(plain, compression == Compression::kNone ? tail : "", key);
   classification.compression = compression;
+  if (classification.format == FileFormat::kCsv) {
+    // DuckDB's sniffer copes with ragged rows by guessing another dialect; catch them here.
+    bool complete = compression == Compression::kNone && size <= kHeadBytes;
+    std::string shape = CheckCsvShape(plain, classification.delimiter, complete);
+    if (!shape.empty()) {
+      classification.format = FileFormat::kUnsupported;
+      classification.reason = "ragged CSV: " + shape;
+    }
+  }
   if (compression != Compression::kNone && classification.format == FileFormat::kParquet) {
     classification.format = FileFormat::kUnsupported;
     classification.reason = "compressed Parquet file (Parquet compresses inside the file)";

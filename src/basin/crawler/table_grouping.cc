@@ -143,7 +143,9 @@ TablePlan BuildPlan(const CrawlerDefinition& definition, const std::string& targ
   plan.update.changed_by = "crawler:" + definition.name;
   plan.location_prefix = table.location;
   for (const std::string& key : vanished_keys) {
-    if (key.rfind(group.root, 0) == 0) plan.touched = true;
+    if (key.rfind(group.root, 0) != 0) continue;
+    plan.touched = true;
+    plan.vanished_partitions.insert(target + key.substr(0, key.rfind('/') + 1));
   }
 
   // Format: the most common among readable files; others are reported, not mixed in.
@@ -301,7 +303,8 @@ Status ApplyPlans(catalog::Catalog& catalog, const CrawlerDefinition& definition
       BASIN_ASSIGN_OR_RETURN(auto stored, catalog.ListPartitions(existing->id, {.limit = 1 << 30}));
       std::set<std::string> current(plan.partition_locations.begin(), plan.partition_locations.end());
       for (const catalog::Partition& partition : stored) {
-        if (partition.location.rfind(plan.location_prefix, 0) == 0 && !current.count(partition.location)) {
+        if (partition.location.rfind(plan.location_prefix, 0) == 0 && !current.count(partition.location) &&
+            plan.vanished_partitions.count(partition.location)) {
           if (definition.deletion == DeletionPolicy::kRemove || definition.deletion == DeletionPolicy::kDeprecate) {
             update.remove_partitions.push_back(partition.location);
           } else {

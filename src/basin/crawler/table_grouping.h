@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,9 @@ struct TablePlan {
   catalog::TableUpdate update;
   bool touched = false;  // some of its objects are new, changed or vanished
   std::vector<std::string> partition_locations;  // every partition the files make
+  /// Partitions where this crawl saw objects vanish: only these may be removed, since a
+  /// partition missing from this crawl's listing may have been added by a newer crawl.
+  std::set<std::string> vanished_partitions;
   std::string location_prefix;                   // partitions outside it belong to others
 };
 

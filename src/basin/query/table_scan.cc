@@ -45,8 +45,8 @@ std::string QuoteLiteral(std::string_view text) {
   return out + "'";
 }
 
-Result<std::string> TableScanSql(const catalog::Table& table, storage::StoreResolver& stores,
-                                 bool uniform_schema) {
+Result<std::string> TableScanSql(const catalog::Table& table, storage::StoreResolver& stores, bool uniform_schema,
+                                 const std::set<std::string>& excluded) {
   BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved, stores.Resolve(table.location));
   BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
                          resolved.store->List(resolved.key));
@@ -54,8 +54,7 @@ Result<std::string> TableScanSql(const catalog::Table& table, storage::StoreReso
   std::vector<std::string> files;
   for (const storage::ObjectInfo& object : objects) {
     std::string relative = object.key.substr(resolved.key.size());
-    if (IsDataObject(relative, object.size))
-      files.push_back(root + relative);
+    if (IsDataObject(relative, object.size) && !excluded.count(root + relative)) files.push_back(root + relative);
   }
 
   // Projection: catalog columns with catalog types, then partition columns.

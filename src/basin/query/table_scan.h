@@ -1,5 +1,6 @@
 #pragma once
 
+#include <set>
 #include <string>
 
 #include "basin/catalog/catalog.h"
@@ -19,7 +20,9 @@ namespace basin::query {
 /// columns in every partition). Then the files are read with the catalog's schema and
 /// DuckDB skips whole partitions on filters of Hive partition columns without opening
 /// their files; otherwise DuckDB must open every file to match columns by name.
-Result<std::string> TableScanSql(const catalog::Table& table, storage::StoreResolver& stores, bool uniform_schema);
+/// `excluded`: object URLs to leave out (files the crawler rejected).
+Result<std::string> TableScanSql(const catalog::Table& table, storage::StoreResolver& stores, bool uniform_schema,
+                                 const std::set<std::string>& excluded = {});
 
 /// `text` as a SQL string literal ('it''s').
 std::string QuoteLiteral(std::string_view text);
