@@ -166,7 +166,7 @@ TEST_P(CrawlEdgeTest, DISABLED_AFiveGibObjectWithFewRowsIsNotReadWholeEither) {
 void PutDays(int days, std::set<std::string>* extra_columns,
              const std::function<void(const std::string&, const std::string&)>& put) {
   for (int day = 1; day <= days; ++day) {
-    char date[16];
+    char date[32];
     std::snprintf(date, sizeof date, "2026-01-%02d", day);
     std::string header = "id,keyword";
     std::string row = std::to_string(day) + ",kw";
