@@ -16,4 +16,8 @@ if [ ! -x "$build/bin/engine_bench" ]; then
   echo "bench/run.sh: $build/bin/engine_bench is missing: build it first (make build)" >&2
   exit 1
 fi
-exec "$build/bin/engine_bench" --data-dir "$root/bench/data" "$@"
+"$build/bin/engine_bench" --data-dir "$root/bench/data" "$@"
+# Then the crawler benchmark (bench/run-crawl.sh); CRAWL_BENCH_FLAGS="--scales 10000" passes flags.
+echo
+# shellcheck disable=SC2086
+"$root/bench/run-crawl.sh" "$build" ${CRAWL_BENCH_FLAGS:-}
