@@ -64,12 +64,14 @@ Status FsyncDirectory(const std::string& dir) {
 
 class LocalReader final : public RandomAccessReader {
  public:
-  LocalReader(int fd, uint64_t size, std::string path, std::shared_ptr<std::atomic<uint64_t>> bytes,
+  LocalReader(int fd, ObjectInfo info, std::string path, std::shared_ptr<std::atomic<uint64_t>> bytes,
               std::shared_ptr<std::atomic<uint64_t>> requests)
-      : fd_(fd), size_(size), path_(std::move(path)), bytes_(std::move(bytes)), requests_(std::move(requests)) {}
+      : fd_(fd), size_(info.size), info_(std::move(info)), path_(std::move(path)), bytes_(std::move(bytes)),
+        requests_(std::move(requests)) {}
   ~LocalReader() override { ::close(fd_); }
 
   uint64_t size() const override { return size_; }
+  const ObjectInfo& info() const override { return info_; }
 
   Result<size_t> ReadAt(uint64_t offset, size_t length, char* out) override {
     size_t done = 0;
@@ -90,6 +92,7 @@ class LocalReader final : public RandomAccessReader {
  private:
   int fd_;
   uint64_t size_;
+  ObjectInfo info_;
   std::string path_;
   std::shared_ptr<std::atomic<uint64_t>> bytes_;
   std::shared_ptr<std::atomic<uint64_t>> requests_;
@@ -248,8 +251,7 @@ Result<std::unique_ptr<RandomAccessReader>> LocalObjectStore::OpenForRead(std::s
     ::close(fd);
     return Status::NotFound("no such object: " + Describe() + "/" + normalized);
   }
-  return std::unique_ptr<RandomAccessReader>(
-      new LocalReader(fd, static_cast<uint64_t>(st.st_size), path, bytes_read_, read_requests_));
+  return std::unique_ptr<RandomAccessReader>(new LocalReader(fd, InfoOf(normalized, st), path, bytes_read_, read_requests_));
 }
 
 Result<std::unique_ptr<ObjectWriter>> LocalObjectStore::OpenForWrite(std::string_view key) {

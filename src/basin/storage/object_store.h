@@ -35,6 +35,8 @@ class RandomAccessReader {
   virtual ~RandomAccessReader() = default;
   /// Size of the object when it was opened.
   virtual uint64_t size() const = 0;
+  /// Key, size, modification time and ETag of the object when it was opened (no request).
+  virtual const ObjectInfo& info() const = 0;
   /// Reads up to `length` bytes at `offset` into `out`; returns the count read, which is
   /// less than `length` only at the end of the object.
   virtual Result<size_t> ReadAt(uint64_t offset, size_t length, char* out) = 0;

@@ -81,6 +81,11 @@ TEST_P(ObjectStoreConformanceTest, RangedReads) {
   auto reader = store_->OpenForRead("r.bin");
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_EQ((*reader)->size(), data.size());
+  // The reader carries what Stat says, without another request.
+  ObjectInfo stat = *store_->Stat("r.bin");
+  EXPECT_EQ((*reader)->info().key, "r.bin");
+  EXPECT_EQ((*reader)->info().size, stat.size);
+  EXPECT_EQ((*reader)->info().etag, stat.etag);
   std::string buffer(1000, '\0');
   ASSERT_EQ(*(*reader)->ReadAt(5000, 1000, buffer.data()), 1000u);
   EXPECT_EQ(buffer, data.substr(5000, 1000));

@@ -66,10 +66,11 @@ void S3Options::FillFromEnvironment() {
 
 class S3Reader final : public RandomAccessReader {
  public:
-  S3Reader(S3ObjectStore* store, std::string key, uint64_t size)
-      : store_(store), key_(std::move(key)), size_(size) {}
+  S3Reader(S3ObjectStore* store, ObjectInfo info)
+      : store_(store), key_(info.key), size_(info.size), info_(std::move(info)) {}
 
   uint64_t size() const override { return size_; }
+  const ObjectInfo& info() const override { return info_; }
 
   Result<size_t> ReadAt(uint64_t offset, size_t length, char* out) override {
     if (offset >= size_ || length == 0) return size_t{0};
@@ -97,6 +98,7 @@ class S3Reader final : public RandomAccessReader {
   S3ObjectStore* store_;
   std::string key_;
   uint64_t size_;
+  ObjectInfo info_;
 };
 
 // --- writer: one PUT for small objects, multipart upload for larger ones -------------
@@ -400,7 +402,7 @@ Result<ObjectInfo> S3ObjectStore::Stat(std::string_view key) {
 
 Result<std::unique_ptr<RandomAccessReader>> S3ObjectStore::OpenForRead(std::string_view key) {
   BASIN_ASSIGN_OR_RETURN(ObjectInfo info, Stat(key));
-  return std::unique_ptr<RandomAccessReader>(new S3Reader(this, info.key, info.size));
+  return std::unique_ptr<RandomAccessReader>(new S3Reader(this, std::move(info)));
 }
 
 Result<std::unique_ptr<ObjectWriter>> S3ObjectStore::OpenForWrite(std::string_view key) {
