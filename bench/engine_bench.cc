@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/machine.h"
 #include "basin/common/crypto.h"
 #include "basin/query/engine.h"
 #include "basin/storage/local_object_store.h"
@@ -160,37 +161,6 @@ Flags ParseFlags(int argc, char** argv) {
 
 // --- the machine -------------------------------------------------------------------------
 
-std::string FirstMatch(const std::string& file, const std::string& key) {
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(key, 0) != 0) {
-      continue;
-    }
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) {
-      continue;
-    }
-    size_t start = line.find_first_not_of(" \t", colon + 1);
-    return start == std::string::npos ? "" : line.substr(start);
-  }
-  return "";
-}
-
-std::string Machine() {
-  std::string model = FirstMatch("/proc/cpuinfo", "model name");
-  if (model.empty()) {
-    model = "unknown CPU";
-  }
-  double memory_gib =
-      std::strtod(FirstMatch("/proc/meminfo", "MemTotal").c_str(), nullptr) / (1 << 20);
-  utsname name{};
-  uname(&name);
-  char text[512];
-  std::snprintf(text, sizeof text, "%ld CPUs (nproc) %s, %.1f GiB RAM, Linux %s %s",
-                sysconf(_SC_NPROCESSORS_ONLN), model.c_str(), memory_gib, name.release,
-                name.machine);
-  return text;
-}
 
 // Bytes and read calls of this process so far (read(2), pread(2)): DuckDB's own file system
 // does not count its reads, so this is how the direct path's I/O is measured.
@@ -225,21 +195,9 @@ ProcessReads CurrentProcessReads() {
   return reads;
 }
 
-// The 1-minute load average: other work on the machine skews every number.
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one_minute;
-  in >> one_minute;
-  return one_minute.empty() ? "?" : one_minute;
-}
 
 // --- formatting --------------------------------------------------------------------------
 
-std::string Format(const char* format, double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, format, value);
-  return text;
-}
 
 std::string Megabytes(uint64_t bytes) {
   return Format("%.1f MB", static_cast<double>(bytes) / 1e6);
