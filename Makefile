@@ -8,6 +8,9 @@ ASAN_DIR  ?= build/asan
 BASIN_HOME ?= $(HOME)/.local/share/basin
 PREFIX    ?= /usr/local
 JOBS      ?= $(shell nproc)
+# ccache keyed on paths relative to the clone, so every clone on a machine shares one cache.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps test-deps configure build asan run test test-release test-asan test-e2e bench install format clean
 
