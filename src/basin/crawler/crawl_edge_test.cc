@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "basin/crawler/crawl.h"
+#include "basin/crawler/crawl_test_fixture.h"
 #include "basin/metadata/scratch_database.h"
 #include "basin/storage/local_object_store.h"
 #include "basin/storage/test_stores.h"
@@ -36,51 +37,8 @@ const RunReport::FileError* ErrorFor(const RunReport& report, const std::string&
 }
 
 // Every test runs with the catalog in SQLite and in PostgreSQL.
-class CrawlEdgeTest : public ::testing::TestWithParam<metadata::Backend> {
+class CrawlEdgeTest : public testing::CrawlFixture {
  protected:
-  void SetUp() override {
-    root_ = storage::testing::TempFolder();
-    lake_ = std::shared_ptr<storage::ObjectStore>(std::move(storage::LocalObjectStore::Make(root_ + "/lake")).value());
-    stores_ = std::make_shared<storage::StoreResolver>(lake_, storage::S3Options{});
-    engine_ = std::move(query::Engine::Make({.work_dir = root_ + "/engine", .stores = stores_})).value();
-    auto scratch = metadata::ScratchDatabase::Make(GetParam());
-    ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
-    scratch_.emplace(std::move(scratch).value());
-    auto database = metadata::Database::Open(scratch_->location());
-    ASSERT_TRUE(database.ok()) << database.status().ToString();
-    database_ = std::move(database).value();
-    crawler_ = std::make_unique<Crawler>(*database_, *stores_, *engine_);
-  }
-
-  void TearDown() override {
-    crawler_.reset();
-    database_.reset();
-    engine_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(root_, ignored);
-  }
-
-  void Put(const std::string& key, const std::string& data) { ASSERT_TRUE(lake_->Write(key, data).ok()) << key; }
-
-  void Create(const std::string& name, const std::string& target) {
-    CrawlerDefinition definition{.name = name, .targets = {target}, .database = "lake"};
-    ASSERT_TRUE(crawler_->store().Create(definition).ok());
-  }
-
-  RunReport Run(const std::string& name, const CrawlOptions& options = {}) {
-    Result<RunReport> report = crawler_->Run(name, options);
-    EXPECT_TRUE(report.ok()) << report.status().ToString();
-    if (!report.ok()) return {};
-    EXPECT_EQ(report->status, "completed") << report->ToText();
-    return std::move(report).value();
-  }
-
-  catalog::Table Table(const std::string& name) {
-    Result<catalog::Table> table = crawler_->catalog().GetTable("lake", name);
-    EXPECT_TRUE(table.ok()) << table.status().ToString();
-    return table.ok() ? *table : catalog::Table{};
-  }
-
   int64_t PartitionCount(const std::string& name) {
     Result<catalog::Table> table = crawler_->catalog().GetTable("lake", name);
     if (!table.ok()) return -1;
@@ -98,13 +56,6 @@ class CrawlEdgeTest : public ::testing::TestWithParam<metadata::Backend> {
     return out;
   }
 
-  std::string root_;
-  std::shared_ptr<storage::ObjectStore> lake_;
-  std::shared_ptr<storage::StoreResolver> stores_;
-  std::unique_ptr<query::Engine> engine_;
-  std::optional<metadata::ScratchDatabase> scratch_;
-  std::unique_ptr<metadata::Database> database_;
-  std::unique_ptr<Crawler> crawler_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Engines, CrawlEdgeTest, ::testing::Values(metadata::Backend::kSqlite, metadata::Backend::kPostgres),

@@ -1,4 +1,5 @@
 #include "basin/crawler/crawl.h"
+#include "basin/crawler/crawl_test_fixture.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -31,53 +32,7 @@ std::string Gzip(const std::string& text) {
 }
 
 // Every crawl test runs with the catalog in SQLite and in PostgreSQL.
-class CrawlTest : public ::testing::TestWithParam<metadata::Backend> {
- protected:
-  void SetUp() override {
-    std::string root = storage::testing::TempFolder();
-    lake_ = std::shared_ptr<storage::ObjectStore>(std::move(storage::LocalObjectStore::Make(root + "/lake")).value());
-    stores_ = std::make_shared<storage::StoreResolver>(lake_, storage::S3Options{});
-    engine_ = std::move(query::Engine::Make({.work_dir = root + "/engine", .stores = stores_})).value();
-    auto scratch = metadata::ScratchDatabase::Make(GetParam());
-    ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
-    scratch_.emplace(std::move(scratch).value());
-    auto database = metadata::Database::Open(scratch_->location());
-    ASSERT_TRUE(database.ok()) << database.status().ToString();
-    database_ = std::move(database).value();
-    crawler_ = std::make_unique<Crawler>(*database_, *stores_, *engine_);
-  }
-
-  void Put(const std::string& key, const std::string& data) { ASSERT_TRUE(lake_->Write(key, data).ok()) << key; }
-
-  void Create(const std::string& name, const std::string& target, Grouping grouping = Grouping::kAuto,
-              SchemaChangePolicy schema = SchemaChangePolicy::kUpdate) {
-    CrawlerDefinition definition{.name = name, .targets = {target}, .database = "lake"};
-    definition.grouping = grouping;
-    definition.schema_change = schema;
-    ASSERT_TRUE(crawler_->store().Create(definition).ok());
-  }
-
-  RunReport Run(const std::string& name) {
-    Result<RunReport> report = crawler_->Run(name);
-    EXPECT_TRUE(report.ok()) << report.status().ToString();
-    if (!report.ok()) return {};
-    EXPECT_EQ(report->status, "completed") << report->ToText();
-    return std::move(report).value();
-  }
-
-  catalog::Table Table(const std::string& name) {
-    Result<catalog::Table> table = crawler_->catalog().GetTable("lake", name);
-    EXPECT_TRUE(table.ok()) << table.status().ToString();
-    return table.ok() ? *table : catalog::Table{};
-  }
-
-  std::shared_ptr<storage::ObjectStore> lake_;
-  std::shared_ptr<storage::StoreResolver> stores_;
-  std::unique_ptr<query::Engine> engine_;
-  std::optional<metadata::ScratchDatabase> scratch_;
-  std::unique_ptr<metadata::Database> database_;
-  std::unique_ptr<Crawler> crawler_;
-};
+class CrawlTest : public testing::CrawlFixture {};
 
 INSTANTIATE_TEST_SUITE_P(Engines, CrawlTest, ::testing::Values(metadata::Backend::kSqlite, metadata::Backend::kPostgres),
                          [](const auto& info) { return std::string(metadata::BackendName(info.param)); });
