@@ -226,15 +226,24 @@ std::string internal::CanonicalRequest(const Request& request,
     out += '\n';
   }
   out += '\n';
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i > 0)
-      out += ';';
-    out += names[i];
-  }
+  out += internal::JoinSignedHeaders(names);
   out += '\n';
   out += payload_hash;
   return out;
 }
+
+namespace internal {
+
+std::string JoinSignedHeaders(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ';';
+    out += names[i];
+  }
+  return out;
+}
+
+}  // namespace internal
 
 std::string StringToSign(std::string_view amz_date, const Scope& scope,
                          std::string_view canonical_request) {

@@ -83,11 +83,7 @@ std::string AuthorizationValue(std::string_view access_key_id, const Scope& scop
   out += access_key_id;
   out += "/" + scope.date + "/" + scope.region + "/" + scope.service + "/aws4_request";
   out += ", SignedHeaders=";
-  for (size_t i = 0; i < signed_headers.size(); ++i) {
-    if (i > 0)
-      out += ';';
-    out += signed_headers[i];
-  }
+  out += internal::JoinSignedHeaders(signed_headers);
   out += ", Signature=";
   out += signature;
   return out;

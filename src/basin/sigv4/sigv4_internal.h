@@ -18,6 +18,10 @@ std::vector<std::string_view> HeaderValues(const Request& request, std::string_v
 /// The canonical form of one header value: trimmed, inner whitespace runs as one space.
 std::string CanonicalHeaderValue(std::string_view value);
 
+/// "host;x-amz-date": signed header names joined as both the canonical request and the
+/// Authorization header spell them.
+std::string JoinSignedHeaders(const std::vector<std::string>& names);
+
 /// CanonicalRequest with the payload line given apart from the request, so that Verify
 /// need not copy the request to put in the hash it worked out.
 std::string CanonicalRequest(const Request& request, const std::vector<std::string>& signed_headers,
