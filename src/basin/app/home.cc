@@ -7,8 +7,8 @@
 
 #include "basin/auth/master_key.h"
 #include "basin/common/crypto.h"
-#include "basin/storage/local_object_store.h"
 #include "basin/query/table_scan.h"
+#include "basin/storage/local_object_store.h"
 #include "basin/storage/location.h"
 
 namespace basin::app {
@@ -16,24 +16,32 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string MasterKeyPath(const Config& config) { return config.home + "/secrets/master.key"; }
+std::string MasterKeyPath(const Config& config) {
+  return config.home + "/secrets/master.key";
+}
 
 }  // namespace
 
 Result<std::string> LocateHome(const std::optional<std::string>& flag,
                                const std::map<std::string, std::string>& environment) {
-  if (flag && !flag->empty()) return fs::absolute(*flag).lexically_normal().string();
+  if (flag && !flag->empty())
+    return fs::absolute(*flag).lexically_normal().string();
   auto env = environment.find("BASIN_HOME");
-  if (env != environment.end() && !env->second.empty()) return fs::absolute(env->second).lexically_normal().string();
+  if (env != environment.end() && !env->second.empty())
+    return fs::absolute(env->second).lexically_normal().string();
   std::error_code error;
   for (fs::path dir = fs::current_path(error); !error && !dir.empty(); dir = dir.parent_path()) {
-    if (fs::exists(dir / kConfigFileName)) return dir.string();
-    if (dir == dir.parent_path()) break;
+    if (fs::exists(dir / kConfigFileName))
+      return dir.string();
+    if (dir == dir.parent_path())
+      break;
   }
-  return Status::NotFound("no basin home here: pass --home DIR, set BASIN_HOME, or create one with 'basin init DIR'");
+  return Status::NotFound(
+      "no basin home here: pass --home DIR, set BASIN_HOME, or create one with 'basin init DIR'");
 }
 
-Result<std::unique_ptr<storage::ObjectStore>> OpenLake(const std::string& lake_url, const storage::S3Options& s3) {
+Result<std::unique_ptr<storage::ObjectStore>> OpenLake(const std::string& lake_url,
+                                                       const storage::S3Options& s3) {
   if (lake_url.rfind("s3://", 0) == 0) {
     BASIN_ASSIGN_OR_RETURN(storage::Location location, storage::ParseLocation(lake_url));
     storage::S3Options options = s3;
@@ -48,13 +56,15 @@ Result<std::unique_ptr<storage::ObjectStore>> OpenLake(const std::string& lake_u
 
 Result<InitOutcome> InitHome(const std::string& dir, const InitOptions& options) {
   std::string home = fs::absolute(dir).lexically_normal().string();
-  while (home.size() > 1 && home.back() == '/') home.pop_back();
+  while (home.size() > 1 && home.back() == '/')
+    home.pop_back();
   if (fs::exists(home + "/" + kConfigFileName)) {
     return Status::AlreadyExists("a basin home already exists at " + home);
   }
   std::error_code error;
   fs::create_directories(home + "/secrets", error);
-  if (error) return Status::IOError("cannot create basin home " + home + " (" + error.message() + ")");
+  if (error)
+    return Status::IOError("cannot create basin home " + home + " (" + error.message() + ")");
   ::chmod((home + "/secrets").c_str(), 0700);
 
   Config config;
@@ -64,7 +74,8 @@ Result<InitOutcome> InitHome(const std::string& dir, const InitOptions& options)
   config.s3 = options.s3;
   // The lake must work before anything points at it: create the folder or list the bucket.
   BASIN_ASSIGN_OR_RETURN(auto lake, OpenLake(config.LakeUrl(), config.s3));
-  BASIN_RETURN_IF_ERROR(lake->List("", {.recursive = false}).status().WithContext("checking the lake"));
+  BASIN_RETURN_IF_ERROR(
+      lake->List("", {.recursive = false}).status().WithContext("checking the lake"));
 
   Home opened(config);
   BASIN_ASSIGN_OR_RETURN(auth::AuthStore * auth, opened.Auth());
@@ -75,7 +86,8 @@ Result<InitOutcome> InitHome(const std::string& dir, const InitOptions& options)
   if (existing_admin.ok()) {
     password.clear();
   } else {
-    BASIN_RETURN_IF_ERROR(auth->CreateUser(options.admin_name, password, auth::Role::kAdmin).status());
+    BASIN_RETURN_IF_ERROR(
+        auth->CreateUser(options.admin_name, password, auth::Role::kAdmin).status());
   }
 
   // Written last and atomically: a home without basin.yaml is not a home, so a failed
@@ -85,10 +97,12 @@ Result<InitOutcome> InitHome(const std::string& dir, const InitOptions& options)
   {
     std::ofstream out(temp_path, std::ios::trunc);
     out << DefaultConfigText(options.lake, options.metadata, options.s3);
-    if (!out.good()) return Status::IOError("cannot write " + temp_path);
+    if (!out.good())
+      return Status::IOError("cannot write " + temp_path);
   }
   fs::rename(temp_path, config_path, error);
-  if (error) return Status::IOError("cannot write " + config_path + " (" + error.message() + ")");
+  if (error)
+    return Status::IOError("cannot write " + config_path + " (" + error.message() + ")");
   return InitOutcome{home, config.LakeUrl(), options.admin_name, password};
 }
 
@@ -104,7 +118,8 @@ Result<auth::AuthStore*> Home::Auth() {
   BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
   std::lock_guard<std::mutex> lock(mutex_);
   if (!auth_) {
-    BASIN_ASSIGN_OR_RETURN(std::string master_key, auth::LoadOrCreateMasterKey(MasterKeyPath(config_)));
+    BASIN_ASSIGN_OR_RETURN(std::string master_key,
+                           auth::LoadOrCreateMasterKey(MasterKeyPath(config_)));
     BASIN_ASSIGN_OR_RETURN(auth_, auth::AuthStore::Make(*database, std::move(master_key)));
   }
   return auth_.get();
@@ -114,7 +129,8 @@ Result<std::shared_ptr<storage::StoreResolver>> Home::Stores() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!stores_) {
     BASIN_ASSIGN_OR_RETURN(auto lake, OpenLake(config_.LakeUrl(), config_.s3));
-    stores_ = std::make_shared<storage::StoreResolver>(std::shared_ptr<storage::ObjectStore>(std::move(lake)), config_.s3);
+    stores_ = std::make_shared<storage::StoreResolver>(
+        std::shared_ptr<storage::ObjectStore>(std::move(lake)), config_.s3);
   }
   return stores_;
 }
@@ -126,26 +142,25 @@ Result<query::Engine*> Home::Engine() {
   if (!engine_) {
     // Catalog tables are resolved when a query names them, so they are always current.
     auto catalog = std::make_shared<catalog::Catalog>(*database);
-    std::string default_database = config_.default_database;
-    auto resolver = [catalog, stores, default_database, database](const std::string& name,
-                                                        const std::string& table) -> Result<std::string> {
-      BASIN_ASSIGN_OR_RETURN(catalog::Table found, catalog->GetTable(name.empty() ? default_database : name, table));
-      // Uniform when every partition saw exactly the table's columns (unpartitioned tables:
-      // per-file schemas are not in the catalog, so columns are matched by name).
-      bool uniform = !found.partition_keys.empty();
-      if (uniform) {
-        BASIN_ASSIGN_OR_RETURN(auto partitions, catalog->ListPartitions(found.id, {.limit = int64_t{1} << 40}));
-        for (const catalog::Partition& partition : partitions) {
-          if (partition.columns != found.columns) uniform = false;
-        }
+    auto resolver = [catalog, stores, database](
+                        const std::string& name, const std::string& table,
+                        const std::string& default_database) -> Result<query::TableScan> {
+      BASIN_ASSIGN_OR_RETURN(catalog::Table found,
+                             catalog->GetTable(name.empty() ? default_database : name, table));
+      std::vector<catalog::Partition> partitions;
+      if (!found.partition_keys.empty()) {
+        BASIN_ASSIGN_OR_RETURN(partitions,
+                               catalog->ListPartitions(found.id, {.limit = int64_t{1} << 40}));
       }
       // Files a crawler rejected stay out of queries (their tables were built without them).
-      BASIN_ASSIGN_OR_RETURN(std::set<std::string> rejected, crawler::CrawlerStore(*database).RejectedObjects(found.location));
-      return query::TableScanSql(found, *stores, uniform, rejected);
+      BASIN_ASSIGN_OR_RETURN(std::set<std::string> rejected,
+                             crawler::CrawlerStore(*database).RejectedObjects(found.location));
+      return query::PlanTableScan(found, partitions, *stores, rejected);
     };
     query::EngineOptions options{.work_dir = config_.home + "/engine",
                                  .stores = stores,
                                  .table_resolver = resolver,
+                                 .default_database = config_.default_database,
                                  .sandboxed = true,
                                  .threads = config_.engine_threads,
                                  .memory_limit_bytes = config_.engine_memory_limit_bytes};
@@ -159,7 +174,8 @@ Result<crawler::Crawler*> Home::Crawler() {
   BASIN_ASSIGN_OR_RETURN(auto stores, Stores());
   BASIN_ASSIGN_OR_RETURN(query::Engine * engine, Engine());
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!crawler_) crawler_ = std::make_unique<crawler::Crawler>(*database, *stores, *engine);
+  if (!crawler_)
+    crawler_ = std::make_unique<crawler::Crawler>(*database, *stores, *engine);
   return crawler_.get();
 }
 

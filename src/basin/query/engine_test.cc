@@ -1,10 +1,10 @@
 #include "basin/query/engine.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "basin/storage/local_object_store.h"
 #include "basin/storage/test_stores.h"
@@ -16,7 +16,8 @@ class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     lake_root_ = storage::testing::TempFolder();
-    std::shared_ptr<storage::ObjectStore> lake(std::move(storage::LocalObjectStore::Make(lake_root_)).value());
+    std::shared_ptr<storage::ObjectStore> lake(
+        std::move(storage::LocalObjectStore::Make(lake_root_)).value());
     s3_ = storage::testing::TestS3Options();
     stores_ = std::make_shared<storage::StoreResolver>(lake, s3_);
     auto engine = Engine::Make({.work_dir = storage::testing::TempFolder(), .stores = stores_});
@@ -54,19 +55,24 @@ TEST_F(EngineTest, RunsSqlAndReportsTypes) {
 TEST_F(EngineTest, ErrorsAreStatuses) {
   Result<QueryResult> syntax = engine_->Execute("SELEC 1");
   EXPECT_EQ(syntax.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(syntax.status().message().find("syntax error"), std::string::npos) << syntax.status().message();
-  Result<QueryResult> missing = engine_->Execute("SELECT * FROM read_parquet('lake://nope/x.parquet')");
+  EXPECT_NE(syntax.status().message().find("syntax error"), std::string::npos)
+      << syntax.status().message();
+  Result<QueryResult> missing =
+      engine_->Execute("SELECT * FROM read_parquet('lake://nope/x.parquet')");
   EXPECT_FALSE(missing.ok());
-  EXPECT_NE(missing.status().message().find("nope/x.parquet"), std::string::npos) << missing.status().message();
+  EXPECT_NE(missing.status().message().find("nope/x.parquet"), std::string::npos)
+      << missing.status().message();
 }
 
 TEST_F(EngineTest, ExtensionsNeverComeFromTheNetwork) {
-  QueryResult settings = Run(
-      "SELECT current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')");
+  QueryResult settings =
+      Run("SELECT current_setting('autoinstall_known_extensions'), "
+          "current_setting('autoload_known_extensions')");
   EXPECT_EQ(settings.rows[0][0], "false");
   EXPECT_EQ(settings.rows[0][1], "false");
   // httpfs is not built in; with auto-load off, an http URL fails at once instead of downloading.
-  Result<QueryResult> remote = engine_->Execute("SELECT * FROM read_csv('http://127.0.0.1:1/x.csv')");
+  Result<QueryResult> remote =
+      engine_->Execute("SELECT * FROM read_csv('http://127.0.0.1:1/x.csv')");
   EXPECT_FALSE(remote.ok());
 }
 
@@ -77,19 +83,24 @@ TEST_F(EngineTest, WorksWithoutHome) {
   auto engine = Engine::Make({.work_dir = storage::testing::TempFolder(), .stores = stores_});
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   Result<QueryResult> result = (*engine)->Execute(
-      "COPY (SELECT 1 AS x) TO 'lake://nohome/x.csv' (HEADER); SELECT sum(x) FROM read_csv('lake://nohome/x.csv')");
-  if (home) setenv("HOME", saved.c_str(), 1);
+      "COPY (SELECT 1 AS x) TO 'lake://nohome/x.csv' (HEADER); SELECT sum(x) FROM "
+      "read_csv('lake://nohome/x.csv')");
+  if (home)
+    setenv("HOME", saved.c_str(), 1);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->rows[0][0], "1");
 }
 
 TEST_F(EngineTest, WritesAndGlobsLocalLake) {
-  Run("COPY (SELECT range AS id, range % 7 AS bucket FROM range(1000)) TO 'lake://t/dt=2026-11-24/part-0.parquet'");
-  Run("COPY (SELECT range + 1000 AS id, 3 AS bucket FROM range(500)) TO 'lake://t/dt=2026-11-25/part-0.parquet'");
+  Run("COPY (SELECT range AS id, range % 7 AS bucket FROM range(1000)) TO "
+      "'lake://t/dt=2026-11-24/part-0.parquet'");
+  Run("COPY (SELECT range + 1000 AS id, 3 AS bucket FROM range(500)) TO "
+      "'lake://t/dt=2026-11-25/part-0.parquet'");
   Run("COPY (SELECT 1 AS id) TO 'lake://other/x.parquet'");
   EXPECT_TRUE(std::filesystem::exists(lake_root_ + "/t/dt=2026-11-24/part-0.parquet"));
-  QueryResult result = Run(
-      "SELECT count(*), count(DISTINCT dt), max(id) FROM read_parquet('lake://t/*/*.parquet', hive_partitioning=true)");
+  QueryResult result =
+      Run("SELECT count(*), count(DISTINCT dt), max(id) FROM read_parquet('lake://t/*/*.parquet', "
+          "hive_partitioning=true)");
   EXPECT_EQ(result.rows[0][0], "1500");
   EXPECT_EQ(result.rows[0][1], "2");
   EXPECT_EQ(result.rows[0][2], "1499");
@@ -102,8 +113,10 @@ TEST_F(EngineTest, ColumnProjectionOnS3ReadsFewBytes) {
   std::string url = "s3://" + s3_.bucket + "/" + s3_.prefix + "/wide.parquet";
   // Eight columns of incompressible-ish data; the query needs one of them.
   Run("COPY (SELECT range AS a, hash(range) AS b, hash(range + 1) AS c, hash(range + 2) AS d, "
-      "md5(range::VARCHAR) AS e, md5((range + 1)::VARCHAR) AS f, hash(range * 3) AS g, hash(range * 5) AS h "
-      "FROM range(300000)) TO '" + url + "' (FORMAT parquet, ROW_GROUP_SIZE 100000)");
+      "md5(range::VARCHAR) AS e, md5((range + 1)::VARCHAR) AS f, hash(range * 3) AS g, hash(range "
+      "* 5) AS h "
+      "FROM range(300000)) TO '" +
+      url + "' (FORMAT parquet, ROW_GROUP_SIZE 100000)");
   auto store = stores_->Resolve(url);
   ASSERT_TRUE(store.ok());
   uint64_t object_size = store->store->Stat(store->key)->size;
@@ -112,8 +125,10 @@ TEST_F(EngineTest, ColumnProjectionOnS3ReadsFewBytes) {
   QueryResult result = Run("SELECT sum(a) FROM read_parquet('" + url + "')");
   EXPECT_EQ(result.rows[0][0], "44999850000");
   EXPECT_GT(result.bytes_read, 0u);
-  EXPECT_LT(result.bytes_read, object_size / 4) << "read " << result.bytes_read << " of " << object_size;
-  QueryResult everything = Run("SELECT count(DISTINCT e), sum(h % 2) FROM read_parquet('" + url + "')");
+  EXPECT_LT(result.bytes_read, object_size / 4)
+      << "read " << result.bytes_read << " of " << object_size;
+  QueryResult everything =
+      Run("SELECT count(DISTINCT e), sum(h % 2) FROM read_parquet('" + url + "')");
   EXPECT_GT(everything.bytes_read, result.bytes_read * 2);
 }
 
@@ -129,18 +144,25 @@ class SandboxedEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     lake_root_ = storage::testing::TempFolder();
-    std::shared_ptr<storage::ObjectStore> lake(std::move(storage::LocalObjectStore::Make(lake_root_)).value());
+    std::shared_ptr<storage::ObjectStore> lake(
+        std::move(storage::LocalObjectStore::Make(lake_root_)).value());
     stores_ = std::make_shared<storage::StoreResolver>(lake, storage::S3Options{});
-    auto resolver = [](const std::string& database, const std::string& table) -> Result<std::string> {
+    auto resolver = [](const std::string& database, const std::string& table,
+                       const std::string&) -> Result<TableScan> {
       if ((database.empty() || database == "shop") && table == "orders") {
-        return std::string("SELECT * FROM read_csv('lake://orders/*.csv')");
+        return TableScan{.table = "shop.orders",
+                         .sql = "SELECT * FROM read_csv('lake://orders/*.csv')"};
       }
-      if (table == "broken") return Status::Unavailable("catalog unreachable: test");
+      if (table == "broken")
+        return Status::Unavailable("catalog unreachable: test");
       return Status::NotFound("no such table");
     };
     work_dir_ = storage::testing::TempFolder();
-    auto engine = Engine::Make({.work_dir = work_dir_, .stores = stores_, .table_resolver = resolver,
-                                .sandboxed = true, .memory_limit_bytes = 64 << 20});
+    auto engine = Engine::Make({.work_dir = work_dir_,
+                                .stores = stores_,
+                                .table_resolver = resolver,
+                                .sandboxed = true,
+                                .memory_limit_bytes = 64 << 20});
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
     engine_ = std::move(engine).value();
     ASSERT_TRUE(lake->Write("orders/a.csv", "id,amount\n1,2.5\n2,4\n").ok());
@@ -168,10 +190,12 @@ TEST_F(SandboxedEngineTest, CatalogTablesResolveByName) {
   EXPECT_EQ(bare->rows[0][0], "2");
   auto missing = engine_->Execute("SELECT * FROM shop.nothing");
   EXPECT_EQ(missing.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(missing.status().message().find("nothing"), std::string::npos) << missing.status().message();
+  EXPECT_NE(missing.status().message().find("nothing"), std::string::npos)
+      << missing.status().message();
   auto broken = engine_->Execute("SELECT * FROM broken");
   EXPECT_FALSE(broken.ok());
-  EXPECT_NE(broken.status().message().find("catalog unreachable"), std::string::npos) << broken.status().message();
+  EXPECT_NE(broken.status().message().find("catalog unreachable"), std::string::npos)
+      << broken.status().message();
 }
 
 TEST_F(SandboxedEngineTest, RefusesEverythingOutsideTheLake) {
@@ -179,9 +203,9 @@ TEST_F(SandboxedEngineTest, RefusesEverythingOutsideTheLake) {
   std::ofstream(outside) << "password\nhunter2\n";
   for (const std::string& sql : std::vector<std::string>{
            "SELECT * FROM read_csv('" + outside + "')", "SELECT * FROM read_text('/etc/passwd')",
-        "SELECT * FROM read_text('file:///etc/passwd')", "ATTACH '" + outside + ".db' AS other",
-        "COPY (SELECT 1) TO '" + outside + ".out'", "INSTALL httpfs", "SET threads = 1",
-        "SET disabled_filesystems = ''", "SET enable_external_access = true"}) {
+           "SELECT * FROM read_text('file:///etc/passwd')", "ATTACH '" + outside + ".db' AS other",
+           "COPY (SELECT 1) TO '" + outside + ".out'", "INSTALL httpfs", "SET threads = 1",
+           "SET disabled_filesystems = ''", "SET enable_external_access = true"}) {
     Result<QueryResult> result = engine_->Execute(sql);
     EXPECT_FALSE(result.ok()) << sql;
   }
@@ -201,8 +225,9 @@ TEST_F(SandboxedEngineTest, CancelInterruptsARunningQuery) {
     cancel = true;
   });
   auto started = std::chrono::steady_clock::now();
-  Result<QueryResult> result =
-      engine_->Execute("SELECT count(*) FROM range(1000000000) a, range(1000) b WHERE a.range % 1000 = b.range", &cancel);
+  Result<QueryResult> result = engine_->Execute(
+      "SELECT count(*) FROM range(1000000000) a, range(1000) b WHERE a.range % 1000 = b.range",
+      &cancel);
   canceller.join();
   EXPECT_EQ(result.status().code(), StatusCode::kCancelled) << result.status().ToString();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));

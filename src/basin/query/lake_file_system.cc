@@ -4,29 +4,36 @@
 #include "duckdb/common/file_opener.hpp"
 #include "duckdb/main/client_context.hpp"
 
+#include "basin/query/table_scan.h"
 #include "basin/storage/glob.h"
 
 namespace basin::query {
 namespace {
 
 [[noreturn]] void Throw(const Status& status) {
-  if (status.IsNotFound()) throw duckdb::IOException("%s", status.message());
-  if (status.code() == StatusCode::kPermissionDenied) throw duckdb::PermissionException("%s", status.message());
+  if (status.IsNotFound())
+    throw duckdb::IOException("%s", status.message());
+  if (status.code() == StatusCode::kPermissionDenied)
+    throw duckdb::PermissionException("%s", status.message());
   throw duckdb::IOException("%s", status.message());
 }
 
 // The URL of `key` in the store that `path` names: "lake://" + key or "s3://bucket/" + key.
 std::string SiblingUrl(const std::string& path, const std::string& key) {
   size_t root_end = path.rfind("lake://", 0) == 0 ? 7 : path.find('/', 5);
-  std::string root = root_end == std::string::npos ? path + "/" : path.substr(0, root_end + (path[root_end] == '/' ? 1 : 0));
+  std::string root = root_end == std::string::npos
+                         ? path + "/"
+                         : path.substr(0, root_end + (path[root_end] == '/' ? 1 : 0));
   return root + key;
 }
 
 class LakeFileHandle final : public duckdb::FileHandle {
  public:
-  LakeFileHandle(duckdb::FileSystem& file_system, const std::string& path, duckdb::FileOpenFlags flags,
-                 storage::ObjectInfo info, std::unique_ptr<storage::RandomAccessReader> reader,
-                 std::unique_ptr<storage::ObjectWriter> writer, bool remote, std::shared_ptr<ReadCounter> counter)
+  LakeFileHandle(duckdb::FileSystem& file_system, const std::string& path,
+                 duckdb::FileOpenFlags flags, storage::ObjectInfo info,
+                 std::unique_ptr<storage::RandomAccessReader> reader,
+                 std::unique_ptr<storage::ObjectWriter> writer, bool remote,
+                 std::shared_ptr<ReadCounter> counter)
       : FileHandle(file_system, path, flags),
         info(std::move(info)),
         reader(std::move(reader)),
@@ -36,14 +43,17 @@ class LakeFileHandle final : public duckdb::FileHandle {
 
   ~LakeFileHandle() override {
     // DuckDB closes written files explicitly; a handle dropped before that is an aborted write.
-    if (writer) (void)writer->Abort();
+    if (writer)
+      (void)writer->Abort();
   }
 
   void Close() override {
-    if (!writer) return;
+    if (!writer)
+      return;
     Status closed = writer->Close();
     writer.reset();
-    if (!closed.ok()) Throw(closed);
+    if (!closed.ok())
+      Throw(closed);
   }
 
   storage::ObjectInfo info;
@@ -55,9 +65,21 @@ class LakeFileHandle final : public duckdb::FileHandle {
   duckdb::idx_t written = 0;
 };
 
-LakeFileHandle& AsLake(duckdb::FileHandle& handle) { return static_cast<LakeFileHandle&>(handle); }
+LakeFileHandle& AsLake(duckdb::FileHandle& handle) {
+  return static_cast<LakeFileHandle&>(handle);
+}
 
 }  // namespace
+
+void ReadCounter::AddOpened(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  opened_.insert(path);
+}
+
+size_t ReadCounter::OpenedCount() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return opened_.size();
+}
 
 void ReadAccounting::Register(const void* client_context, std::shared_ptr<ReadCounter> counter) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -76,79 +98,108 @@ std::shared_ptr<ReadCounter> ReadAccounting::Find(const void* client_context) {
 }
 
 storage::StoreResolver::Resolved LakeFileSystem::ResolveOrThrow(const std::string& path) {
-  Result<storage::StoreResolver::Resolved> resolved = resolver_->Resolve(path);
-  if (!resolved.ok()) Throw(resolved.status());
+  // A catalog scan's path carries partition values; the object is the one it names.
+  Result<storage::StoreResolver::Resolved> resolved = resolver_->Resolve(ObjectUrlOfScanPath(path));
+  if (!resolved.ok())
+    Throw(resolved.status());
   return *resolved;
 }
 
-duckdb::unique_ptr<duckdb::FileHandle> LakeFileSystem::OpenFile(const std::string& path,
-                                                                duckdb::FileOpenFlags flags,
-                                                                duckdb::optional_ptr<duckdb::FileOpener> opener) {
+duckdb::unique_ptr<duckdb::FileHandle> LakeFileSystem::OpenFile(
+    const std::string& path, duckdb::FileOpenFlags flags,
+    duckdb::optional_ptr<duckdb::FileOpener> opener) {
   auto resolved = ResolveOrThrow(path);
   std::shared_ptr<ReadCounter> counter;
-  if (auto context = duckdb::FileOpener::TryGetClientContext(opener)) counter = accounting_->Find(context.get());
+  if (auto context = duckdb::FileOpener::TryGetClientContext(opener))
+    counter = accounting_->Find(context.get());
   bool remote = resolved.store->is_remote();
   if (flags.OpenForWriting()) {
-    if (flags.OpenForReading()) throw duckdb::NotImplementedException("lake objects are read or written, not both: %s", path);
-    Result<std::unique_ptr<storage::ObjectWriter>> writer = resolved.store->OpenForWrite(resolved.key);
-    if (!writer.ok()) Throw(writer.status());
+    if (flags.OpenForReading())
+      throw duckdb::NotImplementedException("lake objects are read or written, not both: %s", path);
+    Result<std::unique_ptr<storage::ObjectWriter>> writer =
+        resolved.store->OpenForWrite(resolved.key);
+    if (!writer.ok())
+      Throw(writer.status());
     storage::ObjectInfo info;
     info.key = resolved.key;
-    return duckdb::make_uniq<LakeFileHandle>(*this, path, flags, std::move(info), nullptr, std::move(writer).value(),
-                                             remote, std::move(counter));
+    return duckdb::make_uniq<LakeFileHandle>(*this, path, flags, std::move(info), nullptr,
+                                             std::move(writer).value(), remote, std::move(counter));
   }
   // One request: the reader knows the object's size, time and ETag (a Stat first would
   // double the HEAD requests per open on S3).
-  Result<std::unique_ptr<storage::RandomAccessReader>> reader = resolved.store->OpenForRead(resolved.key);
+  Result<std::unique_ptr<storage::RandomAccessReader>> reader =
+      resolved.store->OpenForRead(resolved.key);
   if (!reader.ok()) {
-    if (reader.status().IsNotFound() && flags.ReturnNullIfNotExists()) return nullptr;
+    if (reader.status().IsNotFound() && flags.ReturnNullIfNotExists())
+      return nullptr;
     Throw(reader.status());
   }
   storage::ObjectInfo info = (*reader)->info();
-  return duckdb::make_uniq<LakeFileHandle>(*this, path, flags, std::move(info), std::move(reader).value(),
-                                           nullptr, remote, std::move(counter));
+  if (counter)
+    counter->AddOpened(resolved.key);
+  return duckdb::make_uniq<LakeFileHandle>(*this, path, flags, std::move(info),
+                                           std::move(reader).value(), nullptr, remote,
+                                           std::move(counter));
 }
 
-void LakeFileSystem::Read(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes, duckdb::idx_t location) {
+void LakeFileSystem::Read(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes,
+                          duckdb::idx_t location) {
   LakeFileHandle& lake = AsLake(handle);
-  if (!lake.reader) throw duckdb::IOException("lake object is open for writing: %s", handle.path);
+  if (!lake.reader)
+    throw duckdb::IOException("lake object is open for writing: %s", handle.path);
   char* out = static_cast<char*>(buffer);
   size_t done = 0;
   size_t wanted = static_cast<size_t>(nr_bytes);
   while (done < wanted) {
     Result<size_t> got = lake.reader->ReadAt(location + done, wanted - done, out + done);
-    if (!got.ok()) Throw(got.status());
+    if (!got.ok())
+      Throw(got.status());
     if (*got == 0) {
       throw duckdb::IOException("read past the end of %s (offset %llu, %llu bytes)", handle.path,
-                                static_cast<unsigned long long>(location), static_cast<unsigned long long>(wanted));
+                                static_cast<unsigned long long>(location),
+                                static_cast<unsigned long long>(wanted));
     }
     done += *got;
-    if (lake.counter) lake.counter->requests.fetch_add(1, std::memory_order_relaxed);
+    if (lake.counter)
+      lake.counter->requests.fetch_add(1, std::memory_order_relaxed);
   }
-  if (lake.counter) lake.counter->bytes.fetch_add(done, std::memory_order_relaxed);
+  if (lake.counter) {
+    uint64_t total = lake.counter->bytes.fetch_add(done, std::memory_order_relaxed) + done;
+    if (lake.counter->max_bytes != 0 && total > lake.counter->max_bytes) {
+      lake.counter->over_limit = true;
+      throw duckdb::IOException("the query read more than its limit of %llu bytes",
+                                static_cast<unsigned long long>(lake.counter->max_bytes));
+    }
+  }
 }
 
 int64_t LakeFileSystem::Read(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes) {
   LakeFileHandle& lake = AsLake(handle);
-  if (!lake.reader) throw duckdb::IOException("lake object is open for writing: %s", handle.path);
+  if (!lake.reader)
+    throw duckdb::IOException("lake object is open for writing: %s", handle.path);
   uint64_t left = lake.info.size > lake.position ? lake.info.size - lake.position : 0;
   int64_t take = static_cast<int64_t>(std::min<uint64_t>(left, static_cast<uint64_t>(nr_bytes)));
-  if (take > 0) Read(handle, buffer, take, lake.position);
+  if (take > 0)
+    Read(handle, buffer, take, lake.position);
   lake.position += static_cast<duckdb::idx_t>(take);
   return take;
 }
 
-void LakeFileSystem::Write(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes, duckdb::idx_t location) {
+void LakeFileSystem::Write(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes,
+                           duckdb::idx_t location) {
   LakeFileHandle& lake = AsLake(handle);
-  if (!lake.writer) throw duckdb::IOException("lake object is not open for writing: %s", handle.path);
+  if (!lake.writer)
+    throw duckdb::IOException("lake object is not open for writing: %s", handle.path);
   // Objects are written front to back (as DuckDB's COPY does); S3 cannot patch bytes.
   if (location != lake.written) {
-    throw duckdb::NotImplementedException("lake objects are written sequentially: %s (offset %llu, expected %llu)",
-                                          handle.path, static_cast<unsigned long long>(location),
-                                          static_cast<unsigned long long>(lake.written));
+    throw duckdb::NotImplementedException(
+        "lake objects are written sequentially: %s (offset %llu, expected %llu)", handle.path,
+        static_cast<unsigned long long>(location), static_cast<unsigned long long>(lake.written));
   }
-  Status appended = lake.writer->Append(std::string_view(static_cast<const char*>(buffer), nr_bytes));
-  if (!appended.ok()) Throw(appended);
+  Status appended =
+      lake.writer->Append(std::string_view(static_cast<const char*>(buffer), nr_bytes));
+  if (!appended.ok())
+    Throw(appended);
   lake.written += static_cast<duckdb::idx_t>(nr_bytes);
 }
 
@@ -168,29 +219,40 @@ duckdb::timestamp_t LakeFileSystem::GetLastModifiedTime(duckdb::FileHandle& hand
   return duckdb::timestamp_t(micros.count());
 }
 
-std::string LakeFileSystem::GetVersionTag(duckdb::FileHandle& handle) { return AsLake(handle).info.etag; }
+std::string LakeFileSystem::GetVersionTag(duckdb::FileHandle& handle) {
+  return AsLake(handle).info.etag;
+}
 
-duckdb::FileType LakeFileSystem::GetFileType(duckdb::FileHandle&) { return duckdb::FileType::FILE_TYPE_REGULAR; }
+duckdb::FileType LakeFileSystem::GetFileType(duckdb::FileHandle&) {
+  return duckdb::FileType::FILE_TYPE_REGULAR;
+}
 
 void LakeFileSystem::FileSync(duckdb::FileHandle&) {
   // Nothing to do: an object becomes durable and visible when its handle is closed.
 }
 
-bool LakeFileSystem::FileExists(const std::string& filename, duckdb::optional_ptr<duckdb::FileOpener>) {
+bool LakeFileSystem::FileExists(const std::string& filename,
+                                duckdb::optional_ptr<duckdb::FileOpener>) {
   auto resolved = ResolveOrThrow(filename);
-  if (resolved.key.empty() || resolved.key.back() == '/') return false;
+  if (resolved.key.empty() || resolved.key.back() == '/')
+    return false;
   Result<storage::ObjectInfo> info = resolved.store->Stat(resolved.key);
-  if (info.ok()) return true;
-  if (info.status().IsNotFound()) return false;
+  if (info.ok())
+    return true;
+  if (info.status().IsNotFound())
+    return false;
   Throw(info.status());
 }
 
-bool LakeFileSystem::DirectoryExists(const std::string& directory, duckdb::optional_ptr<duckdb::FileOpener>) {
+bool LakeFileSystem::DirectoryExists(const std::string& directory,
+                                     duckdb::optional_ptr<duckdb::FileOpener>) {
   auto resolved = ResolveOrThrow(directory);
   std::string prefix = resolved.key;
-  if (!prefix.empty() && prefix.back() != '/') prefix.push_back('/');
+  if (!prefix.empty() && prefix.back() != '/')
+    prefix.push_back('/');
   auto listed = resolved.store->List(prefix, {.recursive = false});
-  if (!listed.ok()) Throw(listed.status());
+  if (!listed.ok())
+    Throw(listed.status());
   return !listed->empty();
 }
 
@@ -198,16 +260,21 @@ void LakeFileSystem::CreateDirectory(const std::string&, duckdb::optional_ptr<du
   // Object stores have no folders: a prefix exists once an object is written under it.
 }
 
-void LakeFileSystem::CreateDirectoriesRecursive(const std::string&, duckdb::optional_ptr<duckdb::FileOpener>) {}
+void LakeFileSystem::CreateDirectoriesRecursive(const std::string&,
+                                                duckdb::optional_ptr<duckdb::FileOpener>) {}
 
-void LakeFileSystem::RemoveFile(const std::string& filename, duckdb::optional_ptr<duckdb::FileOpener>) {
+void LakeFileSystem::RemoveFile(const std::string& filename,
+                                duckdb::optional_ptr<duckdb::FileOpener>) {
   auto resolved = ResolveOrThrow(filename);
   Status deleted = resolved.store->Delete(resolved.key);
-  if (!deleted.ok()) Throw(deleted);
+  if (!deleted.ok())
+    Throw(deleted);
 }
 
-bool LakeFileSystem::TryRemoveFile(const std::string& filename, duckdb::optional_ptr<duckdb::FileOpener> opener) {
-  if (!FileExists(filename, opener)) return false;
+bool LakeFileSystem::TryRemoveFile(const std::string& filename,
+                                   duckdb::optional_ptr<duckdb::FileOpener> opener) {
+  if (!FileExists(filename, opener))
+    return false;
   RemoveFile(filename, opener);
   return true;
 }
@@ -216,11 +283,14 @@ void LakeFileSystem::MoveFile(const std::string& source, const std::string& targ
                               duckdb::optional_ptr<duckdb::FileOpener>) {
   auto from = ResolveOrThrow(source);
   auto to = ResolveOrThrow(target);
-  if (from.store != to.store) throw duckdb::NotImplementedException("cannot move between stores: %s -> %s", source, target);
+  if (from.store != to.store)
+    throw duckdb::NotImplementedException("cannot move between stores: %s -> %s", source, target);
   Status copied = from.store->Copy(from.key, to.key);
-  if (!copied.ok()) Throw(copied);
+  if (!copied.ok())
+    Throw(copied);
   Status deleted = from.store->Delete(from.key);
-  if (!deleted.ok()) Throw(deleted);
+  if (!deleted.ok())
+    Throw(deleted);
 }
 
 bool LakeFileSystem::ListFiles(const std::string& directory,
@@ -228,36 +298,54 @@ bool LakeFileSystem::ListFiles(const std::string& directory,
                                duckdb::FileOpener*) {
   auto resolved = ResolveOrThrow(directory);
   std::string prefix = resolved.key;
-  if (!prefix.empty() && prefix.back() != '/') prefix.push_back('/');
+  if (!prefix.empty() && prefix.back() != '/')
+    prefix.push_back('/');
   auto listed = resolved.store->List(prefix, {.recursive = false});
-  if (!listed.ok()) Throw(listed.status());
+  if (!listed.ok())
+    Throw(listed.status());
   for (const storage::ObjectInfo& info : *listed) {
     std::string name = info.key.substr(prefix.size());
-    if (info.is_prefix) name.pop_back();
+    if (info.is_prefix)
+      name.pop_back();
     callback(name, info.is_prefix);
   }
   return !listed->empty();
 }
 
-duckdb::vector<duckdb::OpenFileInfo> LakeFileSystem::Glob(const std::string& path, duckdb::FileOpener*) {
+duckdb::vector<duckdb::OpenFileInfo> LakeFileSystem::Glob(const std::string& path,
+                                                          duckdb::FileOpener*) {
   auto resolved = ResolveOrThrow(path);
   duckdb::vector<duckdb::OpenFileInfo> matches;
+  // A catalog scan's objects were listed while binding the query: no request per object.
+  if (IsScanPath(path)) {
+    matches.emplace_back(path);
+    return matches;
+  }
   if (!storage::HasGlob(resolved.key)) {
-    if (!resolved.key.empty() && resolved.store->Stat(resolved.key).ok()) matches.emplace_back(path);
+    if (!resolved.key.empty() && resolved.store->Stat(resolved.key).ok())
+      matches.emplace_back(path);
     return matches;
   }
   auto listed = resolved.store->List(storage::GlobListingPrefix(resolved.key));
-  if (!listed.ok()) Throw(listed.status());
+  if (!listed.ok())
+    Throw(listed.status());
   for (const storage::ObjectInfo& info : *listed) {
-    if (storage::GlobMatch(resolved.key, info.key)) matches.emplace_back(SiblingUrl(path, info.key));
+    if (storage::GlobMatch(resolved.key, info.key))
+      matches.emplace_back(SiblingUrl(path, info.key));
   }
   return matches;
 }
 
-void LakeFileSystem::Seek(duckdb::FileHandle& handle, duckdb::idx_t location) { AsLake(handle).position = location; }
+void LakeFileSystem::Seek(duckdb::FileHandle& handle, duckdb::idx_t location) {
+  AsLake(handle).position = location;
+}
 
-duckdb::idx_t LakeFileSystem::SeekPosition(duckdb::FileHandle& handle) { return AsLake(handle).position; }
+duckdb::idx_t LakeFileSystem::SeekPosition(duckdb::FileHandle& handle) {
+  return AsLake(handle).position;
+}
 
-bool LakeFileSystem::OnDiskFile(duckdb::FileHandle& handle) { return !AsLake(handle).remote; }
+bool LakeFileSystem::OnDiskFile(duckdb::FileHandle& handle) {
+  return !AsLake(handle).remote;
+}
 
 }  // namespace basin::query

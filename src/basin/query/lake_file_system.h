@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string>
 
 #include "duckdb/common/file_system.hpp"
 
@@ -13,10 +15,20 @@
 
 namespace basin::query {
 
-/// Bytes and requests that one query's file handles read from storage.
+/// What one query's file handles read from storage, and its bytes-scanned limit.
 struct ReadCounter {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> requests{0};
+  /// 0: no limit. A read that would pass it fails the query (and sets `over_limit`).
+  uint64_t max_bytes = 0;
+  std::atomic<bool> over_limit{false};
+
+  void AddOpened(const std::string& path);
+  size_t OpenedCount();
+
+ private:
+  std::mutex mutex_;
+  std::set<std::string> opened_;  // objects opened for reading; GUARDED_BY(mutex_)
 };
 
 /// Which query (DuckDB client context) is charged for a file opened by that context.
@@ -39,39 +51,53 @@ class ReadAccounting {
 /// read is a positional ReadAt on a thread-safe reader, so this is thread-safe.
 class LakeFileSystem final : public duckdb::FileSystem {
  public:
-  LakeFileSystem(std::shared_ptr<storage::StoreResolver> resolver, std::shared_ptr<ReadAccounting> accounting)
+  LakeFileSystem(std::shared_ptr<storage::StoreResolver> resolver,
+                 std::shared_ptr<ReadAccounting> accounting)
       : resolver_(std::move(resolver)), accounting_(std::move(accounting)) {}
 
   using duckdb::FileSystem::ListFiles;
   using duckdb::FileSystem::OpenFile;
 
-  duckdb::unique_ptr<duckdb::FileHandle> OpenFile(const std::string& path, duckdb::FileOpenFlags flags,
-                                                  duckdb::optional_ptr<duckdb::FileOpener> opener) override;
-  void Read(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes, duckdb::idx_t location) override;
+  duckdb::unique_ptr<duckdb::FileHandle> OpenFile(
+      const std::string& path, duckdb::FileOpenFlags flags,
+      duckdb::optional_ptr<duckdb::FileOpener> opener) override;
+  void Read(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes,
+            duckdb::idx_t location) override;
   int64_t Read(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes) override;
-  void Write(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes, duckdb::idx_t location) override;
+  void Write(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes,
+             duckdb::idx_t location) override;
   int64_t Write(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes) override;
   int64_t GetFileSize(duckdb::FileHandle& handle) override;
   duckdb::timestamp_t GetLastModifiedTime(duckdb::FileHandle& handle) override;
   std::string GetVersionTag(duckdb::FileHandle& handle) override;
   duckdb::FileType GetFileType(duckdb::FileHandle& handle) override;
   void FileSync(duckdb::FileHandle& handle) override;
-  bool FileExists(const std::string& filename, duckdb::optional_ptr<duckdb::FileOpener> opener) override;
-  bool DirectoryExists(const std::string& directory, duckdb::optional_ptr<duckdb::FileOpener> opener) override;
-  void CreateDirectory(const std::string& directory, duckdb::optional_ptr<duckdb::FileOpener> opener) override;
-  void CreateDirectoriesRecursive(const std::string& path, duckdb::optional_ptr<duckdb::FileOpener> opener) override;
-  void RemoveFile(const std::string& filename, duckdb::optional_ptr<duckdb::FileOpener> opener) override;
-  bool TryRemoveFile(const std::string& filename, duckdb::optional_ptr<duckdb::FileOpener> opener) override;
+  bool FileExists(const std::string& filename,
+                  duckdb::optional_ptr<duckdb::FileOpener> opener) override;
+  bool DirectoryExists(const std::string& directory,
+                       duckdb::optional_ptr<duckdb::FileOpener> opener) override;
+  void CreateDirectory(const std::string& directory,
+                       duckdb::optional_ptr<duckdb::FileOpener> opener) override;
+  void CreateDirectoriesRecursive(const std::string& path,
+                                  duckdb::optional_ptr<duckdb::FileOpener> opener) override;
+  void RemoveFile(const std::string& filename,
+                  duckdb::optional_ptr<duckdb::FileOpener> opener) override;
+  bool TryRemoveFile(const std::string& filename,
+                     duckdb::optional_ptr<duckdb::FileOpener> opener) override;
   void MoveFile(const std::string& source, const std::string& target,
                 duckdb::optional_ptr<duckdb::FileOpener> opener) override;
-  bool ListFiles(const std::string& directory, const std::function<void(const std::string&, bool)>& callback,
+  bool ListFiles(const std::string& directory,
+                 const std::function<void(const std::string&, bool)>& callback,
                  duckdb::FileOpener* opener) override;
-  duckdb::vector<duckdb::OpenFileInfo> Glob(const std::string& path, duckdb::FileOpener* opener) override;
+  duckdb::vector<duckdb::OpenFileInfo> Glob(const std::string& path,
+                                            duckdb::FileOpener* opener) override;
   void Seek(duckdb::FileHandle& handle, duckdb::idx_t location) override;
   duckdb::idx_t SeekPosition(duckdb::FileHandle& handle) override;
   bool CanSeek() override { return true; }
   bool OnDiskFile(duckdb::FileHandle& handle) override;
-  bool CanHandleFile(const std::string& path) override { return storage::StoreResolver::Handles(path); }
+  bool CanHandleFile(const std::string& path) override {
+    return storage::StoreResolver::Handles(path);
+  }
   std::string GetName() const override { return "LakeFileSystem"; }
 
  private:

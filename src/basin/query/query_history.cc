@@ -11,7 +11,8 @@ int64_t Millis(std::chrono::system_clock::time_point time) {
 }
 
 std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return text;
 }
 
@@ -19,15 +20,18 @@ std::string Lower(std::string text) {
 
 Result<int64_t> QueryHistory::Record(const QueryRecord& record) {
   return database_.ExecuteReturningId(
-      "INSERT INTO query_history (user_name, sql_text, status, started_at_ms, duration_ms, rows_returned, bytes_read, "
+      "INSERT INTO query_history (user_name, sql_text, status, started_at_ms, duration_ms, "
+      "rows_returned, bytes_read, "
       "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      {record.user, record.sql, record.status, Millis(record.started_at), int64_t{record.duration.count()},
-       record.rows_returned, record.bytes_read, record.error});
+      {record.user, record.sql, record.status, Millis(record.started_at),
+       int64_t{record.duration.count()}, record.rows_returned, record.bytes_read, record.error});
 }
 
-Result<std::vector<QueryRecord>> QueryHistory::List(const std::string& user, const std::string& search, int64_t limit) {
+Result<std::vector<QueryRecord>> QueryHistory::List(const std::string& user,
+                                                    const std::string& search, int64_t limit) {
   std::string sql =
-      "SELECT id, user_name, sql_text, status, started_at_ms, duration_ms, rows_returned, bytes_read, error "
+      "SELECT id, user_name, sql_text, status, started_at_ms, duration_ms, rows_returned, "
+      "bytes_read, error "
       "FROM query_history";
   std::vector<metadata::Value> params;
   std::vector<std::string> conditions;
@@ -40,12 +44,14 @@ Result<std::vector<QueryRecord>> QueryHistory::List(const std::string& user, con
     conditions.push_back("lower(sql_text) LIKE ?");
     std::string pattern = "%";
     for (char c : Lower(search)) {
-      if (c == '%' || c == '_' || c == '\\') continue;  // wildcards would change the meaning
+      if (c == '%' || c == '_' || c == '\\')
+        continue;  // wildcards would change the meaning
       pattern += c;
     }
     params.push_back(pattern + "%");
   }
-  for (size_t i = 0; i < conditions.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + conditions[i];
+  for (size_t i = 0; i < conditions.size(); ++i)
+    sql += (i == 0 ? " WHERE " : " AND ") + conditions[i];
   sql += " ORDER BY id DESC LIMIT ?";
   params.push_back(limit);
   BASIN_ASSIGN_OR_RETURN(std::vector<metadata::Row> rows, database_.Query(sql, params));

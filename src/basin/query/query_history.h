@@ -33,7 +33,8 @@ class QueryHistory {
 
   /// The newest first; `user` empty means everyone's; `search` matches the SQL text
   /// (a plain substring, case-insensitive).
-  Result<std::vector<QueryRecord>> List(const std::string& user, const std::string& search, int64_t limit);
+  Result<std::vector<QueryRecord>> List(const std::string& user, const std::string& search,
+                                        int64_t limit);
 
  private:
   metadata::Database& database_;

@@ -1,8 +1,8 @@
 #include "basin/query/query_history.h"
 
-#include <gtest/gtest.h>
-
 #include <optional>
+
+#include <gtest/gtest.h>
 
 #include "basin/metadata/scratch_database.h"
 
@@ -14,8 +14,9 @@ TEST(ReadOnlySqlTest, OnlySelectsAreReadOnly) {
                           "WITH t AS (SELECT 1 AS x) SELECT x FROM t", "SELECT 1; SELECT 2"}) {
     EXPECT_TRUE(*IsReadOnlySql(sql)) << sql;
   }
-  for (const char* sql : {"COPY (SELECT 1) TO 'lake://x.csv'", "CREATE TABLE t AS SELECT 1", "INSERT INTO t VALUES (1)",
-                          "SET threads = 1", "ATTACH 'x.db'", "INSTALL httpfs", "SELECT 1; DROP TABLE t",
+  for (const char* sql : {"COPY (SELECT 1) TO 'lake://x.csv'", "CREATE TABLE t AS SELECT 1",
+                          "INSERT INTO t VALUES (1)", "SET threads = 1", "ATTACH 'x.db'",
+                          "INSTALL httpfs", "SELECT 1; DROP TABLE t",
                           "EXPLAIN ANALYZE COPY (SELECT 1) TO 'lake://x.csv'", "PRAGMA version"}) {
     EXPECT_FALSE(*IsReadOnlySql(sql)) << sql;
   }
@@ -37,12 +38,26 @@ class QueryHistoryTest : public ::testing::TestWithParam<metadata::Backend> {
 TEST_P(QueryHistoryTest, RecordsAndSearches) {
   QueryHistory history(*database_);
   auto now = std::chrono::system_clock::now();
-  ASSERT_TRUE(history.Record({.user = "ana", .sql = "SELECT * FROM shop.Orders", .status = "succeeded",
-                              .started_at = now, .duration = std::chrono::milliseconds(12), .rows_returned = 3,
-                              .bytes_read = 4096}).ok());
-  ASSERT_TRUE(history.Record({.user = "ben", .sql = "SELECT 1", .status = "failed", .started_at = now,
-                              .error = "boom"}).ok());
-  ASSERT_TRUE(history.Record({.user = "ana", .sql = "SELECT 100%", .status = "succeeded", .started_at = now}).ok());
+  ASSERT_TRUE(history
+                  .Record({.user = "ana",
+                           .sql = "SELECT * FROM shop.Orders",
+                           .status = "succeeded",
+                           .started_at = now,
+                           .duration = std::chrono::milliseconds(12),
+                           .rows_returned = 3,
+                           .bytes_read = 4096})
+                  .ok());
+  ASSERT_TRUE(history
+                  .Record({.user = "ben",
+                           .sql = "SELECT 1",
+                           .status = "failed",
+                           .started_at = now,
+                           .error = "boom"})
+                  .ok());
+  ASSERT_TRUE(
+      history
+          .Record({.user = "ana", .sql = "SELECT 100%", .status = "succeeded", .started_at = now})
+          .ok());
   auto everyone = *history.List("", "", 10);
   ASSERT_EQ(everyone.size(), 3u);
   EXPECT_EQ(everyone[0].sql, "SELECT 100%") << "newest first";
@@ -58,8 +73,11 @@ TEST_P(QueryHistoryTest, RecordsAndSearches) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, QueryHistoryTest,
-                         ::testing::Values(metadata::Backend::kSqlite, metadata::Backend::kPostgres),
-                         [](const auto& info) { return std::string(metadata::BackendName(info.param)); });
+                         ::testing::Values(metadata::Backend::kSqlite,
+                                           metadata::Backend::kPostgres),
+                         [](const auto& info) {
+                           return std::string(metadata::BackendName(info.param));
+                         });
 
 }  // namespace
 }  // namespace basin::query

@@ -20,9 +20,11 @@ class SpillFileSystem final : public duckdb::LocalFileSystem {
   bool CanHandleFile(const std::string& path) override;
   /// Only the engine itself (no client context in `opener`) may open spill files: a
   /// query must not read another query's spilled data.
-  duckdb::unique_ptr<duckdb::FileHandle> OpenFile(const std::string& path, duckdb::FileOpenFlags flags,
-                                                  duckdb::optional_ptr<duckdb::FileOpener> opener) override;
-  duckdb::vector<duckdb::OpenFileInfo> Glob(const std::string& path, duckdb::FileOpener* opener) override;
+  duckdb::unique_ptr<duckdb::FileHandle> OpenFile(
+      const std::string& path, duckdb::FileOpenFlags flags,
+      duckdb::optional_ptr<duckdb::FileOpener> opener) override;
+  duckdb::vector<duckdb::OpenFileInfo> Glob(const std::string& path,
+                                            duckdb::FileOpener* opener) override;
   using duckdb::LocalFileSystem::OpenFile;
   std::string GetName() const override { return "SpillFileSystem"; }
 
