@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   AddLakeCommands(app, flags, exit_code);
   AddCatalogCommands(app, flags, exit_code);
   AddQueryCommand(app, flags, exit_code);
+  AddHistoryCommand(app, flags, exit_code);
+  AddSavedQueryCommands(app, flags, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "basin/app/cli.h"
-#include "basin/common/time_format.h"
 #include "basin/query/query_history.h"
 
 namespace basin::app {
@@ -135,36 +134,6 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
   return kExitOk;
 }
 
-int RunHistory(const GlobalFlags& flags, const std::string& search, int64_t limit) {
-  Result<std::unique_ptr<Home>> home = OpenHome(flags);
-  if (!home.ok()) return ReportError(home.status());
-  Result<metadata::Database*> metadata = (*home)->Metadata();
-  if (!metadata.ok()) return ReportError(metadata.status());
-  auto records = query::QueryHistory(**metadata).List("", search, limit);
-  if (!records.ok()) return ReportError(records.status());
-  if (flags.json) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& record : *records) {
-      list.push_back({{"id", record.id}, {"user", record.user}, {"sql", record.sql}, {"status", record.status},
-                      {"started_at", FormatIso8601(record.started_at)}, {"duration_ms", record.duration.count()},
-                      {"rows", record.rows_returned}, {"bytes_read", record.bytes_read}, {"error", record.error}});
-    }
-    PrintJson(list);
-    return kExitOk;
-  }
-  for (const auto& record : *records) {
-    std::string sql = record.sql.substr(0, 80);
-    for (char& c : sql) {
-      if (c == '\n') c = ' ';
-    }
-    std::printf("%6lld  %s  %-10s %-9s %6lld ms %8lld rows  %s\n", static_cast<long long>(record.id),
-                FormatIso8601(record.started_at).c_str(), record.user.c_str(), record.status.c_str(),
-                static_cast<long long>(record.duration.count()), static_cast<long long>(record.rows_returned),
-                sql.c_str());
-  }
-  return kExitOk;
-}
-
 }  // namespace
 
 void AddQueryCommand(CLI::App& app, GlobalFlags& flags, int& exit_code) {
@@ -175,13 +144,6 @@ void AddQueryCommand(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   query->add_option("--format", format, "table, csv or json");
   query->add_option("--database", database, "Database for unqualified table names (default: query.default_database)");
   query->callback([&] { exit_code = RunQuery(flags, sql, file, format, database); });
-
-  static std::string search;
-  static int64_t limit = 50;
-  CLI::App* history = app.add_subcommand("history", "Recent queries (CLI and server), newest first");
-  history->add_option("--search", search, "Only queries whose SQL contains this text");
-  history->add_option("--limit", limit, "At most this many");
-  history->callback([&] { exit_code = RunHistory(flags, search, limit); });
 }
 
 }  // namespace basin::app

@@ -61,7 +61,8 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   Result<metadata::Database*> database = (*home)->Metadata();
   if (!database.ok()) return ReportError(database.status());
   query::QueryHistory history(**database);
-  server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history);
+  query::SavedQueryStore saved_queries(**database);
+  server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history, &saved_queries);
   if (Status bound = server.Bind(); !bound.ok()) return ReportError(bound);
   log::Info("server_started", {{"url", "http://" + options.host + ":" + std::to_string(server.port())},
                                {"port", server.port()}, {"home", config.home}, {"lake", (*stores)->lake().Describe()},

@@ -1,6 +1,7 @@
 #include "basin/metadata/migrations.h"
 
 #include "basin/metadata/catalog_schema.h"
+#include "basin/metadata/query_schema.h"
 
 #include <array>
 
@@ -127,6 +128,7 @@ constexpr std::array kSchemaChanges = {
     SchemaChange{2, "catalog and crawlers: databases, tables, partitions, schema versions, crawler state",
                  kCatalogSqlite, kCatalogPostgres},
     SchemaChange{3, "query history", kQueryHistorySqlite, kQueryHistoryPostgres},
+    SchemaChange{4, "query history details and saved queries", kQuerySchemaSqlite, kQuerySchemaPostgres},
 };
 
 template <std::string_view SchemaChange::*kDialect>

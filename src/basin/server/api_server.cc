@@ -75,13 +75,15 @@ void WriteError(httplib::Response& response, const Status& status) {
 }
 
 ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
-                     crawler::Crawler* crawler, query::Engine* engine, query::QueryHistory* history)
+                     crawler::Crawler* crawler, query::Engine* engine, query::QueryHistory* history,
+                     query::SavedQueryStore* saved_queries)
     : options_(std::move(options)),
       auth_(auth),
       stores_(std::move(stores)),
       crawler_(crawler),
       engine_(engine),
       history_(history),
+      saved_queries_(saved_queries),
       http_(std::make_unique<httplib::Server>()) {
   int threads = options_.worker_threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -225,6 +227,8 @@ void ApiServer::RegisterRoutes() {
   RegisterLakeRoutes();
   RegisterCatalogRoutes();
   RegisterQueryRoutes();
+  RegisterQueryHistoryRoutes();
+  RegisterSavedQueryRoutes();
 }
 
 Status ApiServer::Bind() {

@@ -11,6 +11,7 @@
 #include "basin/auth/auth_store.h"
 #include "basin/crawler/crawl.h"
 #include "basin/query/query_history.h"
+#include "basin/query/saved_queries.h"
 #include "basin/common/result.h"
 #include "basin/storage/store_resolver.h"
 
@@ -49,10 +50,11 @@ void WriteJson(httplib::Response& response, int http_status, const nlohmann::jso
 class ApiServer {
  public:
   /// `crawler` (not owned; may be null) serves the catalog and crawler endpoints;
-  /// `engine` and `history` (not owned; may be null) the query endpoints.
+  /// `engine` and `history` (not owned; may be null) the query endpoints; `saved_queries`
+  /// (not owned; may be null) the saved-query endpoints.
   ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
             crawler::Crawler* crawler = nullptr, query::Engine* engine = nullptr,
-            query::QueryHistory* history = nullptr);
+            query::QueryHistory* history = nullptr, query::SavedQueryStore* saved_queries = nullptr);
   ~ApiServer();
 
   /// Binds the listening socket. Unavailable when the address is taken or invalid.
@@ -89,6 +91,8 @@ class ApiServer {
   void RegisterLakeRoutes();
   void RegisterCatalogRoutes();
   void RegisterQueryRoutes();
+  void RegisterQueryHistoryRoutes();
+  void RegisterSavedQueryRoutes();
   /// Sets `bearer_token` to the token used, when the credential is a token.
   Result<auth::Principal> Authenticate(const httplib::Request& request, std::string& bearer_token);
 
@@ -98,6 +102,7 @@ class ApiServer {
   crawler::Crawler* crawler_;
   query::Engine* engine_;
   query::QueryHistory* history_;
+  query::SavedQueryStore* saved_queries_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   // Streamed downloads in flight: Stop() lets them finish (httplib would cut them off).

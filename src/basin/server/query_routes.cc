@@ -1,28 +1,10 @@
-// SQL over HTTP: a synchronous query endpoint and the query history.
+// SQL over HTTP: a synchronous query endpoint (the history: query_history_routes.cc).
 #include <httplib.h>
 
-#include <charconv>
-
-#include "basin/common/time_format.h"
 #include "basin/server/api_server.h"
 #include "basin/server/json_body.h"
 
 namespace basin::server {
-namespace {
-
-nlohmann::json RecordJson(const query::QueryRecord& record) {
-  return {{"id", record.id},
-          {"user", record.user},
-          {"sql", record.sql},
-          {"status", record.status},
-          {"started_at", FormatIso8601(record.started_at)},
-          {"duration_ms", record.duration.count()},
-          {"rows", record.rows_returned},
-          {"bytes_read", record.bytes_read},
-          {"error", record.error}};
-}
-
-}  // namespace
 
 void ApiServer::RegisterQueryRoutes() {
   using Request = httplib::Request;
@@ -83,23 +65,6 @@ void ApiServer::RegisterQueryRoutes() {
                               {"truncated", static_cast<int64_t>(result->rows.size()) > max_rows},
                               {"bytes_read", result->bytes_read},
                               {"elapsed_ms", record.duration.count()}});
-  });
-
-  // ?search=TEXT&limit=N&all=true (everyone's, admins only).
-  Route("GET", "/api/queries", Access::kViewer, [this](const Request& request, Response& response, const RequestContext& context) {
-    bool all = request.get_param_value("all") == "true";
-    if (all && context.principal.user.role != auth::Role::kAdmin) {
-      return WriteError(response, Status::PermissionDenied("only admins see everyone's queries"));
-    }
-    int64_t limit = 100;
-    std::string text = request.get_param_value("limit");
-    if (!text.empty()) std::from_chars(text.data(), text.data() + text.size(), limit);
-    auto records = history_->List(all ? "" : context.principal.user.name, request.get_param_value("search"),
-                                  std::clamp<int64_t>(limit, 1, 1000));
-    if (!records.ok()) return WriteError(response, records.status());
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& record : *records) list.push_back(RecordJson(record));
-    WriteJson(response, 200, {{"queries", list}});
   });
 }
 
