@@ -1,6 +1,7 @@
 #include "basin/metadata/migrations.h"
 
 #include "basin/metadata/catalog_schema.h"
+#include "basin/metadata/workgroup_schema.h"
 
 #include <array>
 
@@ -127,6 +128,11 @@ constexpr std::array kSchemaChanges = {
     SchemaChange{2, "catalog and crawlers: databases, tables, partitions, schema versions, crawler state",
                  kCatalogSqlite, kCatalogPostgres},
     SchemaChange{3, "query history", kQueryHistorySqlite, kQueryHistoryPostgres},
+    // PLACEHOLDER for migration 4, which another branch adds: versions must have no gaps,
+    // so this stands in for it until the merge, which replaces this entry with the real
+    // one (a home opened with this placeholder has version 4 recorded as applied).
+    SchemaChange{4, "placeholder (replaced at merge)", "-- placeholder (SQLite)", "-- placeholder (PostgreSQL)"},
+    SchemaChange{5, "workgroups, users.workgroup", kWorkgroupsSqlite, kWorkgroupsPostgres},
 };
 
 template <std::string_view SchemaChange::*kDialect>
