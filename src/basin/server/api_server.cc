@@ -75,13 +75,16 @@ void WriteError(httplib::Response& response, const Status& status) {
 }
 
 ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
-                     crawler::Crawler* crawler, query::Engine* engine, query::QueryHistory* history)
+                     crawler::Crawler* crawler, query::Engine* engine, query::QueryHistory* history,
+                     workgroup::WorkgroupStore* workgroups, workgroup::AdmissionQueue* admission)
     : options_(std::move(options)),
       auth_(auth),
       stores_(std::move(stores)),
       crawler_(crawler),
       engine_(engine),
       history_(history),
+      workgroups_(workgroups),
+      admission_(admission),
       http_(std::make_unique<httplib::Server>()) {
   int threads = options_.worker_threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -225,6 +228,7 @@ void ApiServer::RegisterRoutes() {
   RegisterLakeRoutes();
   RegisterCatalogRoutes();
   RegisterQueryRoutes();
+  RegisterWorkgroupRoutes();
 }
 
 Status ApiServer::Bind() {

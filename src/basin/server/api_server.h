@@ -13,6 +13,8 @@
 #include "basin/query/query_history.h"
 #include "basin/common/result.h"
 #include "basin/storage/store_resolver.h"
+#include "basin/workgroup/admission_queue.h"
+#include "basin/workgroup/workgroup_store.h"
 
 namespace httplib {
 class Server;
@@ -49,10 +51,13 @@ void WriteJson(httplib::Response& response, int http_status, const nlohmann::jso
 class ApiServer {
  public:
   /// `crawler` (not owned; may be null) serves the catalog and crawler endpoints;
-  /// `engine` and `history` (not owned; may be null) the query endpoints.
+  /// `engine` and `history` (not owned; may be null) the query endpoints;
+  /// `workgroups` (not owned; may be null) the workgroup endpoints, with the running and
+  /// queued counts of `admission` (not owned; may be null).
   ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
             crawler::Crawler* crawler = nullptr, query::Engine* engine = nullptr,
-            query::QueryHistory* history = nullptr);
+            query::QueryHistory* history = nullptr, workgroup::WorkgroupStore* workgroups = nullptr,
+            workgroup::AdmissionQueue* admission = nullptr);
   ~ApiServer();
 
   /// Binds the listening socket. Unavailable when the address is taken or invalid.
@@ -89,6 +94,7 @@ class ApiServer {
   void RegisterLakeRoutes();
   void RegisterCatalogRoutes();
   void RegisterQueryRoutes();
+  void RegisterWorkgroupRoutes();
   /// Sets `bearer_token` to the token used, when the credential is a token.
   Result<auth::Principal> Authenticate(const httplib::Request& request, std::string& bearer_token);
 
@@ -98,6 +104,8 @@ class ApiServer {
   crawler::Crawler* crawler_;
   query::Engine* engine_;
   query::QueryHistory* history_;
+  workgroup::WorkgroupStore* workgroups_;
+  workgroup::AdmissionQueue* admission_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   // Streamed downloads in flight: Stop() lets them finish (httplib would cut them off).
