@@ -70,5 +70,7 @@ void AddAdminCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddServeCommand(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddCatalogCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddQueryCommand(CLI::App& app, GlobalFlags& flags, int& exit_code);
+/// Also adds `basin user set-workgroup`: call after AddAdminCommands.
+void AddWorkgroupCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 
 }  // namespace basin::app

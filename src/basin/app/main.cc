@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   AddLakeCommands(app, flags, exit_code);
   AddCatalogCommands(app, flags, exit_code);
   AddQueryCommand(app, flags, exit_code);
+  AddWorkgroupCommands(app, flags, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
