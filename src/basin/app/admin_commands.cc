@@ -51,19 +51,33 @@ int RunInit(const GlobalFlags& flags, const std::string& dir, const std::string&
 }
 
 nlohmann::json UserJson(const auth::User& user) {
-  return {{"name", user.name}, {"role", auth::RoleName(user.role)}, {"created_at", FormatIso8601(user.created_at)}};
+  return {{"name", user.name}, {"role", auth::RoleName(user.role)}, {"created_at", FormatIso8601(user.created_at)},
+          {"workgroup", user.workgroup}};
 }
 
-int RunUserCreate(const GlobalFlags& flags, const std::string& name, const std::string& role_name, std::string password) {
+int RunUserCreate(const GlobalFlags& flags, const std::string& name, const std::string& role_name, std::string password,
+                  const std::string& workgroup_name) {
   std::unique_ptr<Home> home;
   Result<auth::AuthStore*> auth = OpenAuth(flags, home);
   if (!auth.ok()) return ReportError(auth.status());
   Result<auth::Role> role = auth::ParseRole(role_name);
   if (!role.ok()) return ReportError(role.status());
+  Result<workgroup::WorkgroupStore*> workgroups = home->Workgroups();
+  if (!workgroups.ok()) return ReportError(workgroups.status());
+  // Checked first, so that a misspelt workgroup does not leave a user behind.
+  if (!workgroup_name.empty()) {
+    if (Status exists = (*workgroups)->Get(workgroup_name).status(); !exists.ok()) return ReportError(exists);
+  }
   bool generated = password.empty();
   if (generated) password = RandomAlphanumeric(20);
   Result<auth::User> user = (*auth)->CreateUser(name, password, *role);
   if (!user.ok()) return ReportError(user.status());
+  if (!workgroup_name.empty()) {
+    if (Status assigned = (*workgroups)->AssignUser(user->name, workgroup_name); !assigned.ok()) {
+      return ReportError(assigned);
+    }
+    user->workgroup = workgroup_name;
+  }
   nlohmann::json out = UserJson(*user);
   if (generated) out["password"] = password;
   if (flags.json) {
@@ -88,8 +102,8 @@ int RunUserList(const GlobalFlags& flags) {
     return kExitOk;
   }
   for (const auth::User& user : *users) {
-    std::printf("%-24s %-8s %s\n", user.name.c_str(), std::string(auth::RoleName(user.role)).c_str(),
-                FormatIso8601(user.created_at).c_str());
+    std::printf("%-24s %-8s %-20s %s\n", user.name.c_str(), std::string(auth::RoleName(user.role)).c_str(),
+                user.workgroup.c_str(), FormatIso8601(user.created_at).c_str());
   }
   return kExitOk;
 }
@@ -222,7 +236,8 @@ int RunAccessKeyRevoke(const GlobalFlags& flags, const std::string& id) {
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
-  static std::string init_dir, init_lake, init_metadata, user_name, user_role = "viewer", user_password, token_name, key_id;
+  static std::string init_dir, init_lake, init_metadata, user_name, user_role = "viewer", user_password, token_name, key_id,
+      user_workgroup;
   static int token_days = 0;
   static int64_t token_id = 0;
 
@@ -240,7 +255,8 @@ void AddAdminCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   user_create->add_option("name", user_name, "User name")->required();
   user_create->add_option("--role", user_role, "admin, editor or viewer")->default_val("viewer");
   user_create->add_option("--password", user_password, "Password (at least 8 characters)");
-  user_create->callback([&] { exit_code = RunUserCreate(flags, user_name, user_role, user_password); });
+  user_create->add_option("--workgroup", user_workgroup, "Workgroup whose limits the user's queries run under (default: primary)");
+  user_create->callback([&] { exit_code = RunUserCreate(flags, user_name, user_role, user_password, user_workgroup); });
   user->add_subcommand("list", "List users")->callback([&] { exit_code = RunUserList(flags); });
   CLI::App* user_delete = user->add_subcommand("delete", "Delete a user and their tokens and keys");
   user_delete->add_option("name", user_name, "User name")->required();

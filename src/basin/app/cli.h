@@ -72,5 +72,7 @@ void AddCatalogCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddQueryCommand(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddHistoryCommand(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddSavedQueryCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
+/// Also adds `basin user set-workgroup`: call after AddAdminCommands.
+void AddWorkgroupCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 
 }  // namespace basin::app

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <charconv>
+#include <limits>
 #include <filesystem>
 
 #include <yaml-cpp/yaml.h>
@@ -55,15 +57,40 @@ Result<uint64_t> ParseByteSize(const std::string& text) {
   size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
   if (digits == 0) return Status::InvalidArgument("not a size: '" + text + "' (use e.g. 64MiB)");
-  uint64_t number = std::stoull(text.substr(0, digits));
+  uint64_t number = 0;
+  if (std::from_chars(text.data(), text.data() + digits, number).ec != std::errc()) {
+    return Status::InvalidArgument("size too large: '" + text + "'");
+  }
   std::string unit = text.substr(digits);
   while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
   static const std::map<std::string, uint64_t> kUnits = {
-      {"", 1}, {"B", 1}, {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000}, {"KiB", 1ull << 10},
-      {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40}};
+      {"", 1}, {"B", 1}, {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000}, {"TB", 1000000000000},
+      {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40}};
   auto found = kUnits.find(unit);
   if (found == kUnits.end()) return Status::InvalidArgument("unknown size unit in '" + text + "' (use B, KiB, MiB, GiB)");
+  // Sizes are stored as signed 64-bit integers (metadata, DuckDB settings).
+  if (number > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / found->second) {
+    return Status::InvalidArgument("size too large: '" + text + "'");
+  }
   return number * found->second;
+}
+
+Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  auto invalid = [&] { return Status::InvalidArgument("not a duration: '" + text + "' (use e.g. 500ms, 60s, 5m, 1h)"); };
+  if (digits == 0) return invalid();
+  int64_t number = 0;
+  if (std::from_chars(text.data(), text.data() + digits, number).ec != std::errc()) return invalid();
+  std::string unit = text.substr(digits);
+  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+  static const std::map<std::string, int64_t> kUnitMilliseconds = {
+      {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 60 * 60 * 1000}};
+  auto found = kUnitMilliseconds.find(unit);
+  if (unit.empty() && number == 0) return std::chrono::milliseconds(0);  // zero needs no unit
+  if (found == kUnitMilliseconds.end()) return invalid();
+  if (number > std::numeric_limits<int64_t>::max() / found->second) return invalid();
+  return std::chrono::milliseconds(number * found->second);
 }
 
 std::map<std::string, std::string> ProcessEnvironment() {

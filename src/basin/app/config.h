@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 
@@ -45,7 +46,12 @@ std::map<std::string, std::string> ProcessEnvironment();
 /// The YAML text `basin init` writes: every setting, commented.
 std::string DefaultConfigText(const std::string& lake, const std::string& metadata, const storage::S3Options& s3);
 
-/// "64MiB", "512KB", "1GiB", "1000" -> bytes. InvalidArgument otherwise.
+/// "64MiB", "512KB", "1GiB", "1000" -> bytes: KB, MB, GB, TB are powers of 1000, KiB,
+/// MiB, GiB, TiB powers of 1024. InvalidArgument otherwise, and above 2^63-1 bytes.
 Result<uint64_t> ParseByteSize(const std::string& text);
+
+/// "500ms", "60s", "5m", "1h" -> milliseconds ("0" needs no unit). InvalidArgument
+/// otherwise.
+Result<std::chrono::milliseconds> ParseDuration(const std::string& text);
 
 }  // namespace basin::app

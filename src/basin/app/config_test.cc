@@ -64,6 +64,20 @@ TEST(ConfigTest, ByteSizes) {
   EXPECT_EQ(*ParseByteSize("2 GiB"), 2ull << 30);
   EXPECT_FALSE(ParseByteSize("MiB").ok());
   EXPECT_FALSE(ParseByteSize("5 parsecs").ok());
+  EXPECT_EQ(*ParseByteSize("2TB"), 2000000000000u);
+  EXPECT_FALSE(ParseByteSize("99999999999999999999999").ok()) << "too large, not a crash";
+  EXPECT_FALSE(ParseByteSize("9000000000TiB").ok());
+}
+
+TEST(ConfigTest, ParsesDurations) {
+  EXPECT_EQ(ParseDuration("500ms")->count(), 500);
+  EXPECT_EQ(ParseDuration("60s")->count(), 60000);
+  EXPECT_EQ(ParseDuration("5m")->count(), 300000);
+  EXPECT_EQ(ParseDuration("2 h")->count(), 7200000);
+  EXPECT_EQ(ParseDuration("0")->count(), 0);
+  for (const char* bad : {"", "5", "s", "1d", "-1s", "1.5s", "99999999999999999999h"}) {
+    EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
+  }
 }
 
 TEST(HomeTest, LocateHomePrecedence) {

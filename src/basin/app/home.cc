@@ -179,4 +179,11 @@ Result<crawler::Crawler*> Home::Crawler() {
   return crawler_.get();
 }
 
+Result<workgroup::WorkgroupStore*> Home::Workgroups() {
+  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!workgroups_) workgroups_ = std::make_unique<workgroup::WorkgroupStore>(*database);
+  return workgroups_.get();
+}
+
 }  // namespace basin::app

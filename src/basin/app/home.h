@@ -12,6 +12,8 @@
 #include "basin/metadata/database.h"
 #include "basin/query/engine.h"
 #include "basin/storage/store_resolver.h"
+#include "basin/workgroup/admission_queue.h"
+#include "basin/workgroup/workgroup_store.h"
 
 namespace basin::app {
 
@@ -54,6 +56,10 @@ class Home {
   Result<query::Engine*> Engine();
   /// Runs crawlers against the lake; its catalog() is the home's catalog.
   Result<crawler::Crawler*> Crawler();
+  /// Workgroups and the workgroup of each user.
+  Result<workgroup::WorkgroupStore*> Workgroups();
+  /// Admission control for this process's queries: per-workgroup concurrency and queue.
+  workgroup::AdmissionQueue& Admission() { return admission_; }
 
  private:
   Config config_;
@@ -63,6 +69,8 @@ class Home {
   std::shared_ptr<storage::StoreResolver> stores_;
   std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<crawler::Crawler> crawler_;
+  std::unique_ptr<workgroup::WorkgroupStore> workgroups_;
+  workgroup::AdmissionQueue admission_;
 };
 
 /// Opens the store for the lake URL of a config ("/abs/lake" or "s3://bucket/prefix").

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   AddQueryCommand(app, flags, exit_code);
   AddHistoryCommand(app, flags, exit_code);
   AddSavedQueryCommands(app, flags, exit_code);
+  AddWorkgroupCommands(app, flags, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -62,7 +62,10 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   if (!database.ok()) return ReportError(database.status());
   query::QueryHistory history(**database);
   query::SavedQueryStore saved_queries(**database);
-  server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history, &saved_queries);
+  Result<workgroup::WorkgroupStore*> workgroups = (*home)->Workgroups();
+  if (!workgroups.ok()) return ReportError(workgroups.status());
+  server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history, &saved_queries, *workgroups,
+                           &(*home)->Admission());
   if (Status bound = server.Bind(); !bound.ok()) return ReportError(bound);
   log::Info("server_started", {{"url", "http://" + options.host + ":" + std::to_string(server.port())},
                                {"port", server.port()}, {"home", config.home}, {"lake", (*stores)->lake().Describe()},

@@ -97,9 +97,10 @@ Status AuthStore::RevokeAccessKey(const User& actor, std::string_view access_key
 
 Result<AccessKeySecret> AuthStore::LookupAccessKey(std::string_view access_key_id) {
   BASIN_ASSIGN_OR_RETURN(std::optional<Row> row,
-                         db_.QueryRow("SELECT u.id, u.name, u.role, u.created_at, k.sealed_secret "
-                                      "FROM access_keys k JOIN users u ON u.id = k.user_id "
-                                      "WHERE k.id = ? AND k.revoked_at IS NULL",
+                         db_.QueryRow("SELECT " + std::string(kUserColumns) +
+                                          ", k.sealed_secret "
+                                          "FROM access_keys k JOIN users u ON u.id = k.user_id "
+                                          "WHERE k.id = ? AND k.revoked_at IS NULL",
                                       {std::string(access_key_id)}));
   if (!row.has_value()) {
     return Status::NotFound("access key not found or revoked: " +
@@ -107,7 +108,7 @@ Result<AccessKeySecret> AuthStore::LookupAccessKey(std::string_view access_key_i
   }
   AccessKeySecret secret{std::string(access_key_id), "", {}};
   BASIN_ASSIGN_OR_RETURN(secret.user, UserFromRow(*row, 0));
-  BASIN_ASSIGN_OR_RETURN(std::string sealed, row->Text(4));
+  BASIN_ASSIGN_OR_RETURN(std::string sealed, row->Text(kUserColumnCount));
   Result<std::string> opened =
       OpenSealedSecret(master_key_, sealed, AssociatedData(access_key_id, secret.user.id));
   if (!opened.ok()) {

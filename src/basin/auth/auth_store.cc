@@ -137,21 +137,23 @@ Result<User> AuthStore::CreateUser(std::string_view name, std::string_view passw
   }
   if (!id.ok())
     return id.status();
-  return User{*id, std::string(name), role, now};
+  // New users start in the 'primary' workgroup (the column's default).
+  return User{*id, std::string(name), role, now, "primary"};
 }
 
 Result<User> AuthStore::GetUser(std::string_view name) {
-  BASIN_ASSIGN_OR_RETURN(std::optional<Row> row,
-                         db_.QueryRow("SELECT id, name, role, created_at FROM users WHERE name = ?",
-                                      {std::string(name)}));
+  BASIN_ASSIGN_OR_RETURN(
+      std::optional<Row> row,
+      db_.QueryRow("SELECT " + std::string(kUserColumns) + " FROM users u WHERE u.name = ?",
+                   {std::string(name)}));
   if (!row.has_value())
     return Status::NotFound("user not found: " + std::string(name));
   return UserFromRow(*row, 0);
 }
 
 Result<std::vector<User>> AuthStore::ListUsers() {
-  BASIN_ASSIGN_OR_RETURN(std::vector<Row> rows,
-                         db_.Query("SELECT id, name, role, created_at FROM users ORDER BY name"));
+  BASIN_ASSIGN_OR_RETURN(std::vector<Row> rows, db_.Query("SELECT " + std::string(kUserColumns) +
+                                                          " FROM users u ORDER BY u.name"));
   std::vector<User> users;
   users.reserve(rows.size());
   for (const Row& row : rows) {
@@ -196,17 +198,17 @@ Result<User> AuthStore::CheckPassword(std::string_view name, std::string_view pa
   if (password.size() > kMaxPasswordBytes) {
     return Status::Unauthenticated(std::string(kBadPassword));
   }
-  BASIN_ASSIGN_OR_RETURN(
-      std::optional<Row> row,
-      db_.QueryRow("SELECT id, name, role, created_at, password_hash FROM users WHERE name = ?",
-                   {std::string(name)}));
+  BASIN_ASSIGN_OR_RETURN(std::optional<Row> row,
+                         db_.QueryRow("SELECT " + std::string(kUserColumns) +
+                                          ", u.password_hash FROM users u WHERE u.name = ?",
+                                      {std::string(name)}));
   if (!row.has_value()) {
     // Spend the time a real check takes, so response times do not reveal user names.
     BASIN_ASSIGN_OR_RETURN(std::string dummy, DummyPasswordHash());
     BASIN_RETURN_IF_ERROR(VerifyPassword(password, dummy).status());
     return Status::Unauthenticated(std::string(kBadPassword));
   }
-  BASIN_ASSIGN_OR_RETURN(std::string hash, row->Text(4));
+  BASIN_ASSIGN_OR_RETURN(std::string hash, row->Text(kUserColumnCount));
   BASIN_ASSIGN_OR_RETURN(bool matches, VerifyPassword(password, hash));
   if (!matches)
     return Status::Unauthenticated(std::string(kBadPassword));
@@ -310,14 +312,16 @@ Result<Principal> AuthStore::AuthenticateBearer(std::string_view token) {
 Result<Principal> AuthStore::AuthenticateSession(const std::string& token_hash, Timestamp now) {
   BASIN_ASSIGN_OR_RETURN(
       std::optional<Row> row,
-      db_.QueryRow("SELECT u.id, u.name, u.role, u.created_at, s.id, s.expires_at, s.last_used_at "
-                   "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+      db_.QueryRow("SELECT " + std::string(kUserColumns) +
+                       ", s.id, s.expires_at, s.last_used_at "
+                       "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
                    {token_hash}));
   if (!row.has_value())
     return Status::Unauthenticated(std::string(kBadBearer));
-  BASIN_ASSIGN_OR_RETURN(int64_t session_id, row->Int(4));
-  BASIN_ASSIGN_OR_RETURN(int64_t expires_at, row->Int(5));
-  BASIN_ASSIGN_OR_RETURN(std::optional<Timestamp> last_used_at, OptionalTimestamp(*row, 6));
+  BASIN_ASSIGN_OR_RETURN(int64_t session_id, row->Int(kUserColumnCount));
+  BASIN_ASSIGN_OR_RETURN(int64_t expires_at, row->Int(kUserColumnCount + 1));
+  BASIN_ASSIGN_OR_RETURN(std::optional<Timestamp> last_used_at,
+                         OptionalTimestamp(*row, kUserColumnCount + 2));
   if (now >= FromUnix(expires_at)) {
     BASIN_RETURN_IF_ERROR(db_.Execute("DELETE FROM sessions WHERE id = ?", {session_id}));
     return Status::Unauthenticated(std::string(kBadBearer));
@@ -333,16 +337,20 @@ Result<Principal> AuthStore::AuthenticateSession(const std::string& token_hash, 
 Result<Principal> AuthStore::AuthenticateApiToken(const std::string& token_hash, Timestamp now) {
   BASIN_ASSIGN_OR_RETURN(
       std::optional<Row> row,
-      db_.QueryRow("SELECT u.id, u.name, u.role, u.created_at, t.id, t.expires_at, "
-                   "t.last_used_at, t.revoked_at "
-                   "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+      db_.QueryRow("SELECT " + std::string(kUserColumns) +
+                       ", t.id, t.expires_at, "
+                       "t.last_used_at, t.revoked_at "
+                       "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
                    {token_hash}));
   if (!row.has_value())
     return Status::Unauthenticated(std::string(kBadBearer));
-  BASIN_ASSIGN_OR_RETURN(int64_t token_id, row->Int(4));
-  BASIN_ASSIGN_OR_RETURN(std::optional<Timestamp> expires_at, OptionalTimestamp(*row, 5));
-  BASIN_ASSIGN_OR_RETURN(std::optional<Timestamp> last_used_at, OptionalTimestamp(*row, 6));
-  BASIN_ASSIGN_OR_RETURN(std::optional<Timestamp> revoked_at, OptionalTimestamp(*row, 7));
+  BASIN_ASSIGN_OR_RETURN(int64_t token_id, row->Int(kUserColumnCount));
+  BASIN_ASSIGN_OR_RETURN(std::optional<Timestamp> expires_at,
+                         OptionalTimestamp(*row, kUserColumnCount + 1));
+  BASIN_ASSIGN_OR_RETURN(std::optional<Timestamp> last_used_at,
+                         OptionalTimestamp(*row, kUserColumnCount + 2));
+  BASIN_ASSIGN_OR_RETURN(std::optional<Timestamp> revoked_at,
+                         OptionalTimestamp(*row, kUserColumnCount + 3));
   if (revoked_at.has_value() || (expires_at.has_value() && now >= *expires_at)) {
     return Status::Unauthenticated(std::string(kBadBearer));
   }

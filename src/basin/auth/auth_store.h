@@ -28,6 +28,8 @@ struct User {
   std::string name;
   Role role = Role::kViewer;
   Timestamp created_at{};
+  /// The workgroup whose limits the user's queries run under (basin::workgroup).
+  std::string workgroup;
 
   friend bool operator==(const User&, const User&) = default;
 };

@@ -23,6 +23,7 @@ Result<User> UserFromRow(const metadata::Row& row, size_t first) {
   user.role = *parsed;
   BASIN_ASSIGN_OR_RETURN(int64_t created_at, row.Int(first + 3));
   user.created_at = FromUnix(created_at);
+  BASIN_ASSIGN_OR_RETURN(user.workgroup, row.Text(first + 4));
   return user;
 }
 

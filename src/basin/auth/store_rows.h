@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "basin/auth/auth_store.h"
 #include "basin/common/result.h"
@@ -27,8 +28,12 @@ inline std::optional<int64_t> OptionalToUnix(const std::optional<Timestamp>& tim
 /// A nullable INTEGER time column.
 Result<std::optional<Timestamp>> OptionalTimestamp(const metadata::Row& row, size_t index);
 
-/// A user from columns id, name, role, created_at starting at `first`. Internal when the
-/// stored role is not one this binary knows.
+/// The columns of `users` (table alias `u`) that UserFromRow reads, in its order.
+inline constexpr std::string_view kUserColumns = "u.id, u.name, u.role, u.created_at, u.workgroup";
+inline constexpr size_t kUserColumnCount = 5;
+
+/// A user from columns kUserColumns starting at `first`. Internal when the stored role
+/// is not one this binary knows.
 Result<User> UserFromRow(const metadata::Row& row, size_t first);
 
 }  // namespace basin::auth

@@ -2,6 +2,7 @@
 
 #include "basin/metadata/catalog_schema.h"
 #include "basin/metadata/query_schema.h"
+#include "basin/metadata/workgroup_schema.h"
 
 #include <array>
 
@@ -129,6 +130,7 @@ constexpr std::array kSchemaChanges = {
                  kCatalogSqlite, kCatalogPostgres},
     SchemaChange{3, "query history", kQueryHistorySqlite, kQueryHistoryPostgres},
     SchemaChange{4, "query history details and saved queries", kQuerySchemaSqlite, kQuerySchemaPostgres},
+    SchemaChange{5, "workgroups, users.workgroup", kWorkgroupsSqlite, kWorkgroupsPostgres},
 };
 
 template <std::string_view SchemaChange::*kDialect>

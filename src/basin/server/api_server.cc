@@ -76,7 +76,8 @@ void WriteError(httplib::Response& response, const Status& status) {
 
 ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
                      crawler::Crawler* crawler, query::Engine* engine, query::QueryHistory* history,
-                     query::SavedQueryStore* saved_queries)
+                     query::SavedQueryStore* saved_queries, workgroup::WorkgroupStore* workgroups,
+                     workgroup::AdmissionQueue* admission)
     : options_(std::move(options)),
       auth_(auth),
       stores_(std::move(stores)),
@@ -84,6 +85,8 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_p
       engine_(engine),
       history_(history),
       saved_queries_(saved_queries),
+      workgroups_(workgroups),
+      admission_(admission),
       http_(std::make_unique<httplib::Server>()) {
   int threads = options_.worker_threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -229,6 +232,7 @@ void ApiServer::RegisterRoutes() {
   RegisterQueryRoutes();
   RegisterQueryHistoryRoutes();
   RegisterSavedQueryRoutes();
+  RegisterWorkgroupRoutes();
 }
 
 Status ApiServer::Bind() {

@@ -14,6 +14,8 @@
 #include "basin/query/saved_queries.h"
 #include "basin/common/result.h"
 #include "basin/storage/store_resolver.h"
+#include "basin/workgroup/admission_queue.h"
+#include "basin/workgroup/workgroup_store.h"
 
 namespace httplib {
 class Server;
@@ -51,10 +53,14 @@ class ApiServer {
  public:
   /// `crawler` (not owned; may be null) serves the catalog and crawler endpoints;
   /// `engine` and `history` (not owned; may be null) the query endpoints; `saved_queries`
-  /// (not owned; may be null) the saved-query endpoints.
+  /// (not owned; may be null) the saved-query endpoints;
+  /// `workgroups` (not owned; may be null) the workgroup endpoints, with the running and
+  /// queued counts of `admission` (not owned; may be null).
   ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
             crawler::Crawler* crawler = nullptr, query::Engine* engine = nullptr,
-            query::QueryHistory* history = nullptr, query::SavedQueryStore* saved_queries = nullptr);
+            query::QueryHistory* history = nullptr, query::SavedQueryStore* saved_queries = nullptr,
+            workgroup::WorkgroupStore* workgroups = nullptr,
+            workgroup::AdmissionQueue* admission = nullptr);
   ~ApiServer();
 
   /// Binds the listening socket. Unavailable when the address is taken or invalid.
@@ -93,6 +99,7 @@ class ApiServer {
   void RegisterQueryRoutes();
   void RegisterQueryHistoryRoutes();
   void RegisterSavedQueryRoutes();
+  void RegisterWorkgroupRoutes();
   /// Sets `bearer_token` to the token used, when the credential is a token.
   Result<auth::Principal> Authenticate(const httplib::Request& request, std::string& bearer_token);
 
@@ -103,6 +110,8 @@ class ApiServer {
   query::Engine* engine_;
   query::QueryHistory* history_;
   query::SavedQueryStore* saved_queries_;
+  workgroup::WorkgroupStore* workgroups_;
+  workgroup::AdmissionQueue* admission_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   // Streamed downloads in flight: Stop() lets them finish (httplib would cut them off).

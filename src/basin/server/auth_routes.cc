@@ -12,7 +12,7 @@ namespace {
 
 nlohmann::json UserJson(const auth::User& user) {
   return {{"id", user.id}, {"name", user.name}, {"role", auth::RoleName(user.role)},
-          {"created_at", FormatIso8601(user.created_at)}};
+          {"created_at", FormatIso8601(user.created_at)}, {"workgroup", user.workgroup}};
 }
 
 nlohmann::json OptionalTime(const std::optional<auth::Timestamp>& time) {
