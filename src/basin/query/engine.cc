@@ -169,8 +169,7 @@ bool MentionsVolatileFunction(std::string_view sql) {
 bool IsMultiFileFunction(const std::string& name) {
   return name == "read_parquet" || name == "parquet_scan" || name == "read_csv" ||
          name == "read_csv_auto" || name == "read_json" || name == "read_json_auto" ||
-         name == "read_ndjson" || name == "read_ndjson_auto" || name == "read_json_objects" ||
-         name == "read_ndjson_objects" || name == "sniff_csv";
+         name == "read_ndjson" || name == "read_ndjson_auto";
 }
 
 // Table functions that read nothing that can change: they do not stop a query being cached.
@@ -192,6 +191,10 @@ void CollectReads(const duckdb::PhysicalOperator& op,
     const std::string& name = scan.function.name;
     if (IsMultiFileFunction(name) && scan.bind_data) {
       auto& bind = scan.bind_data->Cast<duckdb::MultiFileBindData>();
+      if (!bind.file_list) {
+        reads.only_known_inputs = false;
+        return;
+      }
       for (const duckdb::OpenFileInfo& file : bind.file_list->GetAllFiles()) {
         auto found = scan_of_path.find(file.path);
         if (found == scan_of_path.end()) {
