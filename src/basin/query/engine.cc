@@ -341,6 +341,18 @@ Result<bool> IsReadOnlySql(const std::string& sql) {
   return !parser.statements.empty();
 }
 
+Result<std::vector<std::string>> StatementKinds(const std::string& sql) {
+  duckdb::Parser parser;
+  try {
+    parser.ParseQuery(sql);
+  } catch (const std::exception& error) {
+    return Status::InvalidArgument(duckdb::ErrorData(error).Message());
+  }
+  std::vector<std::string> kinds;
+  for (const auto& statement : parser.statements) kinds.push_back(StatementKind(statement->type));
+  return kinds;
+}
+
 struct Engine::Impl {
   std::unique_ptr<duckdb::DuckDB> database;
   std::shared_ptr<ReadAccounting> accounting = std::make_shared<ReadAccounting>();

@@ -86,4 +86,8 @@ class QueryHistory {
 /// InvalidArgument for SQL that does not parse.
 Result<bool> IsReadOnlySql(const std::string& sql);
 
+/// The kind of each statement in `sql`: "select", "explain", "write" or "other".
+/// InvalidArgument for SQL that does not parse.
+Result<std::vector<std::string>> StatementKinds(const std::string& sql);
+
 }  // namespace basin::query
