@@ -12,6 +12,7 @@
 #include "basin/metadata/database.h"
 #include "basin/query/engine.h"
 #include "basin/storage/store_resolver.h"
+#include "basin/writer/table_writer.h"
 
 namespace basin::app {
 
@@ -54,6 +55,8 @@ class Home {
   Result<query::Engine*> Engine();
   /// Runs crawlers against the lake; its catalog() is the home's catalog.
   Result<crawler::Crawler*> Crawler();
+  /// Runs CREATE TABLE ... AS and INSERT OVERWRITE into the lake through the engine.
+  Result<writer::TableWriter*> Writer();
 
  private:
   Config config_;
@@ -63,6 +66,8 @@ class Home {
   std::shared_ptr<storage::StoreResolver> stores_;
   std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<crawler::Crawler> crawler_;
+  std::unique_ptr<catalog::Catalog> writer_catalog_;
+  std::unique_ptr<writer::TableWriter> writer_;
 };
 
 /// Opens the store for the lake URL of a config ("/abs/lake" or "s3://bucket/prefix").
