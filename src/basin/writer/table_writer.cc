@@ -195,6 +195,7 @@ Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const Writ
   bool create = statement.kind == WriteStatement::Kind::kCreateTableAs;
   std::string database = statement.database.empty() ? context.default_database : statement.database;
   BASIN_RETURN_IF_ERROR(catalog::ValidateName(database, "database"));
+  BASIN_RETURN_IF_ERROR(catalog::ValidateName(statement.table, "table"));
   std::string qualified = database + "." + statement.table;
   std::string by = "user:" + context.user;
   std::shared_ptr<std::mutex> table_lock = TableLock(qualified);
