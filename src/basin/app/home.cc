@@ -186,4 +186,16 @@ Result<workgroup::WorkgroupStore*> Home::Workgroups() {
   return workgroups_.get();
 }
 
+Result<writer::TableWriter*> Home::Writer() {
+  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
+  BASIN_ASSIGN_OR_RETURN(auto stores, Stores());
+  BASIN_ASSIGN_OR_RETURN(query::Engine * engine, Engine());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!writer_) {
+    writer_catalog_ = std::make_unique<catalog::Catalog>(*database);
+    writer_ = std::make_unique<writer::TableWriter>(*writer_catalog_, *stores, *engine);
+  }
+  return writer_.get();
+}
+
 }  // namespace basin::app

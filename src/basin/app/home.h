@@ -15,6 +15,8 @@
 #include "basin/workgroup/admission_queue.h"
 #include "basin/workgroup/workgroup_store.h"
 
+#include "basin/writer/table_writer.h"
+
 namespace basin::app {
 
 /// Finds the basin home: `flag` (--home), else BASIN_HOME, else the nearest folder at or
@@ -61,6 +63,9 @@ class Home {
   /// Admission control for this process's queries: per-workgroup concurrency and queue.
   workgroup::AdmissionQueue& Admission() { return admission_; }
 
+  /// Runs CREATE TABLE ... AS and INSERT OVERWRITE into the lake through the engine.
+  Result<writer::TableWriter*> Writer();
+
  private:
   Config config_;
   std::mutex mutex_;
@@ -71,6 +76,9 @@ class Home {
   std::unique_ptr<crawler::Crawler> crawler_;
   std::unique_ptr<workgroup::WorkgroupStore> workgroups_;
   workgroup::AdmissionQueue admission_;
+
+  std::unique_ptr<catalog::Catalog> writer_catalog_;
+  std::unique_ptr<writer::TableWriter> writer_;
 };
 
 /// Opens the store for the lake URL of a config ("/abs/lake" or "s3://bucket/prefix").

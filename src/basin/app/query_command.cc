@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "basin/app/cli.h"
+#include "basin/app/write_command.h"
+#include "basin/common/time_format.h"
 #include "basin/query/query_history.h"
 
 namespace basin::app {
@@ -90,6 +92,7 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
   Result<metadata::Database*> metadata = home.Metadata();
   if (!metadata.ok()) return ReportError(metadata.status());
   InstallInterruptFlag();
+  if (std::optional<int> written = RunIfWriteStatement(home, format == "json", sql)) return *written;
   query::QueryRecord record{.user = "local", .sql = sql, .started_at = std::chrono::system_clock::now()};
   Result<query::QueryResult> result = (*engine)->Execute(sql, &interrupted);
   record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now() -

@@ -205,9 +205,16 @@ Result<ApplyOutcome> Catalog::ApplyTable(const TableUpdate& update) {
   BASIN_RETURN_IF_ERROR(ValidateName(wanted.name, "table"));
   ApplyOutcome outcome;
   Status applied = database_.Transaction([&]() -> Status {
+    if (update.create_database) BASIN_RETURN_IF_ERROR(EnsureDatabase(wanted.database));
     BASIN_ASSIGN_OR_RETURN(int64_t database_id, DatabaseId(wanted.database));
     Result<Table> existing = GetTable(wanted.database, wanted.name);
     if (!existing.ok() && !existing.status().IsNotFound()) return existing.status();
+    std::string qualified = wanted.database + "." + wanted.name;
+    if (existing.ok() && update.mode == ApplyMode::kCreateOnly) {
+      return Status::AlreadyExists("table already exists: " + qualified);
+    }
+    if (!existing.ok() && update.mode == ApplyMode::kUpdateOnly) return Status::NotFound("no such table: " + qualified);
+    if (existing.ok()) outcome.previous_location = existing->location;
     int64_t now = Unix(Now());
     std::optional<int64_t> crawled =
         wanted.last_crawled_at ? std::optional<int64_t>(Unix(*wanted.last_crawled_at)) : std::nullopt;
@@ -253,6 +260,19 @@ Result<ApplyOutcome> Catalog::ApplyTable(const TableUpdate& update) {
           "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
           {outcome.table_id, int64_t{outcome.schema_version}, ColumnsJson(columns), KeysJson(keys), outcome.change,
            update.changed_by, now}));
+    }
+    if (update.replace_same_values && !update.upsert_partitions.empty() && existing.ok()) {
+      BASIN_ASSIGN_OR_RETURN(std::vector<Partition> stored,
+                             ListPartitions(outcome.table_id, {.limit = int64_t{1} << 40}));
+      for (Partition& partition : stored) {
+        bool replaced = std::any_of(update.upsert_partitions.begin(), update.upsert_partitions.end(),
+                                    [&](const Partition& upsert) {
+                                      return upsert.values == partition.values && upsert.location != partition.location;
+                                    });
+        if (!replaced) continue;
+        BASIN_RETURN_IF_ERROR(database_.Execute("DELETE FROM catalog_partitions WHERE id = ?", {partition.id}));
+        outcome.replaced_partitions.push_back(std::move(partition));
+      }
     }
     for (const std::string& location : update.remove_partitions) {
       BASIN_RETURN_IF_ERROR(database_.Execute("DELETE FROM catalog_partitions WHERE table_id = ? AND location = ?",

@@ -74,6 +74,13 @@ struct PartitionFilter {
   int64_t offset = 0;
 };
 
+/// Whether ApplyTable may create the table, update it, or both.
+enum class ApplyMode {
+  kCreateOrUpdate,
+  kCreateOnly,  // AlreadyExists when the table exists (CREATE TABLE)
+  kUpdateOnly,  // NotFound when it does not (INSERT OVERWRITE)
+};
+
 /// What one writer (a crawl, a stream, a user) says a table now looks like. Applied by
 /// Catalog::ApplyTable in one transaction.
 struct TableUpdate {
@@ -84,6 +91,12 @@ struct TableUpdate {
   /// (MergeColumns), so two writers never lose each other's columns.
   bool replace_columns = false;
   std::string changed_by;
+  ApplyMode mode = ApplyMode::kCreateOrUpdate;
+  /// Creates the table's database when it does not exist, in the same transaction.
+  bool create_database = false;
+  /// Each upserted partition replaces the stored partitions with the same values (at other
+  /// locations), so a writer can swap a partition's data in one commit (INSERT OVERWRITE).
+  bool replace_same_values = false;
 };
 
 struct ApplyOutcome {
@@ -92,6 +105,10 @@ struct ApplyOutcome {
   std::string change;  // DescribeSchemaChange, when schema_changed
   int schema_version = 0;
   int64_t table_id = 0;
+  /// The partitions that replace_same_values removed (their objects are now unreferenced).
+  std::vector<Partition> replaced_partitions;
+  /// The table's location before this update; empty when it was created.
+  std::string previous_location;
 };
 
 /// Database and table names: lower-case letters, digits and '_', starting with a letter or
@@ -117,7 +134,8 @@ class Catalog {
   Result<Table> GetTable(const std::string& database, const std::string& name);
   Result<std::vector<Table>> ListTables(const std::string& database);
   /// Creates or updates a table and its partitions atomically; records a schema version
-  /// when the columns or partition keys change.
+  /// when the columns or partition keys change. `update.mode` may refuse to create
+  /// (NotFound) or to update (AlreadyExists); then nothing changes.
   Result<ApplyOutcome> ApplyTable(const TableUpdate& update);
   /// Sets status "deprecated" (its data vanished) or back to "active".
   Status SetTableStatus(const std::string& database, const std::string& name, const std::string& status);

@@ -124,6 +124,39 @@ TEST_P(CatalogTest, FailedChangeLeavesPreviousState) {
   EXPECT_EQ(*catalog_->CountPartitions(table.id), 1);
 }
 
+TEST_P(CatalogTest, ModesAndPartitionSwapsForWriters) {
+  TableUpdate update = Orders({{"id", "BIGINT", ""}}, {"2026-11-24", "2026-11-25"});
+  update.mode = ApplyMode::kUpdateOnly;
+  EXPECT_TRUE(catalog_->ApplyTable(update).status().IsNotFound());
+  update.mode = ApplyMode::kCreateOnly;
+  update.table.database = "new_db";
+  EXPECT_TRUE(catalog_->ApplyTable(update).status().IsNotFound()) << "no such database";
+  update.create_database = true;
+  Result<ApplyOutcome> created = catalog_->ApplyTable(update);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_TRUE(created->previous_location.empty());
+  EXPECT_EQ(catalog_->ApplyTable(update).status().code(), StatusCode::kAlreadyExists);
+
+  // One day's data moves to a new folder: the old partition goes, the other day stays.
+  TableUpdate swap = Orders({{"id", "BIGINT", ""}}, {});
+  swap.table.database = "new_db";
+  swap.mode = ApplyMode::kUpdateOnly;
+  swap.replace_same_values = true;
+  swap.upsert_partitions.push_back({.values = {"2026-11-25"}, .location = "lake://sales/orders/dt=2026-11-25/w-1/"});
+  Result<ApplyOutcome> swapped = catalog_->ApplyTable(swap);
+  ASSERT_TRUE(swapped.ok()) << swapped.status().ToString();
+  EXPECT_EQ(swapped->previous_location, "lake://sales/orders/");
+  ASSERT_EQ(swapped->replaced_partitions.size(), 1u);
+  EXPECT_EQ(swapped->replaced_partitions[0].location, "lake://sales/orders/dt=2026-11-25/");
+  Table table = *catalog_->GetTable("new_db", "orders");
+  auto partitions = *catalog_->ListPartitions(table.id);
+  ASSERT_EQ(partitions.size(), 2u);
+  EXPECT_EQ(partitions[0].location, "lake://sales/orders/dt=2026-11-24/");
+  EXPECT_EQ(partitions[1].location, "lake://sales/orders/dt=2026-11-25/w-1/");
+  // The same swap again replaces nothing: the partition is already at that location.
+  EXPECT_TRUE(catalog_->ApplyTable(swap)->replaced_partitions.empty());
+}
+
 TEST_P(CatalogTest, ThousandsOfPartitions) {
   std::vector<std::string> days;
   for (int i = 0; i < 3000; ++i) days.push_back("d" + std::to_string(100000 + i));

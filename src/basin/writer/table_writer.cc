@@ -1,0 +1,301 @@
+#include "basin/writer/table_writer.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "basin/common/log.h"
+#include "basin/writer/write_layout.h"
+#include "basin/writer/write_plan.h"
+
+namespace basin::writer {
+namespace {
+
+using Timestamp = catalog::Timestamp;
+
+Timestamp Seconds(std::chrono::system_clock::time_point time) {
+  return std::chrono::time_point_cast<std::chrono::seconds>(time);
+}
+
+// What one write left in the lake, found by listing its write folders.
+struct WrittenObjects {
+  std::vector<catalog::Partition> partitions;  // partitioned tables, one per w- folder
+  int64_t objects = 0;
+  int64_t bytes = 0;
+  Timestamp last_modified{};
+};
+
+Result<std::vector<QueryColumn>> DescribeQuery(query::Engine& engine, const std::string& query,
+                                               const std::atomic<bool>* cancel) {
+  BASIN_ASSIGN_OR_RETURN(query::QueryResult described,
+                         engine.Execute("DESCRIBE SELECT * FROM (\n" + query + "\n)", cancel));
+  std::vector<QueryColumn> columns;
+  for (const auto& row : described.rows) {
+    if (row.size() < 2 || !row[0] || !row[1])
+      return Status::Internal("DESCRIBE returned a row without name or type");
+    columns.push_back({*row[0], *row[1]});
+  }
+  return columns;
+}
+
+// Lists `location` and keeps the objects in `write_folder`; for a partitioned plan, one
+// partition per partition folder, its values read back from the folder names.
+Result<WrittenObjects> FindWritten(storage::StoreResolver& stores, const WritePlan& plan,
+                                   const std::string& write_folder) {
+  std::string listed = plan.keys.empty() ? plan.location + write_folder + "/" : plan.location;
+  BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved, stores.Resolve(listed));
+  BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
+                         resolved.store->List(resolved.key));
+  std::vector<std::string> key_names;
+  for (const catalog::PartitionKey& key : plan.keys)
+    key_names.push_back(key.name);
+  WrittenObjects written;
+  std::map<std::string, size_t> partition_of_folder;
+  for (const storage::ObjectInfo& object : objects) {
+    std::string relative = object.key.substr(resolved.key.size());
+    Timestamp modified = Seconds(object.modified);
+    written.objects += 1;
+    written.bytes += static_cast<int64_t>(object.size);
+    written.last_modified = std::max(written.last_modified, modified);
+    if (plan.keys.empty())
+      continue;
+    BASIN_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> values,
+                           PartitionValuesOf(relative, write_folder, key_names));
+    if (!values) {  // another write's object, or older data
+      written.objects -= 1;
+      written.bytes -= static_cast<int64_t>(object.size);
+      continue;
+    }
+    for (size_t i = 0; i < values->size(); ++i) {
+      // DuckDB names a NULL partition "NULL"; the catalog's text values cannot hold NULL.
+      if ((*values)[i] == "NULL") {
+        return Status::InvalidArgument("partition column '" + key_names[i] +
+                                       "' is NULL in some rows: filter them out or COALESCE them "
+                                       "(partition values cannot be NULL or the text 'NULL')");
+      }
+    }
+    std::string folder =
+        relative.substr(0, relative.find("/" + write_folder + "/") + write_folder.size() + 2);
+    auto [slot, added] = partition_of_folder.try_emplace(folder, written.partitions.size());
+    if (added) {
+      written.partitions.push_back({.values = std::move(*values),
+                                    .location = plan.location + folder,
+                                    .columns = plan.columns});
+    }
+    catalog::Partition& partition = written.partitions[slot->second];
+    partition.objects += 1;
+    partition.bytes += static_cast<int64_t>(object.size);
+    partition.last_modified = std::max(partition.last_modified, modified);
+  }
+  return written;
+}
+
+// Deletes the objects below `location` that pass `doomed` (given the path below location).
+// Returns the first failure, after trying every object.
+Status DeleteObjects(storage::StoreResolver& stores, const std::string& location,
+                     const std::function<bool(const std::string&)>& doomed) {
+  BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved, stores.Resolve(location));
+  BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
+                         resolved.store->List(resolved.key));
+  Status first;
+  for (const storage::ObjectInfo& object : objects) {
+    if (!doomed(object.key.substr(resolved.key.size())))
+      continue;
+    Status deleted = resolved.store->Delete(object.key);
+    if (first.ok() && !deleted.ok())
+      first = deleted;
+  }
+  return first;
+}
+
+// After a failure before the commit: nothing references the write folder, so it goes.
+void DiscardWrite(storage::StoreResolver& stores, const std::string& table, const WritePlan& plan,
+                  const std::string& write_folder) {
+  std::string prefix = plan.keys.empty() ? plan.location + write_folder + "/" : plan.location;
+  Status discarded = DeleteObjects(stores, prefix, [&](const std::string& relative) {
+    return plan.keys.empty() || relative.find("/" + write_folder + "/") != std::string::npos;
+  });
+  if (!discarded.ok()) {
+    log::Warn("write_discard_failed",
+              {{"table", table}, {"location", prefix}, {"error", discarded.ToString()}});
+  }
+}
+
+// After the commit: the replaced data is unreferenced. Write folders below it (this write's,
+// when the old location is a crawler's partition folder, or another node's in progress) and
+// hidden objects are not its data and stay.
+void DeleteReplaced(storage::StoreResolver& stores, const std::string& table,
+                    const std::string& location) {
+  Status deleted = DeleteObjects(
+      stores, location, [](const std::string& relative) { return !IsOutsideTableData(relative); });
+  if (!deleted.ok()) {
+    log::Warn("write_cleanup_failed",
+              {{"table", table}, {"location", location}, {"error", deleted.ToString()}});
+  }
+}
+
+std::string HumanBytes(int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return text;
+}
+
+}  // namespace
+
+nlohmann::json ToJson(const WriteResult& result) {
+  return {{"table", result.table},
+          {"created", result.created},
+          {"partitions_written", result.partitions_written},
+          {"partitions_replaced", result.partitions_replaced},
+          {"rows", result.rows},
+          {"objects", result.objects},
+          {"bytes", result.bytes},
+          {"location", result.location},
+          {"skipped", result.skipped}};
+}
+
+std::string Summary(const WriteResult& result) {
+  if (result.skipped)
+    return result.table + " already exists; nothing written";
+  std::string line = (result.created ? "created " : "overwrote ") + result.table + ": ";
+  if (result.partitions_written > 0 || result.partitions_replaced > 0) {
+    line += std::to_string(result.partitions_written) + " partition(s) written";
+    if (!result.created)
+      line += " (" + std::to_string(result.partitions_replaced) + " replaced)";
+    line += ", ";
+  }
+  return line + std::to_string(result.rows) + " row(s) in " + std::to_string(result.objects) +
+         " object(s) (" + HumanBytes(result.bytes) + ") at " + result.location;
+}
+
+std::shared_ptr<std::mutex> TableWriter::TableLock(const std::string& qualified_name) {
+  std::lock_guard<std::mutex> lock(locks_mutex_);
+  std::shared_ptr<std::mutex>& slot = table_locks_[qualified_name];
+  if (!slot)
+    slot = std::make_shared<std::mutex>();
+  return slot;
+}
+
+Result<std::optional<WriteResult>> TableWriter::RunIfWriteStatement(const std::string& sql,
+                                                                    const WriteContext& context) {
+  BASIN_ASSIGN_OR_RETURN(std::optional<WriteStatement> statement, ParseWriteStatement(sql));
+  if (!statement)
+    return std::optional<WriteResult>();
+  BASIN_ASSIGN_OR_RETURN(WriteResult result, Run(*statement, context));
+  return std::optional<WriteResult>(std::move(result));
+}
+
+Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const WriteContext& context) {
+  bool create = statement.kind == WriteStatement::Kind::kCreateTableAs;
+  std::string database = statement.database.empty() ? context.default_database : statement.database;
+  BASIN_RETURN_IF_ERROR(catalog::ValidateName(database, "database"));
+  BASIN_RETURN_IF_ERROR(catalog::ValidateName(statement.table, "table"));
+  std::string qualified = database + "." + statement.table;
+  std::string by = "user:" + context.user;
+  std::shared_ptr<std::mutex> table_lock = TableLock(qualified);
+  std::lock_guard<std::mutex> serialised(*table_lock);
+
+  Result<catalog::Table> existing = catalog_.GetTable(database, statement.table);
+  if (!existing.ok() && !existing.status().IsNotFound())
+    return existing.status();
+  if (create && existing.ok()) {
+    if (statement.if_not_exists)
+      return WriteResult{.table = qualified, .location = existing->location, .skipped = true};
+    return Status::AlreadyExists("table " + qualified +
+                                 " already exists: replace its data with INSERT OVERWRITE " +
+                                 qualified + " <query>");
+  }
+  if (!create && !existing.ok()) {
+    return Status::NotFound("no such table: " + qualified + " (create it with CREATE TABLE " +
+                            qualified + " AS <query>)");
+  }
+  if (!create && existing->format != "parquet") {
+    return Status::FailedPrecondition("table " + qualified + " is " + existing->format +
+                                      ": INSERT OVERWRITE writes only Parquet tables");
+  }
+
+  BASIN_ASSIGN_OR_RETURN(std::vector<QueryColumn> output,
+                         DescribeQuery(engine_, statement.query, context.cancel));
+  BASIN_ASSIGN_OR_RETURN(WritePlan plan, create ? PlanCreate(statement, database, output)
+                                                : PlanOverwrite(statement, *existing, output));
+  BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved, stores_.Resolve(plan.location));
+  if (resolved.key.empty()) {
+    return Status::InvalidArgument("location " + plan.location +
+                                   " is the lake's root: give the table a folder");
+  }
+
+  std::string write_folder = WriteFolder(NewWriteId());
+  auto discard = [&](const Status& failure) {
+    DiscardWrite(stores_, qualified, plan, write_folder);
+    return failure;
+  };
+  Result<query::QueryResult> copied = engine_.Execute(CopySql(plan, write_folder), context.cancel);
+  if (!copied.ok())
+    return discard(copied.status().WithContext("writing " + qualified));
+  if (context.cancel != nullptr && context.cancel->load())
+    return discard(Status::Cancelled("write cancelled"));
+  int64_t rows = 0;
+  if (!copied->rows.empty() && !copied->rows[0].empty() && copied->rows[0][0])
+    rows = std::stoll(*copied->rows[0][0]);
+  Result<WrittenObjects> written = FindWritten(stores_, plan, write_folder);
+  if (!written.ok())
+    return discard(written.status());
+
+  catalog::TableUpdate update;
+  update.changed_by = by;
+  update.upsert_partitions = written->partitions;
+  if (create) {
+    update.table = {
+        .database = database, .name = statement.table, .format = "parquet", .created_by = by};
+    update.mode = catalog::ApplyMode::kCreateOnly;
+    update.create_database = true;
+    update.replace_columns = true;
+  } else {
+    update.table = *existing;
+    update.mode = catalog::ApplyMode::kUpdateOnly;
+    update.replace_same_values = true;
+  }
+  update.table.columns = plan.columns;
+  update.table.partition_keys = plan.keys;
+  update.table.location = plan.keys.empty() ? plan.location + write_folder + "/" : plan.location;
+  update.table.stats.objects = written->objects;
+  update.table.stats.bytes = written->bytes;
+  update.table.stats.last_modified = written->last_modified;
+  // A partitioned overwrite knows only the rows it wrote, not those of the partitions it kept.
+  update.table.stats.rows =
+      (create || plan.keys.empty()) ? std::optional<int64_t>(rows) : std::nullopt;
+  Result<catalog::ApplyOutcome> applied = catalog_.ApplyTable(update);
+  if (!applied.ok()) {
+    if (applied.status().code() == StatusCode::kAlreadyExists && statement.if_not_exists) {
+      (void)discard(applied.status());  // created meanwhile by another node
+      BASIN_ASSIGN_OR_RETURN(catalog::Table winner, catalog_.GetTable(database, statement.table));
+      return WriteResult{.table = qualified, .location = winner.location, .skipped = true};
+    }
+    return discard(applied.status().WithContext("registering " + qualified));
+  }
+
+  for (const catalog::Partition& replaced : applied->replaced_partitions) {
+    DeleteReplaced(stores_, qualified, replaced.location);
+  }
+  if (plan.keys.empty() && !applied->previous_location.empty() &&
+      applied->previous_location != update.table.location) {
+    DeleteReplaced(stores_, qualified, applied->previous_location);
+  }
+  return WriteResult{
+      .table = qualified,
+      .created = create,
+      .partitions_written = static_cast<int64_t>(written->partitions.size()),
+      .partitions_replaced = static_cast<int64_t>(applied->replaced_partitions.size()),
+      .rows = rows,
+      .objects = written->objects,
+      .bytes = written->bytes,
+      .location = update.table.location};
+}
+
+}  // namespace basin::writer
