@@ -128,6 +128,9 @@ Result<Config> LoadConfig(const std::string& home, const std::map<std::string, s
   if (YAML::Node log = root["log"]) BASIN_RETURN_IF_ERROR(Read(log["level"], "log.level", file, config.log_level));
   if (YAML::Node query = root["query"]) {
     BASIN_RETURN_IF_ERROR(Read(query["default_database"], "query.default_database", file, config.default_database));
+    BASIN_RETURN_IF_ERROR(ReadBytes(query["result_cache_size"], "query.result_cache_size", file, config.result_cache_bytes));
+    BASIN_RETURN_IF_ERROR(ReadBytes(query["result_cache_entry_size"], "query.result_cache_entry_size", file,
+                                    config.result_cache_entry_bytes));
   }
   if (YAML::Node engine = root["engine"]) {
     BASIN_RETURN_IF_ERROR(Read(engine["threads"], "engine.threads", file, config.engine_threads));
@@ -181,7 +184,9 @@ std::string DefaultConfigText(const std::string& lake, const std::string& metada
       "log:\n"
       "  level: info   # trace, debug, info, warn, error\n\n"
       "query:\n"
-      "  default_database: default   # where unqualified table names are looked up\n\n"
+      "  default_database: default   # where unqualified table names are looked up\n"
+      "  result_cache_size: 256MiB   # results of read queries kept in memory; 0: no cache\n"
+      "  result_cache_entry_size: 16MiB   # larger results are not cached\n\n"
       "engine:\n"
       "  threads: 0    # 0: one per core\n"
       "  # memory_limit: 4GiB\n\n"

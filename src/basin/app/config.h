@@ -19,6 +19,9 @@ struct Config {
   uint64_t max_request_bytes = 64ull << 20;
   std::string log_level = "info";
   std::string default_database = "default";  // where unqualified table names are looked up
+  /// Results of read queries kept in memory (0: no cache); larger single results are not kept.
+  uint64_t result_cache_bytes = 256ull << 20;
+  uint64_t result_cache_entry_bytes = 16ull << 20;
   int engine_threads = 0;
   uint64_t engine_memory_limit_bytes = 0;
   storage::S3Options s3;  // endpoint, region, path style, credentials (bucket comes from URLs)

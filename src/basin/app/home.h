@@ -12,6 +12,7 @@
 #include "basin/metadata/database.h"
 #include "basin/query/engine.h"
 #include "basin/storage/store_resolver.h"
+#include "basin/query/result_cache.h"
 #include "basin/workgroup/admission_queue.h"
 #include "basin/workgroup/workgroup_store.h"
 
@@ -56,6 +57,10 @@ class Home {
   /// lake:// and s3:// URLs; the lake is opened on first use.
   Result<std::shared_ptr<storage::StoreResolver>> Stores();
   Result<query::Engine*> Engine();
+  /// The engine a workgroup's queries run on: the home's engine, or (for a workgroup with a
+  /// memory limit) an engine of its own whose memory is capped at that limit, so one
+  /// workgroup's queries cannot take another's memory. Engines share the result cache.
+  Result<query::Engine*> EngineFor(const workgroup::Workgroup& workgroup);
   /// Runs crawlers against the lake; its catalog() is the home's catalog.
   Result<crawler::Crawler*> Crawler();
   /// Workgroups and the workgroup of each user.
@@ -67,12 +72,17 @@ class Home {
   Result<writer::TableWriter*> Writer();
 
  private:
+  /// Spill files go below `work_dir`: one folder per engine. REQUIRES: mutex_ held.
+  Result<std::unique_ptr<query::Engine>> MakeEngine(const std::string& work_dir, uint64_t memory_limit_bytes);
+
   Config config_;
   std::mutex mutex_;
   std::unique_ptr<metadata::Database> metadata_;
   std::unique_ptr<auth::AuthStore> auth_;
   std::shared_ptr<storage::StoreResolver> stores_;
   std::unique_ptr<query::Engine> engine_;
+  std::map<std::pair<std::string, int64_t>, std::unique_ptr<query::Engine>> workgroup_engines_;
+  std::shared_ptr<query::ResultCache> result_cache_;
   std::unique_ptr<crawler::Crawler> crawler_;
   std::unique_ptr<workgroup::WorkgroupStore> workgroups_;
   workgroup::AdmissionQueue admission_;

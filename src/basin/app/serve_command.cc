@@ -7,6 +7,9 @@
 #include <thread>
 
 #include "basin/app/cli.h"
+#include "basin/app/write_command.h"
+#include "basin/server/query_service.h"
+#include "basin/writer/write_statement.h"
 #include "basin/common/log.h"
 #include "basin/server/api_server.h"
 
@@ -64,8 +67,19 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   query::SavedQueryStore saved_queries(**database);
   Result<workgroup::WorkgroupStore*> workgroups = (*home)->Workgroups();
   if (!workgroups.ok()) return ReportError(workgroups.status());
+  Result<writer::TableWriter*> table_writer = (*home)->Writer();
+  if (!table_writer.ok()) return ReportError(table_writer.status());
+  Home* home_ptr = home->get();
+  server::QueryService queries({
+      .engine_for = [home_ptr](const workgroup::Workgroup& group) { return home_ptr->EngineFor(group); },
+      .history = &history,
+      .workgroups = *workgroups,
+      .admission = &home_ptr->Admission(),
+      .write_statements = WriteStatementRunnerFor(**table_writer),
+      .is_write_statement = [](const std::string& sql) { return writer::IsWriteStatement(sql); },
+  });
   server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history, &saved_queries, *workgroups,
-                           &(*home)->Admission());
+                           &(*home)->Admission(), &queries);
   if (Status bound = server.Bind(); !bound.ok()) return ReportError(bound);
   log::Info("server_started", {{"url", "http://" + options.host + ":" + std::to_string(server.port())},
                                {"port", server.port()}, {"home", config.home}, {"lake", (*stores)->lake().Describe()},

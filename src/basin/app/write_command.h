@@ -4,6 +4,7 @@
 #include <string>
 
 #include "basin/app/home.h"
+#include "basin/server/query_service.h"
 
 namespace basin::app {
 
@@ -12,5 +13,9 @@ namespace basin::app {
 /// summary, or the result as JSON. nullopt when `sql` is not a write statement (the caller
 /// runs it on the engine); otherwise the command's exit code.
 std::optional<int> RunIfWriteStatement(Home& home, bool json, const std::string& sql);
+
+/// The server's runner of write statements: the writer's result as one row, its fields as
+/// columns (writer::ToJson).
+server::WriteStatementRunner WriteStatementRunnerFor(writer::TableWriter& table_writer);
 
 }  // namespace basin::app

@@ -77,13 +77,14 @@ void WriteError(httplib::Response& response, const Status& status) {
 ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
                      crawler::Crawler* crawler, query::Engine* engine, query::QueryHistory* history,
                      query::SavedQueryStore* saved_queries, workgroup::WorkgroupStore* workgroups,
-                     workgroup::AdmissionQueue* admission)
+                     workgroup::AdmissionQueue* admission, QueryService* queries)
     : options_(std::move(options)),
       auth_(auth),
       stores_(std::move(stores)),
       crawler_(crawler),
       engine_(engine),
       history_(history),
+      queries_(queries),
       saved_queries_(saved_queries),
       workgroups_(workgroups),
       admission_(admission),

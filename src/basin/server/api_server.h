@@ -25,6 +25,8 @@ struct Response;
 
 namespace basin::server {
 
+class QueryService;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: the OS picks one (see ApiServer::port)
@@ -60,7 +62,7 @@ class ApiServer {
             crawler::Crawler* crawler = nullptr, query::Engine* engine = nullptr,
             query::QueryHistory* history = nullptr, query::SavedQueryStore* saved_queries = nullptr,
             workgroup::WorkgroupStore* workgroups = nullptr,
-            workgroup::AdmissionQueue* admission = nullptr);
+            workgroup::AdmissionQueue* admission = nullptr, QueryService* queries = nullptr);
   ~ApiServer();
 
   /// Binds the listening socket. Unavailable when the address is taken or invalid.
@@ -109,6 +111,7 @@ class ApiServer {
   crawler::Crawler* crawler_;
   query::Engine* engine_;
   query::QueryHistory* history_;
+  QueryService* queries_;
   query::SavedQueryStore* saved_queries_;
   workgroup::WorkgroupStore* workgroups_;
   workgroup::AdmissionQueue* admission_;

@@ -155,17 +155,27 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request, const s
     Finish(rec, status, out.stats, counting.count);
     return out;
   };
-  Result<std::vector<std::string>> kinds = query::StatementKinds(request.sql);
-  if (!kinds.ok()) return done(kinds.status());
-  if (kinds->empty()) return done(Status::InvalidArgument("no SQL statement to run"));
-  rec.statement_kind = kinds->back();
-  // Viewers may only read; the check is here, on the server, whatever the client does.
-  if (!auth::RoleAtLeast(request.caller.role, auth::Role::kEditor)) {
-    Result<bool> read_only = query::IsReadOnlySql(request.sql);
-    if (!read_only.ok()) return done(read_only.status());
-    if (!*read_only) {
+  bool write_statement = options_.is_write_statement && options_.is_write_statement(request.sql);
+  bool viewer = !auth::RoleAtLeast(request.caller.role, auth::Role::kEditor);
+  if (write_statement) {
+    rec.statement_kind = "write";
+    if (viewer) {
       return done(Status::PermissionDenied("viewers may only run SELECT queries; user '" + request.caller.user +
                                            "' is a viewer"));
+    }
+  } else {
+    Result<std::vector<std::string>> kinds = query::StatementKinds(request.sql);
+    if (!kinds.ok()) return done(kinds.status());
+    if (kinds->empty()) return done(Status::InvalidArgument("no SQL statement to run"));
+    rec.statement_kind = kinds->back();
+    // Viewers may only read; the check is here, on the server, whatever the client does.
+    if (viewer) {
+      Result<bool> read_only = query::IsReadOnlySql(request.sql);
+      if (!read_only.ok()) return done(read_only.status());
+      if (!*read_only) {
+        return done(Status::PermissionDenied("viewers may only run SELECT queries; user '" + request.caller.user +
+                                             "' is a viewer"));
+      }
     }
   }
   Result<workgroup::Workgroup> group = WorkgroupOf(request.caller);
@@ -177,7 +187,7 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request, const s
     if (!admitted.ok()) return done(admitted.status());
     ticket.emplace(std::move(admitted).value());
   }
-  if (options_.write_statements) {
+  if (write_statement && options_.write_statements) {
     Result<std::optional<query::QueryResult>> written =
         options_.write_statements(request.sql, request.database, request.caller.user, cancel);
     if (!written.ok()) return done(written.status());

@@ -53,6 +53,9 @@ class QueryService {
     workgroup::WorkgroupStore* workgroups = nullptr;  // may be null: no limits, no queue
     workgroup::AdmissionQueue* admission = nullptr;   // may be null
     WriteStatementRunner write_statements;            // may be empty
+    /// True for the statements write_statements runs (even malformed ones), so a viewer's
+    /// attempt is refused as such rather than reported as a syntax error.
+    std::function<bool(const std::string&)> is_write_statement;
     std::string results_prefix = "lake://_basin/query-results/";
     /// Materialized results of asynchronous non-SELECT statements are capped at this.
     size_t max_memory_rows = 100000;
