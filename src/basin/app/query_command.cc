@@ -8,6 +8,7 @@
 #include "basin/app/cli.h"
 #include "basin/app/write_command.h"
 #include "basin/common/time_format.h"
+#include "basin/query/saved_queries.h"
 #include "basin/query/query_history.h"
 
 namespace basin::app {
@@ -61,7 +62,7 @@ void PrintTable(const query::QueryResult& result) {
 }
 
 int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file, std::string format,
-             const std::string& database) {
+             std::string database, const std::string& saved) {
   if (!file.empty()) {
     std::ifstream in(file);
     if (!in) return ReportError(Status::NotFound("cannot read SQL file " + file));
@@ -93,15 +94,56 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
   if (!metadata.ok()) return ReportError(metadata.status());
   InstallInterruptFlag();
   if (std::optional<int> written = RunIfWriteStatement(home, format == "json", sql)) return *written;
-  query::QueryRecord record{.user = "local", .sql = sql, .started_at = std::chrono::system_clock::now()};
-  Result<query::QueryResult> result = (*engine)->Execute(sql, &interrupted);
-  record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now() -
-                                                                          record.started_at);
+  query::QueryRecord record{.user = "local",
+                            .sql = sql,
+                            .started_at = std::chrono::system_clock::now(),
+                            .database = config->default_database};
+  // CSV streams straight to stdout (a result of any size); table and JSON need every row.
+  struct CsvOut final : query::RowSink {
+    Status Begin(const std::vector<std::string>& names, const std::vector<std::string>&) override {
+      std::string header;
+      for (size_t i = 0; i < names.size(); ++i) header += (i ? "," : "") + CsvField(names[i]);
+      std::cout << header << "\n";
+      return Status();
+    }
+    Status Rows(std::vector<query::Row>&& rows) override {
+      for (const auto& row : rows) {
+        std::string line;
+        for (size_t i = 0; i < row.size(); ++i) line += (i ? "," : "") + CsvField(row[i]);
+        std::cout << line << "\n";
+      }
+      count += rows.size();
+      return std::cout ? Status() : Status::Cancelled("standard output is closed");
+    }
+    size_t count = 0;
+  } csv;
+  query::ExecuteOptions options{.cancel = &interrupted};
+  Result<query::QueryResult> result = query::QueryResult{};
+  if (format == "csv") {
+    Result<query::QueryStats> stats = (*engine)->Execute(sql, options, csv);
+    if (stats.ok()) {
+      result->stats = *stats;
+      result->bytes_read = stats->bytes_read;
+      result->elapsed = stats->elapsed;
+    } else {
+      result = stats.status();
+    }
+  } else {
+    result = (*engine)->Execute(sql, options);
+  }
+  record.ended_at = std::chrono::system_clock::now();
+  record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(record.ended_at - record.started_at);
   record.status = result.ok() ? "succeeded"
                   : result.status().code() == StatusCode::kCancelled ? "cancelled" : "failed";
+  size_t rows_returned = format == "csv" ? csv.count : (result.ok() ? result->rows.size() : 0);
   if (result.ok()) {
-    record.rows_returned = static_cast<int64_t>(result->rows.size());
+    record.rows_returned = static_cast<int64_t>(rows_returned);
     record.bytes_read = static_cast<int64_t>(result->bytes_read);
+    record.partitions_scanned = result->stats.PartitionsScanned();
+    record.partitions_total = result->stats.PartitionsTotal();
+    record.objects_scanned = result->stats.objects_opened;
+    record.cache_hit = result->stats.cache_hit;
+    record.statement_kind = result->stats.statement_kind;
   } else {
     record.error = result.status().message();
   }
@@ -119,34 +161,32 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
       rows.push_back(std::move(object));
     }
     PrintJson(rows);
-  } else if (format == "csv") {
-    std::string header;
-    for (size_t i = 0; i < result->column_names.size(); ++i) header += (i ? "," : "") + CsvField(result->column_names[i]);
-    std::cout << header << "\n";
-    for (const auto& row : result->rows) {
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) line += (i ? "," : "") + CsvField(row[i]);
-      std::cout << line << "\n";
-    }
-  } else {
+  } else if (format == "table") {
     PrintTable(*result);
   }
   std::cout.flush();
-  std::cerr << result->rows.size() << " row(s) in " << result->elapsed.count() / 1000 << " ms, "
-            << HumanBytes(result->bytes_read) << " read from the lake" << std::endl;
+  std::string partitions;
+  if (result->stats.PartitionsTotal() > 0) {
+    partitions = ", " + std::to_string(result->stats.PartitionsScanned()) + " of " +
+                 std::to_string(result->stats.PartitionsTotal()) + " partitions";
+  }
+  std::cerr << rows_returned << " row(s) in " << result->elapsed.count() / 1000 << " ms, "
+            << HumanBytes(result->bytes_read) << " read from the lake" << partitions
+            << (result->stats.cache_hit ? " (from the result cache)" : "") << std::endl;
   return kExitOk;
 }
 
 }  // namespace
 
 void AddQueryCommand(CLI::App& app, GlobalFlags& flags, int& exit_code) {
-  static std::string sql, file, format = "table", database;
+  static std::string sql, file, format = "table", database, saved;
   CLI::App* query = app.add_subcommand("query", "Run SQL over catalog tables (db.table) and lake files (Ctrl-C cancels)");
   query->add_option("sql", sql, "The SQL; '-' or nothing reads it from stdin");
   query->add_option("-f,--file", file, "Read the SQL from a file");
   query->add_option("--format", format, "table, csv or json");
   query->add_option("--database", database, "Database for unqualified table names (default: query.default_database)");
-  query->callback([&] { exit_code = RunQuery(flags, sql, file, format, database); });
+  query->add_option("--saved", saved, "Run the saved query NAME (basin saved-query list)");
+  query->callback([&] { exit_code = RunQuery(flags, sql, file, format, database, saved); });
 }
 
 }  // namespace basin::app
