@@ -145,7 +145,7 @@ Result<query::Engine*> QueryService::DefaultEngine() {
 
 QueryService::Outcome QueryService::Execute(const QueryRequest& request, const std::string& sql_to_run,
                                             query::RowSink& sink, const std::atomic<bool>* cancel,
-                                            query::QueryRecord record) {
+                                            query::QueryRecord record, const std::function<void()>& on_admitted) {
   Outcome out;
   out.record = std::move(record);
   query::QueryRecord& rec = out.record;
@@ -187,6 +187,7 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request, const s
     if (!admitted.ok()) return done(admitted.status());
     ticket.emplace(std::move(admitted).value());
   }
+  if (on_admitted) on_admitted();
   if (write_statement && options_.write_statements) {
     Result<std::optional<query::QueryResult>> written =
         options_.write_statements(request.sql, request.database, request.caller.user, cancel);
@@ -261,10 +262,18 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
   query::QueryRecord record;
   {
     std::lock_guard<std::mutex> lock(job->mutex);
-    job->record.status = "running";
     record = job->record;
   }
-  (void)options_.history->Update(record);
+  // "queued" until the workgroup's queue lets it run.
+  auto admitted = [&] {
+    query::QueryRecord running;
+    {
+      std::lock_guard<std::mutex> lock(job->mutex);
+      job->record.status = "running";
+      running = job->record;
+    }
+    (void)options_.history->Update(running);
+  };
   // A single SELECT goes to a Parquet object in the lake, so a result of any size never
   // sits in server memory and can be paged and downloaded; other statements' results
   // (small: counts, plans, summaries) stay in memory.
@@ -277,7 +286,7 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
   MemorySink memory(options_.max_memory_rows);
   NullSink ignore;
   query::RowSink& sink = to_lake ? static_cast<query::RowSink&>(ignore) : memory;
-  Outcome out = Execute(request, sql, sink, &job->cancel, record);
+  Outcome out = Execute(request, sql, sink, &job->cancel, record, admitted);
   if (to_lake && out.status.ok()) {
     // COPY answers with the number of rows it wrote.
     out.record.rows_returned = 0;

@@ -105,8 +105,10 @@ class QueryService {
  private:
   struct Job;
   Result<workgroup::Workgroup> WorkgroupOf(const QueryCaller& caller);
+  /// `on_admitted` is called once the workgroup's queue lets the query run.
   Outcome Execute(const QueryRequest& request, const std::string& sql_to_run, query::RowSink& sink,
-                  const std::atomic<bool>* cancel, query::QueryRecord record);
+                  const std::atomic<bool>* cancel, query::QueryRecord record,
+                  const std::function<void()>& on_admitted = {});
   void RunJob(std::shared_ptr<Job> job, QueryRequest request);
   Result<std::shared_ptr<Job>> FindJob(int64_t id, const QueryCaller& caller);
 
