@@ -135,24 +135,30 @@ Result<std::shared_ptr<storage::StoreResolver>> Home::Stores() {
   return stores_;
 }
 
-Result<std::unique_ptr<query::Engine>> Home::MakeEngine(const std::string& work_dir, uint64_t memory_limit_bytes) {
+Result<std::unique_ptr<query::Engine>> Home::MakeEngine(const std::string& work_dir,
+                                                        uint64_t memory_limit_bytes) {
   metadata::Database* database = metadata_.get();
   std::shared_ptr<storage::StoreResolver> stores = stores_;
   // Catalog tables are resolved when a query names them, so they are always current.
   auto catalog = std::make_shared<catalog::Catalog>(*database);
-  auto resolver = [catalog, stores, database](const std::string& name, const std::string& table,
-                                              const std::string& default_database) -> Result<query::TableScan> {
-    BASIN_ASSIGN_OR_RETURN(catalog::Table found, catalog->GetTable(name.empty() ? default_database : name, table));
+  auto resolver = [catalog, stores, database](
+                      const std::string& name, const std::string& table,
+                      const std::string& default_database) -> Result<query::TableScan> {
+    BASIN_ASSIGN_OR_RETURN(catalog::Table found,
+                           catalog->GetTable(name.empty() ? default_database : name, table));
     std::vector<catalog::Partition> partitions;
     if (!found.partition_keys.empty()) {
-      BASIN_ASSIGN_OR_RETURN(partitions, catalog->ListPartitions(found.id, {.limit = int64_t{1} << 40}));
+      BASIN_ASSIGN_OR_RETURN(partitions,
+                             catalog->ListPartitions(found.id, {.limit = int64_t{1} << 40}));
     }
     // Files a crawler rejected stay out of queries (their tables were built without them).
-    BASIN_ASSIGN_OR_RETURN(std::set<std::string> rejected, crawler::CrawlerStore(*database).RejectedObjects(found.location));
+    BASIN_ASSIGN_OR_RETURN(std::set<std::string> rejected,
+                           crawler::CrawlerStore(*database).RejectedObjects(found.location));
     return query::PlanTableScan(found, partitions, *stores, rejected);
   };
   if (!result_cache_ && config_.result_cache_bytes > 0) {
-    result_cache_ = std::make_shared<query::ResultCache>(config_.result_cache_bytes, config_.result_cache_entry_bytes);
+    result_cache_ = std::make_shared<query::ResultCache>(config_.result_cache_bytes,
+                                                         config_.result_cache_entry_bytes);
   }
   return query::Engine::Make({.work_dir = work_dir,
                               .stores = stores,
@@ -171,19 +177,23 @@ Result<query::Engine*> Home::Engine() {
   (void)database;
   std::lock_guard<std::mutex> lock(mutex_);
   if (!engine_) {
-    BASIN_ASSIGN_OR_RETURN(engine_, MakeEngine(config_.home + "/engine", config_.engine_memory_limit_bytes));
+    BASIN_ASSIGN_OR_RETURN(engine_,
+                           MakeEngine(config_.home + "/engine", config_.engine_memory_limit_bytes));
   }
   return engine_.get();
 }
 
 Result<query::Engine*> Home::EngineFor(const workgroup::Workgroup& workgroup) {
-  if (workgroup.memory_limit_bytes <= 0) return Engine();
+  if (workgroup.memory_limit_bytes <= 0)
+    return Engine();
   BASIN_RETURN_IF_ERROR(Engine().status());
   std::lock_guard<std::mutex> lock(mutex_);
   auto& engine = workgroup_engines_[{workgroup.name, workgroup.memory_limit_bytes}];
   if (!engine) {
-    std::string work_dir = config_.home + "/engine/workgroup-" + std::to_string(workgroup.id) + "-" + std::to_string(workgroup.memory_limit_bytes);
-    BASIN_ASSIGN_OR_RETURN(engine, MakeEngine(work_dir, static_cast<uint64_t>(workgroup.memory_limit_bytes)));
+    std::string work_dir = config_.home + "/engine/workgroup-" + std::to_string(workgroup.id) +
+                           "-" + std::to_string(workgroup.memory_limit_bytes);
+    BASIN_ASSIGN_OR_RETURN(
+        engine, MakeEngine(work_dir, static_cast<uint64_t>(workgroup.memory_limit_bytes)));
   }
   return engine.get();
 }
@@ -201,7 +211,8 @@ Result<crawler::Crawler*> Home::Crawler() {
 Result<workgroup::WorkgroupStore*> Home::Workgroups() {
   BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!workgroups_) workgroups_ = std::make_unique<workgroup::WorkgroupStore>(*database);
+  if (!workgroups_)
+    workgroups_ = std::make_unique<workgroup::WorkgroupStore>(*database);
   return workgroups_.get();
 }
 

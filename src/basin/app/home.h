@@ -11,11 +11,10 @@
 #include "basin/crawler/crawl.h"
 #include "basin/metadata/database.h"
 #include "basin/query/engine.h"
-#include "basin/storage/store_resolver.h"
 #include "basin/query/result_cache.h"
+#include "basin/storage/store_resolver.h"
 #include "basin/workgroup/admission_queue.h"
 #include "basin/workgroup/workgroup_store.h"
-
 #include "basin/writer/table_writer.h"
 
 namespace basin::app {
@@ -26,9 +25,9 @@ Result<std::string> LocateHome(const std::optional<std::string>& flag,
                                const std::map<std::string, std::string>& environment);
 
 struct InitOptions {
-  std::string lake = "lake";  // folder relative to the home, or s3://bucket/prefix
+  std::string lake = "lake";             // folder relative to the home, or s3://bucket/prefix
   std::string metadata = "metadata.db";  // SQLite file relative to the home, or postgresql:// URL
-  storage::S3Options s3;      // endpoint, region, credentials for an S3 lake
+  storage::S3Options s3;                 // endpoint, region, credentials for an S3 lake
   std::string admin_name = "admin";
 };
 
@@ -73,7 +72,8 @@ class Home {
 
  private:
   /// Spill files go below `work_dir`: one folder per engine. REQUIRES: mutex_ held.
-  Result<std::unique_ptr<query::Engine>> MakeEngine(const std::string& work_dir, uint64_t memory_limit_bytes);
+  Result<std::unique_ptr<query::Engine>> MakeEngine(const std::string& work_dir,
+                                                    uint64_t memory_limit_bytes);
 
   Config config_;
   std::mutex mutex_;
@@ -92,6 +92,7 @@ class Home {
 };
 
 /// Opens the store for the lake URL of a config ("/abs/lake" or "s3://bucket/prefix").
-Result<std::unique_ptr<storage::ObjectStore>> OpenLake(const std::string& lake_url, const storage::S3Options& s3);
+Result<std::unique_ptr<storage::ObjectStore>> OpenLake(const std::string& lake_url,
+                                                       const storage::S3Options& s3);
 
 }  // namespace basin::app

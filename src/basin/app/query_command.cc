@@ -1,25 +1,28 @@
 // basin query: SQL over the catalog and the lake with the embedded engine (no server needed).
-#include <CLI/CLI.hpp>
-
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
+
 #include "basin/app/cli.h"
 #include "basin/app/write_command.h"
 #include "basin/common/time_format.h"
-#include "basin/query/saved_queries.h"
 #include "basin/query/query_history.h"
+#include "basin/query/saved_queries.h"
 
 namespace basin::app {
 namespace {
 
 std::string CsvField(const std::optional<std::string>& value) {
-  if (!value) return "";
-  if (value->find_first_of(",\"\n\r") == std::string::npos) return *value;
+  if (!value)
+    return "";
+  if (value->find_first_of(",\"\n\r") == std::string::npos)
+    return *value;
   std::string out = "\"";
   for (char c : *value) {
-    if (c == '"') out += '"';
+    if (c == '"')
+      out += '"';
     out += c;
   }
   return out + "\"";
@@ -39,9 +42,11 @@ size_t DisplayWidth(const std::string& text) {
 
 void PrintTable(const query::QueryResult& result) {
   std::vector<size_t> widths;
-  for (const std::string& name : result.column_names) widths.push_back(DisplayWidth(name));
+  for (const std::string& name : result.column_names)
+    widths.push_back(DisplayWidth(name));
   for (const auto& row : result.rows) {
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], DisplayWidth(row[i].value_or("NULL")));
+    for (size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], DisplayWidth(row[i].value_or("NULL")));
   }
   auto print_row = [&](const std::vector<std::string>& cells) {
     std::string line;
@@ -52,11 +57,13 @@ void PrintTable(const query::QueryResult& result) {
   };
   print_row(result.column_names);
   std::string rule;
-  for (size_t i = 0; i < widths.size(); ++i) rule += (i ? "-+-" : "") + std::string(widths[i], '-');
+  for (size_t i = 0; i < widths.size(); ++i)
+    rule += (i ? "-+-" : "") + std::string(widths[i], '-');
   std::cout << rule << "\n";
   for (const auto& row : result.rows) {
     std::vector<std::string> cells;
-    for (const auto& value : row) cells.push_back(value.value_or("NULL"));
+    for (const auto& value : row)
+      cells.push_back(value.value_or("NULL"));
     print_row(cells);
   }
 }
@@ -65,7 +72,8 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
              std::string database, const std::string& saved) {
   if (!file.empty()) {
     std::ifstream in(file);
-    if (!in) return ReportError(Status::NotFound("cannot read SQL file " + file));
+    if (!in)
+      return ReportError(Status::NotFound("cannot read SQL file " + file));
     std::stringstream text;
     text << in.rdbuf();
     sql = text.str();
@@ -75,25 +83,33 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
     sql = text.str();
   }
   if (sql.find_first_not_of(" \t\r\n;") == std::string::npos) {
-    return ReportError(Status::InvalidArgument("no SQL given: pass it as an argument, with -f FILE, or on stdin"));
+    return ReportError(
+        Status::InvalidArgument("no SQL given: pass it as an argument, with -f FILE, or on stdin"));
   }
-  if (flags.json) format = "json";
+  if (flags.json)
+    format = "json";
   if (format != "table" && format != "csv" && format != "json") {
     return ReportError(Status::InvalidArgument("--format must be table, csv or json"));
   }
   std::map<std::string, std::string> environment = ProcessEnvironment();
   Result<std::string> location = LocateHome(flags.home, environment);
-  if (!location.ok()) return ReportError(location.status());
+  if (!location.ok())
+    return ReportError(location.status());
   Result<Config> config = LoadConfig(*location, environment);
-  if (!config.ok()) return ReportError(config.status());
-  if (!database.empty()) config->default_database = database;
+  if (!config.ok())
+    return ReportError(config.status());
+  if (!database.empty())
+    config->default_database = database;
   Home home(*config);
   Result<query::Engine*> engine = home.Engine();
-  if (!engine.ok()) return ReportError(engine.status());
+  if (!engine.ok())
+    return ReportError(engine.status());
   Result<metadata::Database*> metadata = home.Metadata();
-  if (!metadata.ok()) return ReportError(metadata.status());
+  if (!metadata.ok())
+    return ReportError(metadata.status());
   InstallInterruptFlag();
-  if (std::optional<int> written = RunIfWriteStatement(home, format == "json", sql)) return *written;
+  if (std::optional<int> written = RunIfWriteStatement(home, format == "json", sql))
+    return *written;
   query::QueryRecord record{.user = "local",
                             .sql = sql,
                             .started_at = std::chrono::system_clock::now(),
@@ -102,14 +118,16 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
   struct CsvOut final : query::RowSink {
     Status Begin(const std::vector<std::string>& names, const std::vector<std::string>&) override {
       std::string header;
-      for (size_t i = 0; i < names.size(); ++i) header += (i ? "," : "") + CsvField(names[i]);
+      for (size_t i = 0; i < names.size(); ++i)
+        header += (i ? "," : "") + CsvField(names[i]);
       std::cout << header << "\n";
       return Status();
     }
     Status Rows(std::vector<query::Row>&& rows) override {
       for (const auto& row : rows) {
         std::string line;
-        for (size_t i = 0; i < row.size(); ++i) line += (i ? "," : "") + CsvField(row[i]);
+        for (size_t i = 0; i < row.size(); ++i)
+          line += (i ? "," : "") + CsvField(row[i]);
         std::cout << line << "\n";
       }
       count += rows.size();
@@ -132,9 +150,11 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
     result = (*engine)->Execute(sql, options);
   }
   record.ended_at = std::chrono::system_clock::now();
-  record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(record.ended_at - record.started_at);
-  record.status = result.ok() ? "succeeded"
-                  : result.status().code() == StatusCode::kCancelled ? "cancelled" : "failed";
+  record.duration =
+      std::chrono::duration_cast<std::chrono::milliseconds>(record.ended_at - record.started_at);
+  record.status = result.ok()                                        ? "succeeded"
+                  : result.status().code() == StatusCode::kCancelled ? "cancelled"
+                                                                     : "failed";
   size_t rows_returned = format == "csv" ? csv.count : (result.ok() ? result->rows.size() : 0);
   if (result.ok()) {
     record.rows_returned = static_cast<int64_t>(rows_returned);
@@ -149,14 +169,18 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
   }
   // The history is a record, not a gate: a query's answer is shown even if it cannot be kept.
   Result<int64_t> recorded = query::QueryHistory(**metadata).Record(record);
-  if (!recorded.ok()) std::cerr << "basin: warning: query not recorded in history: " << recorded.status().message() << "\n";
-  if (!result.ok()) return ReportError(result.status());
+  if (!recorded.ok())
+    std::cerr << "basin: warning: query not recorded in history: " << recorded.status().message()
+              << "\n";
+  if (!result.ok())
+    return ReportError(result.status());
   if (format == "json") {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& row : result->rows) {
       nlohmann::json object = nlohmann::json::object();
       for (size_t i = 0; i < row.size(); ++i) {
-        object[result->column_names[i]] = row[i] ? nlohmann::json(*row[i]) : nlohmann::json(nullptr);
+        object[result->column_names[i]] =
+            row[i] ? nlohmann::json(*row[i]) : nlohmann::json(nullptr);
       }
       rows.push_back(std::move(object));
     }
@@ -180,11 +204,13 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
 
 void AddQueryCommand(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   static std::string sql, file, format = "table", database, saved;
-  CLI::App* query = app.add_subcommand("query", "Run SQL over catalog tables (db.table) and lake files (Ctrl-C cancels)");
+  CLI::App* query = app.add_subcommand(
+      "query", "Run SQL over catalog tables (db.table) and lake files (Ctrl-C cancels)");
   query->add_option("sql", sql, "The SQL; '-' or nothing reads it from stdin");
   query->add_option("-f,--file", file, "Read the SQL from a file");
   query->add_option("--format", format, "table, csv or json");
-  query->add_option("--database", database, "Database for unqualified table names (default: query.default_database)");
+  query->add_option("--database", database,
+                    "Database for unqualified table names (default: query.default_database)");
   query->add_option("--saved", saved, "Run the saved query NAME (basin saved-query list)");
   query->callback([&] { exit_code = RunQuery(flags, sql, file, format, database, saved); });
 }

@@ -52,16 +52,22 @@ std::optional<int> RunIfWriteStatement(Home& home, bool json, const std::string&
 }
 
 server::WriteStatementRunner WriteStatementRunnerFor(writer::TableWriter& table_writer) {
-  return [&table_writer](const std::string& sql, const std::string& database, const std::string& user,
-                         const std::atomic<bool>* cancel) -> Result<std::optional<query::QueryResult>> {
-    BASIN_ASSIGN_OR_RETURN(std::optional<writer::WriteResult> written,
-                           table_writer.RunIfWriteStatement(sql, {.default_database = database, .user = user, .cancel = cancel}));
-    if (!written) return std::optional<query::QueryResult>();
+  return [&table_writer](
+             const std::string& sql, const std::string& database, const std::string& user,
+             const std::atomic<bool>* cancel) -> Result<std::optional<query::QueryResult>> {
+    BASIN_ASSIGN_OR_RETURN(
+        std::optional<writer::WriteResult> written,
+        table_writer.RunIfWriteStatement(
+            sql, {.default_database = database, .user = user, .cancel = cancel}));
+    if (!written)
+      return std::optional<query::QueryResult>();
     query::QueryResult result;
     query::Row row;
     for (const auto& [key, value] : writer::ToJson(*written).items()) {
       result.column_names.push_back(key);
-      result.column_types.push_back(value.is_boolean() ? "BOOLEAN" : value.is_number() ? "BIGINT" : "VARCHAR");
+      result.column_types.push_back(value.is_boolean()  ? "BOOLEAN"
+                                    : value.is_number() ? "BIGINT"
+                                                        : "VARCHAR");
       row.push_back(value.is_string() ? value.get<std::string>() : value.dump());
     }
     result.rows.push_back(std::move(row));

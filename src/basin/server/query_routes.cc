@@ -1,11 +1,11 @@
 // SQL over HTTP: synchronous queries (JSON, or CSV streamed), asynchronous queries
 // (submit, status, cancel, paged results, CSV and Parquet downloads), and EXPLAIN as data.
 // The history listing is in query_history_routes.cc.
-#include <httplib.h>
-
 #include <charconv>
 #include <condition_variable>
 #include <deque>
+
+#include <httplib.h>
 
 #include "basin/common/time_format.h"
 #include "basin/query/query_json.h"
@@ -30,15 +30,18 @@ nlohmann::json ScansJson(const std::vector<query::TableScanReport>& scans) {
   return list;
 }
 
-nlohmann::json ColumnsJson(const std::vector<std::string>& names, const std::vector<std::string>& types) {
+nlohmann::json ColumnsJson(const std::vector<std::string>& names,
+                           const std::vector<std::string>& types) {
   nlohmann::json columns = nlohmann::json::array();
-  for (size_t i = 0; i < names.size(); ++i) columns.push_back({{"name", names[i]}, {"type", types[i]}});
+  for (size_t i = 0; i < names.size(); ++i)
+    columns.push_back({{"name", names[i]}, {"type", types[i]}});
   return columns;
 }
 
 nlohmann::json RowJson(const query::Row& row) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& value : row) out.push_back(value ? nlohmann::json(*value) : nlohmann::json(nullptr));
+  for (const auto& value : row)
+    out.push_back(value ? nlohmann::json(*value) : nlohmann::json(nullptr));
   return out;
 }
 
@@ -47,14 +50,16 @@ nlohmann::json RowJson(const query::Row& row) {
 class PageSink final : public query::RowSink {
  public:
   explicit PageSink(int64_t max_rows) : max_rows_(max_rows) {}
-  Status Begin(const std::vector<std::string>& names, const std::vector<std::string>& types) override {
+  Status Begin(const std::vector<std::string>& names,
+               const std::vector<std::string>& types) override {
     column_names = names;
     column_types = types;
     return Status();
   }
   Status Rows(std::vector<query::Row>&& batch) override {
     for (query::Row& row : batch) {
-      if (static_cast<int64_t>(rows.size()) < max_rows_) rows.push_back(RowJson(row));
+      if (static_cast<int64_t>(rows.size()) < max_rows_)
+        rows.push_back(RowJson(row));
       ++total;
     }
     return Status();
@@ -68,11 +73,14 @@ class PageSink final : public query::RowSink {
 };
 
 std::string CsvField(const std::optional<std::string>& value) {
-  if (!value) return "";
-  if (value->find_first_of(",\"\r\n") == std::string::npos) return *value;
+  if (!value)
+    return "";
+  if (value->find_first_of(",\"\r\n") == std::string::npos)
+    return *value;
   std::string out = "\"";
   for (char c : *value) {
-    if (c == '"') out += '"';
+    if (c == '"')
+      out += '"';
     out += c;
   }
   return out + "\"";
@@ -88,7 +96,8 @@ class ChunkChannel {
   bool Push(std::string chunk) {
     std::unique_lock<std::mutex> lock(mutex_);
     space_.wait(lock, [&] { return bytes_ < kMaxBytes || aborted_; });
-    if (aborted_) return false;
+    if (aborted_)
+      return false;
     bytes_ += chunk.size();
     chunks_.push_back(std::move(chunk));
     ready_.notify_all();
@@ -142,8 +151,10 @@ struct CsvStream : public query::RowSink {
 
   Status Begin(const std::vector<std::string>& names, const std::vector<std::string>&) override {
     std::string header;
-    for (size_t i = 0; i < names.size(); ++i) header += (i ? "," : "") + CsvField(names[i]);
-    if (!channel.Push(header + "\n")) return Status::Cancelled("the client went away");
+    for (size_t i = 0; i < names.size(); ++i)
+      header += (i ? "," : "") + CsvField(names[i]);
+    if (!channel.Push(header + "\n"))
+      return Status::Cancelled("the client went away");
     std::lock_guard<std::mutex> lock(mutex);
     began = true;
     changed.notify_all();
@@ -152,15 +163,18 @@ struct CsvStream : public query::RowSink {
   Status Rows(std::vector<query::Row>&& rows) override {
     std::string text;
     for (const query::Row& row : rows) {
-      for (size_t i = 0; i < row.size(); ++i) text += (i ? "," : "") + CsvField(row[i]);
+      for (size_t i = 0; i < row.size(); ++i)
+        text += (i ? "," : "") + CsvField(row[i]);
       text += '\n';
     }
-    if (!channel.Push(std::move(text))) return Status::Cancelled("the client went away");
+    if (!channel.Push(std::move(text)))
+      return Status::Cancelled("the client went away");
     return Status();
   }
   void End(const Status& status) {
     std::lock_guard<std::mutex> lock(mutex);
-    if (!began) early_error = status.ok() ? Status::Internal("the query produced no result") : status;
+    if (!began)
+      early_error = status.ok() ? Status::Internal("the query produced no result") : status;
     ended = true;
     channel.Close(!status.ok());
     changed.notify_all();
@@ -168,8 +182,8 @@ struct CsvStream : public query::RowSink {
 };
 
 // Starts `run` (which must call stream->End) on its own thread and answers with CSV.
-void RespondCsv(httplib::Response& response, std::shared_ptr<CsvStream> stream, std::function<void()> run,
-                const std::string& filename) {
+void RespondCsv(httplib::Response& response, std::shared_ptr<CsvStream> stream,
+                std::function<void()> run, const std::string& filename) {
   stream->thread = std::thread(std::move(run));
   {
     std::unique_lock<std::mutex> lock(stream->mutex);
@@ -186,7 +200,8 @@ void RespondCsv(httplib::Response& response, std::shared_ptr<CsvStream> stream, 
         bool failed = false;
         std::optional<std::string> chunk = stream->channel.Pop(failed);
         if (!chunk) {
-          if (failed) return false;  // cut the stream short: the client sees an incomplete transfer
+          if (failed)
+            return false;  // cut the stream short: the client sees an incomplete transfer
           sink.done();
           return true;
         }
@@ -195,17 +210,21 @@ void RespondCsv(httplib::Response& response, std::shared_ptr<CsvStream> stream, 
       [stream](bool) {
         stream->cancel = true;
         stream->channel.Abort();
-        if (stream->thread.joinable()) stream->thread.join();
+        if (stream->thread.joinable())
+          stream->thread.join();
       });
 }
 
-Result<int64_t> IntParam(const httplib::Request& request, const std::string& name, int64_t fallback) {
+Result<int64_t> IntParam(const httplib::Request& request, const std::string& name,
+                         int64_t fallback) {
   std::string text = request.get_param_value(name);
-  if (text.empty()) return fallback;
+  if (text.empty())
+    return fallback;
   int64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size()) {
-    return Status::InvalidArgument("parameter '" + name + "' must be an integer, got '" + text + "'");
+    return Status::InvalidArgument("parameter '" + name + "' must be an integer, got '" + text +
+                                   "'");
   }
   return value;
 }
@@ -215,7 +234,8 @@ Result<int64_t> IntParam(const httplib::Request& request, const std::string& nam
 void ApiServer::RegisterQueryRoutes() {
   using Request = httplib::Request;
   using Response = httplib::Response;
-  if (queries_ == nullptr) return;
+  if (queries_ == nullptr)
+    return;
 
   auto caller_of = [](const RequestContext& context) {
     return QueryCaller{.user = context.principal.user.name,
@@ -223,15 +243,18 @@ void ApiServer::RegisterQueryRoutes() {
                        .workgroup = context.principal.user.workgroup};
   };
   // {"sql", "database"?, "cache"?}
-  auto request_of = [caller_of](const nlohmann::json& body, const RequestContext& context) -> Result<QueryRequest> {
+  auto request_of = [caller_of](const nlohmann::json& body,
+                                const RequestContext& context) -> Result<QueryRequest> {
     BASIN_ASSIGN_OR_RETURN(std::string sql, RequiredString(body, "sql"));
     QueryRequest request{.sql = sql, .caller = caller_of(context)};
     if (body.contains("database")) {
-      if (!body["database"].is_string()) return Status::InvalidArgument("field 'database' must be a string");
+      if (!body["database"].is_string())
+        return Status::InvalidArgument("field 'database' must be a string");
       request.database = body["database"].get<std::string>();
     }
     if (body.contains("cache")) {
-      if (!body["cache"].is_boolean()) return Status::InvalidArgument("field 'cache' must be true or false");
+      if (!body["cache"].is_boolean())
+        return Status::InvalidArgument("field 'cache' must be true or false");
       request.use_cache = body["cache"].get<bool>();
     }
     return request;
@@ -239,143 +262,189 @@ void ApiServer::RegisterQueryRoutes() {
 
   // Synchronous: {"sql", "database"?, "max_rows"?, "cache"?, "format"? ("json" | "csv"),
   // "explain"? (true: plan only, say which partitions would be read)}.
-  Route("POST", "/api/query", Access::kViewer, [this, request_of](const Request& http, Response& response, const RequestContext& context) {
-    Result<nlohmann::json> body = ParseJsonBody(http.body);
-    if (!body.ok()) return WriteError(response, body.status());
-    Result<QueryRequest> request = request_of(*body, context);
-    if (!request.ok()) return WriteError(response, request.status());
-    int64_t max_rows = body->value("max_rows", int64_t{10000});
-    if (max_rows < 1) return WriteError(response, Status::InvalidArgument("field 'max_rows' must be at least 1"));
-    std::string format = body->value("format", std::string("json"));
-    if (format != "json" && format != "csv") {
-      return WriteError(response, Status::InvalidArgument("field 'format' must be \"json\" or \"csv\", got \"" + format + "\""));
-    }
-    if (body->value("explain", false)) {
-      Result<query::QueryStats> plan = queries_->Explain(*request);
-      if (!plan.ok()) return WriteError(response, plan.status());
-      return WriteJson(response, 200, {{"scans", ScansJson(plan->scans)},
-                                       {"partitions_scanned", plan->PartitionsScanned()},
-                                       {"partitions_total", plan->PartitionsTotal()}});
-    }
-    if (format == "csv") {
-      auto stream = std::make_shared<CsvStream>();
-      QueryService* service = queries_;
-      QueryRequest copy = *request;
-      return RespondCsv(response, stream, [service, stream, copy] {
-        QueryService::Outcome outcome = service->Run(copy, *stream, &stream->cancel);
-        stream->End(outcome.status);
-      }, "query.csv");
-    }
-    PageSink page(max_rows);
-    QueryService::Outcome outcome = queries_->Run(*request, page, &stopping_);
-    if (!outcome.status.ok()) return WriteError(response, outcome.status);
-    const query::QueryRecord& record = outcome.record;
-    WriteJson(response, 200, {{"id", record.id},
-                              {"columns", ColumnsJson(page.column_names, page.column_types)},
-                              {"rows", page.rows},
-                              {"row_count", page.total},
-                              {"truncated", page.total > max_rows},
-                              {"bytes_read", record.bytes_read},
-                              {"elapsed_ms", record.duration.count()},
-                              {"cache_hit", record.cache_hit},
-                              {"partitions_scanned", record.partitions_scanned},
-                              {"partitions_total", record.partitions_total},
-                              {"objects_scanned", record.objects_scanned},
-                              {"workgroup", record.workgroup},
-                              {"scans", ScansJson(outcome.stats.scans)}});
-  });
+  Route("POST", "/api/query", Access::kViewer,
+        [this, request_of](const Request& http, Response& response, const RequestContext& context) {
+          Result<nlohmann::json> body = ParseJsonBody(http.body);
+          if (!body.ok())
+            return WriteError(response, body.status());
+          Result<QueryRequest> request = request_of(*body, context);
+          if (!request.ok())
+            return WriteError(response, request.status());
+          int64_t max_rows = body->value("max_rows", int64_t{10000});
+          if (max_rows < 1)
+            return WriteError(response,
+                              Status::InvalidArgument("field 'max_rows' must be at least 1"));
+          std::string format = body->value("format", std::string("json"));
+          if (format != "json" && format != "csv") {
+            return WriteError(response, Status::InvalidArgument(
+                                            "field 'format' must be \"json\" or \"csv\", got \"" +
+                                            format + "\""));
+          }
+          if (body->value("explain", false)) {
+            Result<query::QueryStats> plan = queries_->Explain(*request);
+            if (!plan.ok())
+              return WriteError(response, plan.status());
+            return WriteJson(response, 200,
+                             {{"scans", ScansJson(plan->scans)},
+                              {"partitions_scanned", plan->PartitionsScanned()},
+                              {"partitions_total", plan->PartitionsTotal()}});
+          }
+          if (format == "csv") {
+            auto stream = std::make_shared<CsvStream>();
+            QueryService* service = queries_;
+            QueryRequest copy = *request;
+            return RespondCsv(
+                response, stream,
+                [service, stream, copy] {
+                  QueryService::Outcome outcome = service->Run(copy, *stream, &stream->cancel);
+                  stream->End(outcome.status);
+                },
+                "query.csv");
+          }
+          PageSink page(max_rows);
+          QueryService::Outcome outcome = queries_->Run(*request, page, &stopping_);
+          if (!outcome.status.ok())
+            return WriteError(response, outcome.status);
+          const query::QueryRecord& record = outcome.record;
+          WriteJson(response, 200,
+                    {{"id", record.id},
+                     {"columns", ColumnsJson(page.column_names, page.column_types)},
+                     {"rows", page.rows},
+                     {"row_count", page.total},
+                     {"truncated", page.total > max_rows},
+                     {"bytes_read", record.bytes_read},
+                     {"elapsed_ms", record.duration.count()},
+                     {"cache_hit", record.cache_hit},
+                     {"partitions_scanned", record.partitions_scanned},
+                     {"partitions_total", record.partitions_total},
+                     {"objects_scanned", record.objects_scanned},
+                     {"workgroup", record.workgroup},
+                     {"scans", ScansJson(outcome.stats.scans)}});
+        });
 
   // Asynchronous: submit answers at once with the query's id.
-  Route("POST", "/api/queries", Access::kViewer, [this, request_of](const Request& http, Response& response, const RequestContext& context) {
-    Result<nlohmann::json> body = ParseJsonBody(http.body);
-    if (!body.ok()) return WriteError(response, body.status());
-    Result<QueryRequest> request = request_of(*body, context);
-    if (!request.ok()) return WriteError(response, request.status());
-    Result<int64_t> id = queries_->Submit(*request);
-    if (!id.ok()) return WriteError(response, id.status());
-    WriteJson(response, 202, {{"id", *id}, {"status", "queued"}});
-  });
+  Route("POST", "/api/queries", Access::kViewer,
+        [this, request_of](const Request& http, Response& response, const RequestContext& context) {
+          Result<nlohmann::json> body = ParseJsonBody(http.body);
+          if (!body.ok())
+            return WriteError(response, body.status());
+          Result<QueryRequest> request = request_of(*body, context);
+          if (!request.ok())
+            return WriteError(response, request.status());
+          Result<int64_t> id = queries_->Submit(*request);
+          if (!id.ok())
+            return WriteError(response, id.status());
+          WriteJson(response, 202, {{"id", *id}, {"status", "queued"}});
+        });
 
-  Route("GET", R"(/api/queries/(\d+))", Access::kViewer, [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
-    Result<QueryService::JobView> job = queries_->Get(std::stoll(http.matches[1]), caller_of(context));
-    if (!job.ok()) return WriteError(response, job.status());
-    nlohmann::json out = query::ToJson(job->record);
-    out["columns"] = ColumnsJson(job->column_names, job->column_types);
-    out["scans"] = ScansJson(job->scans);
-    if (!job->result_url.empty()) out["result_location"] = job->result_url;
-    WriteJson(response, 200, out);
-  });
+  Route("GET", R"(/api/queries/(\d+))", Access::kViewer,
+        [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
+          Result<QueryService::JobView> job =
+              queries_->Get(std::stoll(http.matches[1]), caller_of(context));
+          if (!job.ok())
+            return WriteError(response, job.status());
+          nlohmann::json out = query::ToJson(job->record);
+          out["columns"] = ColumnsJson(job->column_names, job->column_types);
+          out["scans"] = ScansJson(job->scans);
+          if (!job->result_url.empty())
+            out["result_location"] = job->result_url;
+          WriteJson(response, 200, out);
+        });
 
-  Route("POST", R"(/api/queries/(\d+)/cancel)", Access::kViewer, [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
-    Status cancelled = queries_->Cancel(std::stoll(http.matches[1]), caller_of(context));
-    if (!cancelled.ok()) return WriteError(response, cancelled);
-    WriteJson(response, 202, {{"id", std::stoll(http.matches[1])}, {"status", "cancelling"}});
-  });
+  Route("POST", R"(/api/queries/(\d+)/cancel)", Access::kViewer,
+        [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
+          Status cancelled = queries_->Cancel(std::stoll(http.matches[1]), caller_of(context));
+          if (!cancelled.ok())
+            return WriteError(response, cancelled);
+          WriteJson(response, 202, {{"id", std::stoll(http.matches[1])}, {"status", "cancelling"}});
+        });
 
-  // ?format=json (a page: offset, limit ≤ 10000) | csv (everything, streamed) | parquet (the result object).
-  Route("GET", R"(/api/queries/(\d+)/results)", Access::kViewer, [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
-    int64_t id = std::stoll(http.matches[1]);
-    QueryCaller caller = caller_of(context);
-    std::string format = http.has_param("format") ? http.get_param_value("format") : "json";
-    if (format == "parquet") {
-      Result<QueryService::JobView> job = queries_->Get(id, caller);
-      if (!job.ok()) return WriteError(response, job.status());
-      if (job->record.status != "succeeded") {
-        return WriteError(response, Status::FailedPrecondition("query " + std::to_string(id) + " is " + job->record.status));
-      }
-      if (job->result_url.empty()) {
-        return WriteError(response, Status::FailedPrecondition(
-                                        "query " + std::to_string(id) + " was not a SELECT: its result has no Parquet file; use format=json or csv"));
-      }
-      Result<storage::StoreResolver::Resolved> resolved = stores_->Resolve(job->result_url);
-      if (!resolved.ok()) return WriteError(response, resolved.status());
-      auto reader = resolved->store->OpenForRead(resolved->key);
-      if (!reader.ok()) return WriteError(response, reader.status());
-      std::shared_ptr<storage::RandomAccessReader> shared(std::move(reader).value());
-      auto guard = std::make_shared<StreamGuard>(active_streams_);
-      response.set_header("Content-Disposition", "attachment; filename=\"query-" + std::to_string(id) + ".parquet\"");
-      response.set_content_provider(
-          shared->size(), "application/vnd.apache.parquet",
-          [shared, guard](size_t offset, size_t length, httplib::DataSink& sink) {
-            std::string chunk(std::min<size_t>(length, 1 << 20), '\0');
-            Result<size_t> got = shared->ReadAt(offset, chunk.size(), chunk.data());
-            if (!got.ok() || *got == 0) return false;
-            return sink.write(chunk.data(), *got);
-          },
-          [guard](bool) {});
-      return;
-    }
-    if (format == "csv") {
-      auto stream = std::make_shared<CsvStream>();
-      QueryService* service = queries_;
-      return RespondCsv(response, stream, [service, stream, id, caller] {
-        stream->End(service->ReadResult(id, caller, 0, -1, *stream, &stream->cancel));
-      }, "query-" + std::to_string(id) + ".csv");
-    }
-    if (format != "json") {
-      return WriteError(response, Status::InvalidArgument("parameter 'format' must be json, csv or parquet, got '" + format + "'"));
-    }
-    Result<int64_t> offset = IntParam(http, "offset", 0);
-    Result<int64_t> limit = IntParam(http, "limit", 1000);
-    if (!offset.ok()) return WriteError(response, offset.status());
-    if (!limit.ok()) return WriteError(response, limit.status());
-    if (*offset < 0 || *limit < 1 || *limit > 10000) {
-      return WriteError(response, Status::InvalidArgument("parameters: offset must be >= 0 and limit between 1 and 10000"));
-    }
-    PageSink page(*limit);
-    Status read = queries_->ReadResult(id, caller, *offset, *limit, page, &stopping_);
-    if (!read.ok()) return WriteError(response, read);
-    Result<QueryService::JobView> job = queries_->Get(id, caller);
-    int64_t total = job.ok() ? job->record.rows_returned : -1;
-    nlohmann::json out = {{"id", id},
-                          {"columns", ColumnsJson(page.column_names, page.column_types)},
-                          {"rows", page.rows},
-                          {"offset", *offset},
-                          {"row_count", total}};
-    int64_t next = *offset + static_cast<int64_t>(page.rows.size());
-    out["next_offset"] = next < total ? nlohmann::json(next) : nlohmann::json(nullptr);
-    WriteJson(response, 200, out);
-  });
+  // ?format=json (a page: offset, limit ≤ 10000) | csv (everything, streamed) | parquet (the result
+  // object).
+  Route("GET", R"(/api/queries/(\d+)/results)", Access::kViewer,
+        [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
+          int64_t id = std::stoll(http.matches[1]);
+          QueryCaller caller = caller_of(context);
+          std::string format = http.has_param("format") ? http.get_param_value("format") : "json";
+          if (format == "parquet") {
+            Result<QueryService::JobView> job = queries_->Get(id, caller);
+            if (!job.ok())
+              return WriteError(response, job.status());
+            if (job->record.status != "succeeded") {
+              return WriteError(response, Status::FailedPrecondition("query " + std::to_string(id) +
+                                                                     " is " + job->record.status));
+            }
+            if (job->result_url.empty()) {
+              return WriteError(
+                  response,
+                  Status::FailedPrecondition(
+                      "query " + std::to_string(id) +
+                      " was not a SELECT: its result has no Parquet file; use format=json or csv"));
+            }
+            Result<storage::StoreResolver::Resolved> resolved = stores_->Resolve(job->result_url);
+            if (!resolved.ok())
+              return WriteError(response, resolved.status());
+            auto reader = resolved->store->OpenForRead(resolved->key);
+            if (!reader.ok())
+              return WriteError(response, reader.status());
+            std::shared_ptr<storage::RandomAccessReader> shared(std::move(reader).value());
+            auto guard = std::make_shared<StreamGuard>(active_streams_);
+            response.set_header("Content-Disposition", "attachment; filename=\"query-" +
+                                                           std::to_string(id) + ".parquet\"");
+            response.set_content_provider(
+                shared->size(), "application/vnd.apache.parquet",
+                [shared, guard](size_t offset, size_t length, httplib::DataSink& sink) {
+                  std::string chunk(std::min<size_t>(length, 1 << 20), '\0');
+                  Result<size_t> got = shared->ReadAt(offset, chunk.size(), chunk.data());
+                  if (!got.ok() || *got == 0)
+                    return false;
+                  return sink.write(chunk.data(), *got);
+                },
+                [guard](bool) {});
+            return;
+          }
+          if (format == "csv") {
+            auto stream = std::make_shared<CsvStream>();
+            QueryService* service = queries_;
+            return RespondCsv(
+                response, stream,
+                [service, stream, id, caller] {
+                  stream->End(service->ReadResult(id, caller, 0, -1, *stream, &stream->cancel));
+                },
+                "query-" + std::to_string(id) + ".csv");
+          }
+          if (format != "json") {
+            return WriteError(
+                response,
+                Status::InvalidArgument("parameter 'format' must be json, csv or parquet, got '" +
+                                        format + "'"));
+          }
+          Result<int64_t> offset = IntParam(http, "offset", 0);
+          Result<int64_t> limit = IntParam(http, "limit", 1000);
+          if (!offset.ok())
+            return WriteError(response, offset.status());
+          if (!limit.ok())
+            return WriteError(response, limit.status());
+          if (*offset < 0 || *limit < 1 || *limit > 10000) {
+            return WriteError(response,
+                              Status::InvalidArgument(
+                                  "parameters: offset must be >= 0 and limit between 1 and 10000"));
+          }
+          PageSink page(*limit);
+          Status read = queries_->ReadResult(id, caller, *offset, *limit, page, &stopping_);
+          if (!read.ok())
+            return WriteError(response, read);
+          Result<QueryService::JobView> job = queries_->Get(id, caller);
+          int64_t total = job.ok() ? job->record.rows_returned : -1;
+          nlohmann::json out = {{"id", id},
+                                {"columns", ColumnsJson(page.column_names, page.column_types)},
+                                {"rows", page.rows},
+                                {"offset", *offset},
+                                {"row_count", total}};
+          int64_t next = *offset + static_cast<int64_t>(page.rows.size());
+          out["next_offset"] = next < total ? nlohmann::json(next) : nlohmann::json(nullptr);
+          WriteJson(response, 200, out);
+        });
 }
 
 }  // namespace basin::server

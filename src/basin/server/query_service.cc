@@ -7,7 +7,8 @@ namespace basin::server {
 namespace {
 
 std::string StatusName(const Status& status) {
-  if (status.ok()) return "succeeded";
+  if (status.ok())
+    return "succeeded";
   switch (status.code()) {
     case StatusCode::kCancelled:
       return "cancelled";
@@ -18,9 +19,11 @@ std::string StatusName(const Status& status) {
   }
 }
 
-void Finish(query::QueryRecord& record, const Status& status, const query::QueryStats& stats, int64_t rows) {
+void Finish(query::QueryRecord& record, const Status& status, const query::QueryStats& stats,
+            int64_t rows) {
   record.ended_at = std::chrono::system_clock::now();
-  record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(record.ended_at - record.started_at);
+  record.duration =
+      std::chrono::duration_cast<std::chrono::milliseconds>(record.ended_at - record.started_at);
   record.status = StatusName(status);
   record.error = status.ok() ? "" : status.message();
   record.rows_returned = rows;
@@ -29,14 +32,16 @@ void Finish(query::QueryRecord& record, const Status& status, const query::Query
   record.partitions_total = stats.PartitionsTotal();
   record.objects_scanned = stats.objects_opened;
   record.cache_hit = stats.cache_hit;
-  if (!stats.statement_kind.empty()) record.statement_kind = stats.statement_kind;
+  if (!stats.statement_kind.empty())
+    record.statement_kind = stats.statement_kind;
 }
 
 // Counts rows on their way to the caller's sink.
 class CountingSink final : public query::RowSink {
  public:
   explicit CountingSink(query::RowSink& inner) : inner_(inner) {}
-  Status Begin(const std::vector<std::string>& names, const std::vector<std::string>& types) override {
+  Status Begin(const std::vector<std::string>& names,
+               const std::vector<std::string>& types) override {
     return inner_.Begin(names, types);
   }
   Status Rows(std::vector<query::Row>&& rows) override {
@@ -53,7 +58,8 @@ class CountingSink final : public query::RowSink {
 class MemorySink final : public query::RowSink {
  public:
   explicit MemorySink(size_t max_rows) : max_rows_(max_rows) {}
-  Status Begin(const std::vector<std::string>& names, const std::vector<std::string>& types) override {
+  Status Begin(const std::vector<std::string>& names,
+               const std::vector<std::string>& types) override {
     column_names = names;
     column_types = types;
     return Status();
@@ -78,17 +84,20 @@ class MemorySink final : public query::RowSink {
 
 class NullSink final : public query::RowSink {
  public:
-  Status Begin(const std::vector<std::string>&, const std::vector<std::string>&) override { return Status(); }
+  Status Begin(const std::vector<std::string>&, const std::vector<std::string>&) override {
+    return Status();
+  }
   Status Rows(std::vector<query::Row>&&) override { return Status(); }
 };
 
 // Offsets and limits over a sink (reading a slice of a materialized result).
 Status ReplaySlice(const std::vector<std::string>& names, const std::vector<std::string>& types,
-                   const std::vector<query::Row>& rows, int64_t offset, int64_t limit, query::RowSink& sink) {
+                   const std::vector<query::Row>& rows, int64_t offset, int64_t limit,
+                   query::RowSink& sink) {
   BASIN_RETURN_IF_ERROR(sink.Begin(names, types));
   std::vector<query::Row> slice;
-  for (int64_t i = std::max<int64_t>(offset, 0); i < static_cast<int64_t>(rows.size()) && (limit < 0 || i < offset + limit);
-       ++i) {
+  for (int64_t i = std::max<int64_t>(offset, 0);
+       i < static_cast<int64_t>(rows.size()) && (limit < 0 || i < offset + limit); ++i) {
     slice.push_back(rows[i]);
   }
   return sink.Rows(std::move(slice));
@@ -96,7 +105,9 @@ Status ReplaySlice(const std::vector<std::string>& names, const std::vector<std:
 
 // `sql` without trailing semicolons and whitespace, so it can be wrapped in COPY (...).
 std::string TrimStatement(std::string sql) {
-  while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) sql.pop_back();
+  while (!sql.empty() &&
+         (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';'))
+    sql.pop_back();
   return sql;
 }
 
@@ -104,28 +115,23 @@ std::string TrimStatement(std::string sql) {
 
 struct QueryService::Job {
   std::mutex mutex;
-  query::QueryRecord record;            // GUARDED_BY(mutex)
+  query::QueryRecord record;  // GUARDED_BY(mutex)
   std::atomic<bool> cancel{false};
-  std::string result_url;               // set when the result went to the lake
+  std::string result_url;  // set when the result went to the lake
   std::vector<std::string> column_names, column_types;
-  std::vector<query::Row> rows;         // materialized results
+  std::vector<query::Row> rows;  // materialized results
   std::vector<query::TableScanReport> scans;
-  bool finished = false;
+  std::atomic<bool> finished{false};
 };
 
 QueryService::QueryService(Options options) : options_(std::move(options)) {}
 
 QueryService::~QueryService() {
   stopping_ = true;
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& [id, job] : jobs_) job->cancel = true;
-    threads.swap(threads_);
-  }
-  for (std::thread& thread : threads) {
-    if (thread.joinable()) thread.join();
-  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (auto& [id, job] : jobs_)
+    job->cancel = true;
+  jobs_done_.wait(lock, [&] { return running_jobs_ == 0; });
 }
 
 Result<workgroup::Workgroup> QueryService::WorkgroupOf(const QueryCaller& caller) {
@@ -143,9 +149,11 @@ Result<query::Engine*> QueryService::DefaultEngine() {
   return options_.engine_for(primary);
 }
 
-QueryService::Outcome QueryService::Execute(const QueryRequest& request, const std::string& sql_to_run,
-                                            query::RowSink& sink, const std::atomic<bool>* cancel,
-                                            query::QueryRecord record, const std::function<void()>& on_admitted) {
+QueryService::Outcome QueryService::Execute(const QueryRequest& request,
+                                            const std::string& sql_to_run, query::RowSink& sink,
+                                            const std::atomic<bool>* cancel,
+                                            query::QueryRecord record,
+                                            const std::function<void()>& on_admitted) {
   Outcome out;
   out.record = std::move(record);
   query::QueryRecord& rec = out.record;
@@ -160,57 +168,69 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request, const s
   if (write_statement) {
     rec.statement_kind = "write";
     if (viewer) {
-      return done(Status::PermissionDenied("viewers may only run SELECT queries; user '" + request.caller.user +
-                                           "' is a viewer"));
+      return done(Status::PermissionDenied("viewers may only run SELECT queries; user '" +
+                                           request.caller.user + "' is a viewer"));
     }
   } else {
     Result<std::vector<std::string>> kinds = query::StatementKinds(request.sql);
-    if (!kinds.ok()) return done(kinds.status());
-    if (kinds->empty()) return done(Status::InvalidArgument("no SQL statement to run"));
+    if (!kinds.ok())
+      return done(kinds.status());
+    if (kinds->empty())
+      return done(Status::InvalidArgument("no SQL statement to run"));
     rec.statement_kind = kinds->back();
     // Viewers may only read; the check is here, on the server, whatever the client does.
     if (viewer) {
       Result<bool> read_only = query::IsReadOnlySql(request.sql);
-      if (!read_only.ok()) return done(read_only.status());
+      if (!read_only.ok())
+        return done(read_only.status());
       if (!*read_only) {
-        return done(Status::PermissionDenied("viewers may only run SELECT queries; user '" + request.caller.user +
-                                             "' is a viewer"));
+        return done(Status::PermissionDenied("viewers may only run SELECT queries; user '" +
+                                             request.caller.user + "' is a viewer"));
       }
     }
   }
   Result<workgroup::Workgroup> group = WorkgroupOf(request.caller);
-  if (!group.ok()) return done(group.status());
+  if (!group.ok())
+    return done(group.status());
   rec.workgroup = group->name;
   std::optional<workgroup::AdmissionQueue::Ticket> ticket;
   if (options_.admission != nullptr) {
     Result<workgroup::AdmissionQueue::Ticket> admitted = options_.admission->Admit(*group, cancel);
-    if (!admitted.ok()) return done(admitted.status());
+    if (!admitted.ok())
+      return done(admitted.status());
     ticket.emplace(std::move(admitted).value());
   }
-  if (on_admitted) on_admitted();
+  if (on_admitted)
+    on_admitted();
   if (write_statement && options_.write_statements) {
     Result<std::optional<query::QueryResult>> written =
         options_.write_statements(request.sql, request.database, request.caller.user, cancel);
-    if (!written.ok()) return done(written.status());
+    if (!written.ok())
+      return done(written.status());
     if (written->has_value()) {
       out.stats.statement_kind = "write";
       Status begun = counting.Begin((*written)->column_names, (*written)->column_types);
-      if (begun.ok()) begun = counting.Rows(std::move((*written)->rows));
+      if (begun.ok())
+        begun = counting.Rows(std::move((*written)->rows));
       return done(begun);
     }
   }
   Result<query::Engine*> engine = options_.engine_for(*group);
-  if (!engine.ok()) return done(engine.status());
-  query::ExecuteOptions execute{.cancel = cancel,
-                                .max_bytes_scanned = static_cast<uint64_t>(std::max<int64_t>(group->bytes_scanned_limit, 0)),
-                                .max_run_time = group->run_time_limit,
-                                .default_database = request.database,
-                                .use_cache = request.use_cache,
-                                .limits_owner = "workgroup '" + group->name + "'"};
+  if (!engine.ok())
+    return done(engine.status());
+  query::ExecuteOptions execute{
+      .cancel = cancel,
+      .max_bytes_scanned = static_cast<uint64_t>(std::max<int64_t>(group->bytes_scanned_limit, 0)),
+      .max_run_time = group->run_time_limit,
+      .default_database = request.database,
+      .use_cache = request.use_cache,
+      .limits_owner = "workgroup '" + group->name + "'"};
   Result<query::QueryStats> stats = (*engine)->Execute(sql_to_run, execute, counting);
-  if (!stats.ok()) return done(stats.status());
+  if (!stats.ok())
+    return done(stats.status());
   out.stats = std::move(stats).value();
-  if (rec.statement_kind == "select" && sql_to_run != request.sql) out.stats.statement_kind = "select";
+  if (rec.statement_kind == "select" && sql_to_run != request.sql)
+    out.stats.statement_kind = "select";
   return done(Status());
 }
 
@@ -234,7 +254,8 @@ QueryService::Outcome QueryService::Run(const QueryRequest& request, query::RowS
 Result<query::QueryStats> QueryService::Explain(const QueryRequest& request) {
   if (!auth::RoleAtLeast(request.caller.role, auth::Role::kEditor)) {
     BASIN_ASSIGN_OR_RETURN(bool read_only, query::IsReadOnlySql(request.sql));
-    if (!read_only) return Status::PermissionDenied("viewers may only run SELECT queries");
+    if (!read_only)
+      return Status::PermissionDenied("viewers may only run SELECT queries");
   }
   BASIN_ASSIGN_OR_RETURN(workgroup::Workgroup group, WorkgroupOf(request.caller));
   BASIN_ASSIGN_OR_RETURN(query::Engine * engine, options_.engine_for(group));
@@ -242,19 +263,40 @@ Result<query::QueryStats> QueryService::Explain(const QueryRequest& request) {
 }
 
 Result<int64_t> QueryService::Submit(const QueryRequest& request) {
-  if (stopping_) return Status::Unavailable("the server is stopping");
+  if (stopping_)
+    return Status::Unavailable("the server is stopping");
   auto job = std::make_shared<Job>();
-  job->record = query::QueryRecord{.user = request.caller.user,
-                                   .sql = request.sql,
-                                   .status = "queued",
-                                   .started_at = std::chrono::system_clock::now(),
-                                   .database = request.database,
-                                   .workgroup = request.caller.workgroup.empty() ? "primary" : request.caller.workgroup};
+  job->record = query::QueryRecord{
+      .user = request.caller.user,
+      .sql = request.sql,
+      .status = "queued",
+      .started_at = std::chrono::system_clock::now(),
+      .database = request.database,
+      .workgroup = request.caller.workgroup.empty() ? "primary" : request.caller.workgroup};
   BASIN_ASSIGN_OR_RETURN(job->record.id, options_.history->Record(job->record));
   int64_t id = job->record.id;
   std::lock_guard<std::mutex> lock(mutex_);
+  // Forget the oldest finished jobs beyond the cap (ids grow, so the map is in age order).
+  size_t finished = 0;
+  for (const auto& [job_id, kept] : jobs_)
+    finished += kept->finished ? 1 : 0;
+  for (auto it = jobs_.begin(); it != jobs_.end() && finished > options_.max_finished_jobs;) {
+    if (it->second->finished) {
+      it = jobs_.erase(it);
+      --finished;
+    } else {
+      ++it;
+    }
+  }
   jobs_[id] = job;
-  threads_.emplace_back([this, job, request] { RunJob(job, request); });
+  ++running_jobs_;
+  // Detached: the destructor waits for running_jobs_ to reach zero instead of joining.
+  std::thread([this, job, request] {
+    RunJob(job, request);
+    std::lock_guard<std::mutex> done(mutex_);
+    --running_jobs_;
+    jobs_done_.notify_all();
+  }).detach();
   return id;
 }
 
@@ -280,8 +322,8 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
   Result<std::vector<std::string>> kinds = query::StatementKinds(request.sql);
   bool to_lake = kinds.ok() && kinds->size() == 1 && kinds->front() == "select";
   std::string url = options_.results_prefix + std::to_string(record.id) + ".parquet";
-  std::string sql = to_lake ? "COPY (\n" + TrimStatement(request.sql) + "\n) TO " + query::QuoteLiteral(url) +
-                                  " (FORMAT parquet)"
+  std::string sql = to_lake ? "COPY (\n" + TrimStatement(request.sql) + "\n) TO " +
+                                  query::QuoteLiteral(url) + " (FORMAT parquet)"
                             : request.sql;
   MemorySink memory(options_.max_memory_rows);
   NullSink ignore;
@@ -292,16 +334,19 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
     out.record.rows_returned = 0;
     Result<query::Engine*> engine = DefaultEngine();
     if (engine.ok()) {
-      auto count = (*engine)->Execute("SELECT count(*) FROM read_parquet(" + query::QuoteLiteral(url) + ")",
-                                      query::ExecuteOptions{.use_cache = false});
-      if (count.ok() && !count->rows.empty() && count->rows[0][0]) out.record.rows_returned = std::stoll(*count->rows[0][0]);
+      auto count =
+          (*engine)->Execute("SELECT count(*) FROM read_parquet(" + query::QuoteLiteral(url) + ")",
+                             query::ExecuteOptions{.use_cache = false});
+      if (count.ok() && !count->rows.empty() && count->rows[0][0])
+        out.record.rows_returned = std::stoll(*count->rows[0][0]);
     }
   }
   {
     std::lock_guard<std::mutex> lock(job->mutex);
     job->record = out.record;
     job->scans = out.stats.scans;
-    if (to_lake && out.status.ok()) job->result_url = url;
+    if (to_lake && out.status.ok())
+      job->result_url = url;
     if (!to_lake) {
       job->column_names = std::move(memory.column_names);
       job->column_types = std::move(memory.column_types);
@@ -310,15 +355,18 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
     job->finished = true;
   }
   Status updated = options_.history->Update(out.record);
-  if (!updated.ok()) log::Warn("query history not updated", {{"error", updated.message()}});
+  if (!updated.ok())
+    log::Warn("query history not updated", {{"error", updated.message()}});
 }
 
-Result<std::shared_ptr<QueryService::Job>> QueryService::FindJob(int64_t id, const QueryCaller& caller) {
+Result<std::shared_ptr<QueryService::Job>> QueryService::FindJob(int64_t id,
+                                                                 const QueryCaller& caller) {
   std::shared_ptr<Job> job;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto found = jobs_.find(id);
-    if (found != jobs_.end()) job = found->second;
+    if (found != jobs_.end())
+      job = found->second;
   }
   if (!job) {
     // Not started by this process (or before a restart): the history is the record.
@@ -337,7 +385,8 @@ Result<std::shared_ptr<QueryService::Job>> QueryService::FindJob(int64_t id, con
   }
   std::lock_guard<std::mutex> lock(job->mutex);
   if (job->record.user != caller.user && caller.role != auth::Role::kAdmin) {
-    return Status::NotFound("no query " + std::to_string(id));  // others' queries are not even confirmed
+    return Status::NotFound("no query " +
+                            std::to_string(id));  // others' queries are not even confirmed
   }
   return job;
 }
@@ -355,33 +404,44 @@ Result<QueryService::JobView> QueryService::Get(int64_t id, const QueryCaller& c
 Status QueryService::Cancel(int64_t id, const QueryCaller& caller) {
   BASIN_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, FindJob(id, caller));
   std::lock_guard<std::mutex> lock(job->mutex);
-  if (job->finished) return Status::FailedPrecondition("query " + std::to_string(id) + " has already ended (" + job->record.status + ")");
+  if (job->finished)
+    return Status::FailedPrecondition("query " + std::to_string(id) + " has already ended (" +
+                                      job->record.status + ")");
   job->cancel = true;
   return Status();
 }
 
-Status QueryService::ReadResult(int64_t id, const QueryCaller& caller, int64_t offset, int64_t limit,
-                                query::RowSink& sink, const std::atomic<bool>* cancel) {
+Status QueryService::ReadResult(int64_t id, const QueryCaller& caller, int64_t offset,
+                                int64_t limit, query::RowSink& sink,
+                                const std::atomic<bool>* cancel) {
   BASIN_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, FindJob(id, caller));
   std::string url;
   {
     std::lock_guard<std::mutex> lock(job->mutex);
-    if (!job->finished) return Status::FailedPrecondition("query " + std::to_string(id) + " is still " + job->record.status);
+    if (!job->finished)
+      return Status::FailedPrecondition("query " + std::to_string(id) + " is still " +
+                                        job->record.status);
     if (job->record.status != "succeeded") {
-      return Status::FailedPrecondition("query " + std::to_string(id) + " " + job->record.status + ": " + job->record.error);
+      return Status::FailedPrecondition("query " + std::to_string(id) + " " + job->record.status +
+                                        ": " + job->record.error);
     }
-    if (job->result_url.empty()) return ReplaySlice(job->column_names, job->column_types, job->rows, offset, limit, sink);
+    if (job->result_url.empty())
+      return ReplaySlice(job->column_names, job->column_types, job->rows, offset, limit, sink);
     url = job->result_url;
   }
   BASIN_ASSIGN_OR_RETURN(query::Engine * engine, DefaultEngine());
   std::string sql = "SELECT * FROM read_parquet(" + query::QuoteLiteral(url) + ")";
-  if (limit >= 0) sql += " LIMIT " + std::to_string(limit);
-  if (offset > 0) sql += " OFFSET " + std::to_string(offset);
-  Result<query::QueryStats> read = engine->Execute(sql, query::ExecuteOptions{.cancel = cancel, .use_cache = false}, sink);
-  if (read.ok()) return Status();
+  if (limit >= 0)
+    sql += " LIMIT " + std::to_string(limit);
+  if (offset > 0)
+    sql += " OFFSET " + std::to_string(offset);
+  Result<query::QueryStats> read =
+      engine->Execute(sql, query::ExecuteOptions{.cancel = cancel, .use_cache = false}, sink);
+  if (read.ok())
+    return Status();
   if (read.status().IsNotFound() || read.status().code() == StatusCode::kIOError) {
-    return Status::NotFound("the result of query " + std::to_string(id) + " is gone from " + url + ": " +
-                            read.status().message());
+    return Status::NotFound("the result of query " + std::to_string(id) + " is gone from " + url +
+                            ": " + read.status().message());
   }
   return read.status();
 }

@@ -37,7 +37,8 @@ struct QueryRequest {
 /// A statement basin runs itself instead of handing it to DuckDB (CTAS, INSERT OVERWRITE):
 /// nullopt when `sql` is not one; otherwise its one-row summary.
 using WriteStatementRunner = std::function<Result<std::optional<query::QueryResult>>(
-    const std::string& sql, const std::string& database, const std::string& user, const std::atomic<bool>* cancel)>;
+    const std::string& sql, const std::string& database, const std::string& user,
+    const std::atomic<bool>* cancel)>;
 
 /// Runs queries for the API: the viewer read-only rule, the caller's workgroup (its
 /// engine, limits and admission queue), basin's own write statements, and the history
@@ -59,6 +60,9 @@ class QueryService {
     std::string results_prefix = "lake://_basin/query-results/";
     /// Materialized results of asynchronous non-SELECT statements are capped at this.
     size_t max_memory_rows = 100000;
+    /// Finished asynchronous queries kept in memory; older ones are answered from the
+    /// history (and their Parquet results), without in-memory results.
+    size_t max_finished_jobs = 1000;
   };
 
   explicit QueryService(Options options);
@@ -96,8 +100,8 @@ class QueryService {
 
   /// Streams the result of a finished query into `sink`, rows [offset, offset + limit)
   /// (limit < 0: all). Materialized results come from memory, others from the lake.
-  Status ReadResult(int64_t id, const QueryCaller& caller, int64_t offset, int64_t limit, query::RowSink& sink,
-                    const std::atomic<bool>* cancel);
+  Status ReadResult(int64_t id, const QueryCaller& caller, int64_t offset, int64_t limit,
+                    query::RowSink& sink, const std::atomic<bool>* cancel);
 
   /// The engine a caller's workgroup uses (for reading results back).
   Result<query::Engine*> DefaultEngine();
@@ -115,7 +119,8 @@ class QueryService {
   Options options_;
   std::mutex mutex_;
   std::map<int64_t, std::shared_ptr<Job>> jobs_;  // GUARDED_BY(mutex_)
-  std::vector<std::thread> threads_;               // GUARDED_BY(mutex_)
+  int running_jobs_ = 0;                          // GUARDED_BY(mutex_)
+  std::condition_variable jobs_done_;
   std::atomic<bool> stopping_{false};
 };
 
