@@ -558,6 +558,19 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
     }
     std::string inputs;
     stats.scans = ReportScans(scans, reads, &inputs);
+    // Objects opened while planning count too: DuckDB reads a Parquet footer to bind and
+    // may answer from it (count(*) from metadata) without scanning anything at run time.
+    for (const std::string& url : counter->Opened()) {
+      for (const TableScan& scan : scans) {
+        for (const ScanFile& file : scan.files) {
+          if (ObjectUrlOfScanPath(file.path) != url) continue;
+          inputs += "bind:" + file.path + '\x1f' + std::to_string(file.size) + '\x1f' + file.etag + '\x1f' +
+                    std::to_string(file.modified_us) + '\x1e';
+        }
+      }
+    }
+    for (const std::string& name : prepared->GetNames()) stats.column_names.push_back(name);
+    for (const duckdb::LogicalType& type : prepared->GetTypes()) stats.column_types.push_back(type.ToString());
     stats.cacheable = cache != nullptr && options.use_cache && stats.statement_kind == "select" &&
                       statements.size() == 1 && reads.only_known_inputs &&
                       !MentionsVolatileFunction(sql);

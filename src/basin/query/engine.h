@@ -83,6 +83,8 @@ struct QueryStats {
   bool cache_hit = false;
   bool cacheable = false;
   std::string statement_kind;  // "select", "explain", "write", "other"
+  std::vector<std::string> column_names;  // of the result, as planned
+  std::vector<std::string> column_types;
   std::chrono::microseconds elapsed{0};
 
   int64_t PartitionsScanned() const;

@@ -76,6 +76,11 @@ void ReadCounter::AddOpened(const std::string& path) {
   opened_.insert(path);
 }
 
+std::set<std::string> ReadCounter::Opened() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return opened_;
+}
+
 size_t ReadCounter::OpenedCount() {
   std::lock_guard<std::mutex> lock(mutex_);
   return opened_.size();

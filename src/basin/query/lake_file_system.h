@@ -25,10 +25,11 @@ struct ReadCounter {
 
   void AddOpened(const std::string& path);
   size_t OpenedCount();
+  std::set<std::string> Opened();
 
  private:
   std::mutex mutex_;
-  std::set<std::string> opened_;  // objects opened for reading; GUARDED_BY(mutex_)
+  std::set<std::string> opened_;  // paths opened for reading, as DuckDB named them; GUARDED_BY(mutex_)
 };
 
 /// Which query (DuckDB client context) is charged for a file opened by that context.

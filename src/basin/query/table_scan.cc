@@ -224,6 +224,12 @@ Result<TableScan> PlanTableScan(const catalog::Table& table,
     scan.sql = EmptySql(table);
     return scan;
   }
+  // Newest partition first: DuckDB reads the first object's footer to bind a Parquet
+  // scan, and queries mostly ask for recent partitions, so that read is rarely wasted.
+  std::stable_sort(scan.files.begin(), scan.files.end(), [&](const ScanFile& a, const ScanFile& b) {
+    if (a.partition < 0 || b.partition < 0) return false;
+    return scan.partitions[a.partition] > scan.partitions[b.partition];
+  });
 
   // Group the files by the schema their partition recorded (the table's when it recorded none).
   std::map<std::string, std::pair<std::vector<catalog::Column>, std::vector<std::string>>> groups;

@@ -1,5 +1,6 @@
 #include "basin/server/query_service.h"
 
+#include "basin/catalog/schema.h"
 #include "basin/common/log.h"
 #include "basin/query/table_scan.h"
 
@@ -322,18 +323,43 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
   Result<std::vector<std::string>> kinds = query::StatementKinds(request.sql);
   bool to_lake = kinds.ok() && kinds->size() == 1 && kinds->front() == "select";
   std::string url = options_.results_prefix + std::to_string(record.id) + ".parquet";
-  std::string sql = to_lake ? "COPY (\n" + TrimStatement(request.sql) + "\n) TO " +
-                                  query::QuoteLiteral(url) + " (FORMAT parquet)"
-                            : request.sql;
+  std::string select = TrimStatement(request.sql);
+  if (to_lake) {
+    // Parquet has no 128-bit integers (DuckDB would write sum(BIGINT)'s HUGEINT as DOUBLE
+    // and lose digits): such columns are stored as DECIMAL(38,0), which keeps every one.
+    Result<query::Engine*> engine = DefaultEngine();
+    Result<query::QueryStats> plan =
+        engine.ok() ? (*engine)->Plan(select, query::ExecuteOptions{.default_database = request.database})
+                    : Result<query::QueryStats>(engine.status());
+    if (plan.ok()) {
+      std::string replace;
+      for (size_t i = 0; i < plan->column_types.size() && i < plan->column_names.size(); ++i) {
+        if (plan->column_types[i] != "HUGEINT" && plan->column_types[i] != "UHUGEINT") continue;
+        std::string name = catalog::QuoteIdentifier(plan->column_names[i]);
+        replace += (replace.empty() ? "" : ", ") + std::string("CAST(") + name + " AS DECIMAL(38,0)) AS " + name;
+      }
+      if (!replace.empty()) select = "SELECT * REPLACE (" + replace + ") FROM (\n" + select + "\n)";
+    }
+  }
+  std::string sql =
+      to_lake ? "COPY (\n" + select + "\n) TO " + query::QuoteLiteral(url) + " (FORMAT parquet)" : request.sql;
   MemorySink memory(options_.max_memory_rows);
   NullSink ignore;
   query::RowSink& sink = to_lake ? static_cast<query::RowSink&>(ignore) : memory;
   Outcome out = Execute(request, sql, sink, &job->cancel, record, admitted);
   if (to_lake && out.status.ok()) {
-    // COPY answers with the number of rows it wrote.
+    // The result's columns and row count, from the Parquet object itself.
     out.record.rows_returned = 0;
     Result<query::Engine*> engine = DefaultEngine();
     if (engine.ok()) {
+      MemorySink columns(0);
+      if ((*engine)
+              ->Execute("SELECT * FROM read_parquet(" + query::QuoteLiteral(url) + ") LIMIT 0",
+                        query::ExecuteOptions{.use_cache = false}, columns)
+              .ok()) {
+        memory.column_names = std::move(columns.column_names);
+        memory.column_types = std::move(columns.column_types);
+      }
       auto count =
           (*engine)->Execute("SELECT count(*) FROM read_parquet(" + query::QuoteLiteral(url) + ")",
                              query::ExecuteOptions{.use_cache = false});
@@ -347,11 +373,9 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
     job->scans = out.stats.scans;
     if (to_lake && out.status.ok())
       job->result_url = url;
-    if (!to_lake) {
-      job->column_names = std::move(memory.column_names);
-      job->column_types = std::move(memory.column_types);
-      job->rows = std::move(memory.rows);
-    }
+    job->column_names = std::move(memory.column_names);
+    job->column_types = std::move(memory.column_types);
+    if (!to_lake) job->rows = std::move(memory.rows);
     job->finished = true;
   }
   Status updated = options_.history->Update(out.record);
