@@ -1,6 +1,8 @@
 #include "basin/query/engine.h"
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "duckdb.hpp"
@@ -17,6 +19,39 @@ namespace basin::query {
 namespace {
 
 using TableResolver = std::function<Result<std::string>(const std::string&, const std::string&)>;
+
+// Interrupts the connection when `cancel` becomes true (polled every 20 ms). Its end wakes
+// the poll at once: a sleeping poll would hold every query up to 20 ms after it finished.
+class CancelWatcher {
+ public:
+  CancelWatcher(duckdb::Connection& connection, const std::atomic<bool>* cancel) {
+    if (cancel == nullptr) return;
+    thread_ = std::thread([this, &connection, cancel] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      while (!finished_) {
+        if (cancel->load()) {
+          connection.Interrupt();
+          return;
+        }
+        wake_.wait_for(lock, std::chrono::milliseconds(20));
+      }
+    });
+  }
+  ~CancelWatcher() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      finished_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool finished_ = false;  // GUARDED_BY(mutex_)
+  std::thread thread_;
+};
 
 struct CatalogScanData : public duckdb::ReplacementScanData {
   explicit CatalogScanData(TableResolver resolver) : resolver(std::move(resolver)) {}
@@ -141,23 +176,11 @@ Result<QueryResult> Engine::Execute(std::string_view sql, const std::atomic<bool
       ~Unregister() { accounting.Unregister(context); }
     } unregister{*impl_->accounting, context};
 
-    // A watcher interrupts the connection when the caller cancels.
-    std::atomic<bool> finished{false};
-    std::thread watcher;
-    if (cancel != nullptr) {
-      watcher = std::thread([&] {
-        while (!finished.load()) {
-          if (cancel->load()) {
-            connection.Interrupt();
-            return;
-          }
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-      });
+    duckdb::unique_ptr<duckdb::MaterializedQueryResult> result;
+    {
+      CancelWatcher watcher(connection, cancel);
+      result = connection.Query(std::string(sql));
     }
-    duckdb::unique_ptr<duckdb::MaterializedQueryResult> result = connection.Query(std::string(sql));
-    finished = true;
-    if (watcher.joinable()) watcher.join();
     if (result->HasError()) {
       const duckdb::ErrorData& error = result->GetErrorObject();
       switch (error.Type()) {
