@@ -455,12 +455,21 @@ std::string ThreadSettings(ApiClient& api, query::Engine& direct) {
 // Small queries on the first dataset: one partition each, a different day and literal each
 // time so no cache can answer; a query without a table (the API's own cost); then one query
 // over and over for the result cache.
-std::vector<Latency> MeasureLatencies(const Dataset& data, ApiClient& api, const Flags& flags) {
+// For reference, DuckDB directly on the same small queries.
+std::vector<Latency> MeasureLatencies(const Dataset& data, ApiClient& api, query::Engine& direct,
+                                      const Flags& flags) {
   Tables tables = BasinTables(data);
   std::vector<Latency> latencies;
   latencies.push_back(MeasureLatency(
       "count over one partition, literal varies", api, flags.latency_queries,
       [&](int i) { return Bind(SmallQuerySql(i), tables); }, false));
+  Latency local{"the same counts, DuckDB directly"};
+  for (int i = 0; i < flags.latency_queries; ++i) {
+    double micros = 0;
+    RunDirect(direct, Bind(SmallQuerySql(i), DirectTables(data)), micros);
+    local.micros.push_back(micros);
+  }
+  latencies.push_back(local);
   latencies.push_back(MeasureLatency(
       "SELECT literal (no table), varies", api, flags.latency_queries,
       [](int i) { return "SELECT " + std::to_string(i) + " AS n"; }, false));
@@ -494,7 +503,7 @@ std::vector<Latency> RunLocal(const BasinHome& home, std::vector<DatasetResult>&
     }
     result.pruning = MeasurePruning(result.data, api, flags.repetitions);
   }
-  return MeasureLatencies(results.front().data, api, flags);
+  return MeasureLatencies(results.front().data, api, *direct, flags);
 }
 
 // The S3 part, on the datasets small enough, in a home whose lake is a prefix of the S3 API
