@@ -1,7 +1,7 @@
 # basin: two commands do everything on a fresh Debian 12 machine.
 #   make run   installs what is missing, builds, and starts basin on the embedded default
 #   make test  installs what is missing, builds (release + ASan/UBSan), runs every test
-# Other targets: build, asan, bench, install (PREFIX=/usr/local), format, clean.
+# Other targets: build, asan, bench, bench-query, install (PREFIX=/usr/local), format, clean.
 
 BUILD_DIR ?= build/release
 ASAN_DIR  ?= build/asan
@@ -12,7 +12,7 @@ JOBS      ?= $(shell nproc)
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps test-deps configure build asan run test test-release test-asan test-e2e bench install format clean
+.PHONY: all deps test-deps configure build asan run test test-release test-asan test-e2e bench bench-query install format clean
 
 all: build
 
@@ -42,6 +42,10 @@ test: test-deps build asan
 
 bench: build test-deps
 	scripts/with-test-servers.sh bench/run.sh $(BUILD_DIR)
+
+# The query benchmark alone; QUERY_BENCH_FLAGS="--quick" for a 1M-row smoke run.
+bench-query: build test-deps
+	scripts/with-test-servers.sh bench/run-query.sh $(BUILD_DIR) $(QUERY_BENCH_FLAGS)
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)

@@ -21,3 +21,7 @@ fi
 echo
 # shellcheck disable=SC2086
 "$root/bench/run-crawl.sh" "$build" ${CRAWL_BENCH_FLAGS:-}
+# Then the query benchmark (bench/run-query.sh); QUERY_BENCH_FLAGS="--quick" passes flags.
+echo
+# shellcheck disable=SC2086
+"$root/bench/run-query.sh" "$build" ${QUERY_BENCH_FLAGS:-}
