@@ -56,13 +56,15 @@ class BindingRegistry {
 
 struct CatalogScanData : public duckdb::ReplacementScanData {
   CatalogScanData(TableResolver resolver, std::string default_database,
-                  std::shared_ptr<BindingRegistry> bindings)
+                  std::shared_ptr<BindingRegistry> bindings, std::shared_ptr<ReadAccounting> accounting)
       : resolver(std::move(resolver)),
         default_database(std::move(default_database)),
-        bindings(std::move(bindings)) {}
+        bindings(std::move(bindings)),
+        accounting(std::move(accounting)) {}
   TableResolver resolver;
   std::string default_database;
   std::shared_ptr<BindingRegistry> bindings;
+  std::shared_ptr<ReadAccounting> accounting;
 };
 
 // Called by DuckDB's binder for a table name it does not know: a catalog table becomes a
@@ -94,6 +96,14 @@ duckdb::unique_ptr<duckdb::TableRef> CatalogScan(
   if (parser.statements.size() != 1 ||
       parser.statements[0]->type != duckdb::StatementType::SELECT_STATEMENT) {
     throw duckdb::InternalException("catalog scan for %s is not one SELECT", input.table_name);
+  }
+  // The listing's sizes and ETags open the objects without another request each.
+  if (std::shared_ptr<ReadCounter> counter = scan_data.accounting->Find(&context)) {
+    for (const ScanFile& file : scan->files) {
+      storage::ObjectInfo info{.size = file.size, .etag = file.etag};
+      info.modified = std::chrono::system_clock::time_point(std::chrono::microseconds(file.modified_us));
+      counter->AddListed(ObjectUrlOfScanPath(file.path), std::move(info));
+    }
   }
   if (binding) {
     std::lock_guard<std::mutex> lock(binding->mutex);
@@ -404,8 +414,8 @@ Result<std::unique_ptr<Engine>> Engine::Make(EngineOptions options) {
     }
     if (options.table_resolver) {
       config.replacement_scans.emplace_back(
-          CatalogScan, duckdb::make_uniq<CatalogScanData>(
-                           options.table_resolver, options.default_database, impl->bindings));
+          CatalogScan, duckdb::make_uniq<CatalogScanData>(options.table_resolver, options.default_database,
+                                                          impl->bindings, impl->accounting));
     }
     if (options.sandboxed) {
       // DuckDB's own local file system is switched off (below): every path then goes through

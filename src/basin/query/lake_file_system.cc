@@ -76,6 +76,18 @@ void ReadCounter::AddOpened(const std::string& path) {
   opened_.insert(path);
 }
 
+void ReadCounter::AddListed(const std::string& url, storage::ObjectInfo info) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  listed_.emplace(url, std::move(info));
+}
+
+std::optional<storage::ObjectInfo> ReadCounter::Listed(const std::string& url) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = listed_.find(url);
+  if (found == listed_.end()) return std::nullopt;
+  return found->second;
+}
+
 std::set<std::string> ReadCounter::Opened() {
   std::lock_guard<std::mutex> lock(mutex_);
   return opened_;
@@ -132,8 +144,14 @@ duckdb::unique_ptr<duckdb::FileHandle> LakeFileSystem::OpenFile(
   }
   // One request: the reader knows the object's size, time and ETag (a Stat first would
   // double the HEAD requests per open on S3).
-  Result<std::unique_ptr<storage::RandomAccessReader>> reader =
-      resolved.store->OpenForRead(resolved.key);
+  // An object the query's catalog scan listed opens with what the listing said: no request.
+  std::optional<storage::ObjectInfo> listed;
+  if (counter) listed = counter->Listed(ObjectUrlOfScanPath(path));
+  Result<std::unique_ptr<storage::RandomAccessReader>> reader = [&] {
+    if (!listed) return resolved.store->OpenForRead(resolved.key);
+    listed->key = resolved.key;
+    return resolved.store->OpenListedForRead(*listed);
+  }();
   if (!reader.ok()) {
     if (reader.status().IsNotFound() && flags.ReturnNullIfNotExists())
       return nullptr;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -24,11 +25,15 @@ struct ReadCounter {
   std::atomic<bool> over_limit{false};
 
   void AddOpened(const std::string& path);
+  /// Objects the query's catalog scans listed while binding (URL → what the listing said).
+  void AddListed(const std::string& url, storage::ObjectInfo info);
+  std::optional<storage::ObjectInfo> Listed(const std::string& url);
   size_t OpenedCount();
   std::set<std::string> Opened();
 
  private:
   std::mutex mutex_;
+  std::map<std::string, storage::ObjectInfo> listed_;  // GUARDED_BY(mutex_)
   std::set<std::string> opened_;  // paths opened for reading, as DuckDB named them; GUARDED_BY(mutex_)
 };
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "basin/query/engine.h"
 #include "basin/query/result_cache.h"
 #include "basin/storage/local_object_store.h"
@@ -279,6 +281,52 @@ TEST_F(TableScanTest, ResultsStreamToTheSinkInBatches) {
   EXPECT_EQ(sink.columns, 1u);
   EXPECT_GT(sink.batches, 1u);
   EXPECT_LT(sink.total, 20000u) << "rows were not all produced before the sink saw them";
+}
+
+// Counts the ways objects are opened (a remote store pays a HEAD for OpenForRead).
+class OpenCountingStore final : public storage::ObjectStore {
+ public:
+  explicit OpenCountingStore(std::shared_ptr<storage::ObjectStore> inner) : inner_(std::move(inner)) {}
+  std::string Describe() const override { return inner_->Describe(); }
+  Result<std::vector<storage::ObjectInfo>> List(std::string_view prefix, const storage::ListOptions& options) override {
+    return inner_->List(prefix, options);
+  }
+  Result<storage::ObjectInfo> Stat(std::string_view key) override {
+    ++stats;
+    return inner_->Stat(key);
+  }
+  Result<std::unique_ptr<storage::RandomAccessReader>> OpenForRead(std::string_view key) override {
+    ++unlisted_opens;
+    return inner_->OpenForRead(key);
+  }
+  Result<std::unique_ptr<storage::RandomAccessReader>> OpenListedForRead(const storage::ObjectInfo& listed) override {
+    ++listed_opens;
+    return inner_->OpenListedForRead(listed);
+  }
+  Result<std::unique_ptr<storage::ObjectWriter>> OpenForWrite(std::string_view key) override {
+    return inner_->OpenForWrite(key);
+  }
+  Status Delete(std::string_view key) override { return inner_->Delete(key); }
+  Status Copy(std::string_view from, std::string_view to) override { return inner_->Copy(from, to); }
+  storage::StoreCounters counters() const override { return inner_->counters(); }
+  bool is_remote() const override { return true; }
+
+  std::atomic<int> stats{0}, unlisted_opens{0}, listed_opens{0};
+
+ private:
+  std::shared_ptr<storage::ObjectStore> inner_;
+};
+
+TEST_F(TableScanTest, ListedObjectsOpenWithoutAnotherRequest) {
+  auto counting = std::make_shared<OpenCountingStore>(lake_);
+  stores_ = std::make_shared<storage::StoreResolver>(counting, storage::S3Options{});
+  auto engine = MakeEngine();
+  auto result = engine->Execute("SELECT count(*), sum(id) FROM shop.events WHERE dt >= '2026-11-15'");
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows[0][0], "1000");
+  EXPECT_GT(counting->listed_opens.load(), 0);
+  EXPECT_EQ(counting->unlisted_opens.load(), 0) << "every object came from the scan's listing";
+  EXPECT_EQ(counting->stats.load(), 0) << "no HEAD per object to glob or open it";
 }
 
 TEST(ScanPathTest, RoundTripsToTheObject) {

@@ -83,6 +83,13 @@ class ObjectStore {
   /// Opens an object for ranged reads. NotFound when it does not exist.
   virtual Result<std::unique_ptr<RandomAccessReader>> OpenForRead(std::string_view key) = 0;
 
+  /// Opens an object a listing has just described, trusting its size, time and ETag: a
+  /// remote store then needs no request to open it (a query over a listed table would
+  /// otherwise pay one HEAD per object per open).
+  virtual Result<std::unique_ptr<RandomAccessReader>> OpenListedForRead(const ObjectInfo& listed) {
+    return OpenForRead(listed.key);
+  }
+
   /// Starts an atomic write of `key` (see ObjectWriter).
   virtual Result<std::unique_ptr<ObjectWriter>> OpenForWrite(std::string_view key) = 0;
 

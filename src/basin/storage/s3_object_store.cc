@@ -405,6 +405,13 @@ Result<std::unique_ptr<RandomAccessReader>> S3ObjectStore::OpenForRead(std::stri
   return std::unique_ptr<RandomAccessReader>(new S3Reader(this, std::move(info)));
 }
 
+Result<std::unique_ptr<RandomAccessReader>> S3ObjectStore::OpenListedForRead(const ObjectInfo& listed) {
+  BASIN_ASSIGN_OR_RETURN(std::string normalized, NormalizeKey(listed.key));
+  ObjectInfo info = listed;
+  info.key = normalized;
+  return std::unique_ptr<RandomAccessReader>(new S3Reader(this, std::move(info)));
+}
+
 Result<std::unique_ptr<ObjectWriter>> S3ObjectStore::OpenForWrite(std::string_view key) {
   BASIN_ASSIGN_OR_RETURN(std::string normalized, NormalizeKey(key));
   if (normalized.back() == '/') return Status::InvalidArgument("object key ends with '/': " + normalized);

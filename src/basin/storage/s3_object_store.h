@@ -49,6 +49,7 @@ class S3ObjectStore final : public ObjectStore {
                                        const ListOptions& options) override;
   Result<ObjectInfo> Stat(std::string_view key) override;
   Result<std::unique_ptr<RandomAccessReader>> OpenForRead(std::string_view key) override;
+  Result<std::unique_ptr<RandomAccessReader>> OpenListedForRead(const ObjectInfo& listed) override;
   Result<std::unique_ptr<ObjectWriter>> OpenForWrite(std::string_view key) override;
   Status Delete(std::string_view key) override;
   Status Copy(std::string_view source_key, std::string_view target_key) override;
