@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   AddHistoryCommand(app, flags, exit_code);
   AddSavedQueryCommands(app, flags, exit_code);
   AddWorkgroupCommands(app, flags, exit_code);
+  AddStreamCommands(app, flags, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -12,6 +12,7 @@
 #include "basin/writer/write_statement.h"
 #include "basin/common/log.h"
 #include "basin/server/api_server.h"
+#include "basin/stream/stream_store.h"
 
 namespace basin::app {
 namespace {
@@ -65,6 +66,7 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   if (!database.ok()) return ReportError(database.status());
   query::QueryHistory history(**database);
   query::SavedQueryStore saved_queries(**database);
+  stream::StreamStore streams(**database);
   Result<workgroup::WorkgroupStore*> workgroups = (*home)->Workgroups();
   if (!workgroups.ok()) return ReportError(workgroups.status());
   Result<writer::TableWriter*> table_writer = (*home)->Writer();
@@ -79,7 +81,7 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
       .is_write_statement = [](const std::string& sql) { return writer::IsWriteStatement(sql); },
   });
   server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history, &saved_queries, *workgroups,
-                           &(*home)->Admission(), &queries);
+                           &(*home)->Admission(), &queries, &streams);
   if (Status bound = server.Bind(); !bound.ok()) return ReportError(bound);
   log::Info("server_started", {{"url", "http://" + options.host + ":" + std::to_string(server.port())},
                                {"port", server.port()}, {"home", config.home}, {"lake", (*stores)->lake().Describe()},

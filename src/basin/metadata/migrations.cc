@@ -2,6 +2,7 @@
 
 #include "basin/metadata/catalog_schema.h"
 #include "basin/metadata/query_schema.h"
+#include "basin/metadata/stream_schema.h"
 #include "basin/metadata/workgroup_schema.h"
 
 #include <array>
@@ -131,6 +132,7 @@ constexpr std::array kSchemaChanges = {
     SchemaChange{3, "query history", kQueryHistorySqlite, kQueryHistoryPostgres},
     SchemaChange{4, "query history details and saved queries", kQuerySchemaSqlite, kQuerySchemaPostgres},
     SchemaChange{5, "workgroups, users.workgroup", kWorkgroupsSqlite, kWorkgroupsPostgres},
+    SchemaChange{6, "delivery streams", kStreamsSqlite, kStreamsPostgres},
 };
 
 template <std::string_view SchemaChange::*kDialect>

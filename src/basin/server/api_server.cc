@@ -77,7 +77,8 @@ void WriteError(httplib::Response& response, const Status& status) {
 ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
                      crawler::Crawler* crawler, query::Engine* engine, query::QueryHistory* history,
                      query::SavedQueryStore* saved_queries, workgroup::WorkgroupStore* workgroups,
-                     workgroup::AdmissionQueue* admission, QueryService* queries)
+                     workgroup::AdmissionQueue* admission, QueryService* queries,
+                     stream::StreamStore* streams)
     : options_(std::move(options)),
       auth_(auth),
       stores_(std::move(stores)),
@@ -88,6 +89,7 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_p
       saved_queries_(saved_queries),
       workgroups_(workgroups),
       admission_(admission),
+      streams_(streams),
       http_(std::make_unique<httplib::Server>()) {
   int threads = options_.worker_threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -238,6 +240,7 @@ void ApiServer::RegisterRoutes() {
   RegisterQueryHistoryRoutes();
   RegisterSavedQueryRoutes();
   RegisterWorkgroupRoutes();
+  RegisterStreamRoutes();
 }
 
 Status ApiServer::Bind() {

@@ -14,6 +14,7 @@
 #include "basin/query/saved_queries.h"
 #include "basin/common/result.h"
 #include "basin/storage/store_resolver.h"
+#include "basin/stream/stream_store.h"
 #include "basin/workgroup/admission_queue.h"
 #include "basin/workgroup/workgroup_store.h"
 
@@ -57,12 +58,14 @@ class ApiServer {
   /// `engine` and `history` (not owned; may be null) the query endpoints; `saved_queries`
   /// (not owned; may be null) the saved-query endpoints;
   /// `workgroups` (not owned; may be null) the workgroup endpoints, with the running and
-  /// queued counts of `admission` (not owned; may be null).
+  /// queued counts of `admission` (not owned; may be null); `streams` (not owned; may be
+  /// null) the delivery stream endpoints.
   ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
             crawler::Crawler* crawler = nullptr, query::Engine* engine = nullptr,
             query::QueryHistory* history = nullptr, query::SavedQueryStore* saved_queries = nullptr,
             workgroup::WorkgroupStore* workgroups = nullptr,
-            workgroup::AdmissionQueue* admission = nullptr, QueryService* queries = nullptr);
+            workgroup::AdmissionQueue* admission = nullptr, QueryService* queries = nullptr,
+            stream::StreamStore* streams = nullptr);
   ~ApiServer();
 
   /// Binds the listening socket. Unavailable when the address is taken or invalid.
@@ -102,6 +105,7 @@ class ApiServer {
   void RegisterQueryHistoryRoutes();
   void RegisterSavedQueryRoutes();
   void RegisterWorkgroupRoutes();
+  void RegisterStreamRoutes();
   /// Sets `bearer_token` to the token used, when the credential is a token.
   Result<auth::Principal> Authenticate(const httplib::Request& request, std::string& bearer_token);
 
@@ -115,6 +119,7 @@ class ApiServer {
   query::SavedQueryStore* saved_queries_;
   workgroup::WorkgroupStore* workgroups_;
   workgroup::AdmissionQueue* admission_;
+  stream::StreamStore* streams_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   // Streamed downloads in flight: Stop() lets them finish (httplib would cut them off).
