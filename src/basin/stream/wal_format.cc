@@ -75,7 +75,11 @@ __attribute__((target("sse4.2"))) uint32_t Crc32cHardware(const char* data, size
   return crc32;
 }
 
-const bool kHaveCrc32Instruction = __builtin_cpu_supports("sse4.2");
+// __builtin_cpu_init must run first when this initializer runs before other constructors.
+const bool kHaveCrc32Instruction = [] {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("sse4.2") != 0;
+}();
 #endif
 
 template <typename Records>
