@@ -42,17 +42,20 @@ struct Flags {
   int record_bytes = 200;
   double seconds = 5;
   double paced_records_per_second = 50'000;
+  std::vector<uint32_t> sync_depths = {1, 2, 4};  // WalOptions::sync_depth of the group runs
   std::string dir;  // default: a fresh folder under the system temp dir
 };
 
 const char kUsage[] =
     "usage: wal_bench [--threads N] [--batch N] [--record-bytes N] [--seconds S] [--paced-rate R]\n"
-    "                 [--dir DIR]\n"
+    "                 [--sync-depths 1,2,4] [--dir DIR]\n"
     "  --threads N       producer threads (default 4)\n"
     "  --batch N         records per batch (default 500)\n"
     "  --record-bytes N  bytes per JSON record (default 200)\n"
     "  --seconds S       duration of each run (default 5)\n"
     "  --paced-rate R    offered records/s of the paced run (default 50000; 0 skips it)\n"
+    "  --sync-depths L   WalOptions::sync_depth values to run; the paced run uses the\n"
+    "                    default (default 1,2,4)\n"
     "  --dir DIR         where the log and baseline file go (default: a temp folder)\n";
 
 [[noreturn]] void Fail(const std::string& message) {
@@ -83,7 +86,15 @@ Flags ParseFlags(int argc, char** argv) {
       flags.seconds = std::atof(value.c_str());
     else if (flag == "--paced-rate")
       flags.paced_records_per_second = std::atof(value.c_str());
-    else if (flag == "--dir")
+    else if (flag == "--sync-depths") {
+      flags.sync_depths.clear();
+      for (size_t start = 0; start <= value.size();) {
+        size_t comma = std::min(value.find(',', start), value.size());
+        flags.sync_depths.push_back(
+            static_cast<uint32_t>(std::atoi(value.substr(start, comma - start).c_str())));
+        start = comma + 1;
+      }
+    } else if (flag == "--dir")
       flags.dir = value;
     else {
       std::fprintf(stderr, "wal_bench: unknown flag %s\n%s", flag.c_str(), kUsage);
@@ -179,10 +190,11 @@ RunResult RunProducers(const std::string& name, const Flags& flags, Clock::durat
 }
 
 RunResult RunGroupCommit(const std::string& name, const Flags& flags, const fs::path& folder,
-                         Clock::duration interval) {
+                         Clock::duration interval, stream::WalOptions options) {
   fs::remove_all(folder);
+  options.max_bytes = 4ull << 30;
   Result<std::unique_ptr<stream::WriteAheadLog>> opened =
-      stream::WriteAheadLog::Open(folder.string(), stream::WalOptions{.max_bytes = 4ull << 30});
+      stream::WriteAheadLog::Open(folder.string(), options);
   if (!opened.ok())
     Fail(opened.status().ToString());
   stream::WriteAheadLog& log = **opened;
@@ -272,7 +284,11 @@ int Main(int argc, char** argv) {
   std::string load_at_start = LoadAverage();
 
   std::vector<RunResult> results;
-  results.push_back(RunGroupCommit("group commit", flags, dir / "wal", Clock::duration::zero()));
+  for (uint32_t depth : flags.sync_depths) {
+    results.push_back(RunGroupCommit("group commit, sync depth " + std::to_string(depth), flags,
+                                     dir / "wal", Clock::duration::zero(),
+                                     stream::WalOptions{.sync_depth = depth}));
+  }
   results.push_back(RunFsyncPerBatch(flags, dir / "baseline.log"));
   if (flags.paced_records_per_second > 0) {
     // Each producer offers rate / threads records per second, in whole batches.
@@ -282,7 +298,7 @@ int Main(int argc, char** argv) {
         std::chrono::duration<double>(1 / batches_per_second));
     results.push_back(RunGroupCommit(
         "group commit, paced " + Format("%.0f", flags.paced_records_per_second) + " rec/s", flags,
-        dir / "wal", interval));
+        dir / "wal", interval, stream::WalOptions{}));
   }
   if (flags.dir.empty())
     fs::remove_all(dir);

@@ -63,10 +63,45 @@ struct WriteAheadLog::Pending {
   std::array<char, kEntryHeaderBytes> header{};
   std::string_view payload;
   Lsn lsn = 0;
+  bool done = false;  // GUARDED_BY(mutex_); no committer uses this Pending any more
+  Status status;      // GUARDED_BY(mutex_); set with done
   uint64_t bytes() const { return kEntryHeaderBytes + payload.size(); }
 };
 
+struct WriteAheadLog::Group {
+  uint64_t sequence = 0;
+  std::vector<Pending*> entries;
+  std::vector<Segment> written;       // each touched segment's size after this group, in order
+  std::shared_ptr<SegmentFile> file;  // where the group's last entries went: what to sync
+  Status status;
+  uint64_t bytes() const {
+    uint64_t total = 0;
+    for (const Pending* pending : entries)
+      total += pending->bytes();
+    return total;
+  }
+};
+
+// Each committer syncs through its own open file description: write-back errors are
+// reported once per description, so a shared one could hand one committer's error to
+// another and let a failed group look durable.
+struct WriteAheadLog::SegmentFile {
+  Lsn first_lsn = 0;
+  int write_fd = -1;
+  std::vector<int> sync_fds;
+  ~SegmentFile() {
+    if (write_fd >= 0)
+      ::close(write_fd);
+    for (int fd : sync_fds)
+      ::close(fd);
+  }
+};
+
 Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::Open(std::string folder, WalOptions options) {
+  if (options.sync_depth < 1 || options.sync_depth > 64) {
+    return Status::InvalidArgument("write-ahead log sync_depth must be 1 to 64, not " +
+                                   std::to_string(options.sync_depth));
+  }
   if (options.segment_bytes < kEntryHeaderBytes || options.max_bytes < 2 * options.segment_bytes) {
     return Status::InvalidArgument(
         "write-ahead log limits are inconsistent: max_bytes " + std::to_string(options.max_bytes) +
@@ -74,7 +109,9 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::Open(std::string folder, W
   }
   std::unique_ptr<WriteAheadLog> log(new WriteAheadLog(std::move(folder), options));
   BASIN_RETURN_IF_ERROR(log->Recover());
-  log->writer_ = std::thread([raw = log.get()] { raw->RunWriter(); });
+  for (size_t committer = 0; committer < options.sync_depth; ++committer) {
+    log->committers_.emplace_back([raw = log.get(), committer] { raw->RunCommitter(committer); });
+  }
   return log;
 }
 
@@ -86,11 +123,9 @@ WriteAheadLog::~WriteAheadLog() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  writer_wakeup_.notify_one();
-  if (writer_.joinable())
-    writer_.join();
-  if (active_fd_ >= 0)
-    ::close(active_fd_);
+  committer_wakeup_.notify_all();
+  for (std::thread& committer : committers_)
+    committer.join();
 }
 
 std::string WriteAheadLog::SegmentPath(Lsn first_lsn) const {
@@ -168,45 +203,40 @@ Status WriteAheadLog::Recover() {
   }
   recovery_.segments = names.size();
   next_lsn_ = next_lsn;
-  durable_lsn_ = next_lsn - 1;
-  synced_lsn_ = durable_lsn_;
 
-  if (segments_.empty())
-    return StartSegment(next_lsn_);
-  const Segment& active = segments_.back();
-  std::string path = SegmentPath(active.first_lsn);
-  active_fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (active_fd_ < 0)
-    return ErrnoStatus("cannot open write-ahead log segment", path, errno);
-  active_first_lsn_ = active.first_lsn;
-  active_bytes_ = active.bytes;
-  synced_active_bytes_ = active.bytes;
+  // No committer runs yet: write_mutex_ is not needed.
+  bool create = segments_.empty();
+  if (create)
+    segments_.push_back(Segment{.first_lsn = next_lsn_, .bytes = 0});
+  BASIN_ASSIGN_OR_RETURN(active_, OpenSegmentFile(segments_.back().first_lsn, create));
+  active_bytes_ = segments_.back().bytes;
   return Status::OK();
 }
 
-Status WriteAheadLog::StartSegment(Lsn first_lsn) {
+Result<std::shared_ptr<WriteAheadLog::SegmentFile>> WriteAheadLog::OpenSegmentFile(Lsn first_lsn,
+                                                                                   bool create) {
   std::string path = SegmentPath(first_lsn);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return ErrnoStatus("cannot create write-ahead log segment", path, errno);
-  // The new name must survive a crash, or recovery would miss the entries written to it.
-  Status synced = FsyncDirectory(folder_);
-  if (!synced.ok()) {
-    ::close(fd);
-    return synced;
+  auto file = std::make_shared<SegmentFile>();
+  file->first_lsn = first_lsn;
+  file->write_fd =
+      ::open(path.c_str(), O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0644);
+  if (file->write_fd < 0) {
+    return ErrnoStatus(
+        create ? "cannot create write-ahead log segment" : "cannot open write-ahead log segment",
+        path, errno);
   }
-  ++fsyncs_;
-  if (active_fd_ >= 0) {
-    ::close(active_fd_);
-    rolled_.push_back(Segment{.first_lsn = active_first_lsn_, .bytes = active_bytes_});
-  } else {
-    // Only Open starts a segment without an active one; the writer thread is not running yet.
-    segments_.push_back(Segment{.first_lsn = first_lsn, .bytes = 0});
+  for (uint32_t i = 0; i < options_.sync_depth; ++i) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+      return ErrnoStatus("cannot open write-ahead log segment", path, errno);
+    file->sync_fds.push_back(fd);
   }
-  active_fd_ = fd;
-  active_first_lsn_ = first_lsn;
-  active_bytes_ = 0;
-  return Status::OK();
+  if (create) {
+    // The new name must survive a crash, or recovery would miss the entries written to it.
+    BASIN_RETURN_IF_ERROR(FsyncDirectory(folder_));
+    ++fsyncs_;
+  }
+  return file;
 }
 
 Result<Lsn> WriteAheadLog::Append(const Entry& entry) {
@@ -238,110 +268,137 @@ Result<Lsn> WriteAheadLog::Append(const Entry& entry) {
                                      static_cast<uint32_t>(entry.payload.size()), payload_crc);
   queued_bytes_ += pending.bytes();
   queue_.push_back(&pending);
-  // The writer sleeps only on an empty queue.
+  // Committers sleep only on an empty queue.
   if (queue_.size() == 1)
-    writer_wakeup_.notify_one();
-  group_done_.wait(lock, [&] { return durable_lsn_ >= pending.lsn || !failure_.ok(); });
-  if (durable_lsn_ >= pending.lsn)
-    return pending.lsn;
-  return failure_;
+    committer_wakeup_.notify_one();
+  group_done_.wait(lock, [&] { return pending.done; });
+  if (!pending.status.ok())
+    return pending.status;
+  return pending.lsn;
 }
 
-void WriteAheadLog::RunWriter() {
-  std::vector<Pending*> group;
-  std::unique_lock lock(mutex_);
+void WriteAheadLog::RunCommitter(size_t committer) {
   while (true) {
-    writer_wakeup_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-    if (queue_.empty())
-      return;  // stopping, and everything queued is written
-    group.swap(queue_);
-    lock.unlock();
-    Status written = WriteGroup(group);
-    lock.lock();
-    // Publish what reached the disk, successful or not.
-    for (const Segment& segment : rolled_) {
-      if (segments_.back().first_lsn == segment.first_lsn) {
-        disk_bytes_ += segment.bytes - segments_.back().bytes;
-        segments_.back().bytes = segment.bytes;
-      } else {
-        segments_.push_back(segment);
-        disk_bytes_ += segment.bytes;
+    auto group = std::make_unique<Group>();
+    {
+      std::lock_guard write_lock(write_mutex_);
+      {
+        std::unique_lock lock(mutex_);
+        committer_wakeup_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+        if (queue_.empty())
+          return;  // stopping, and everything queued is written
+        group->entries.swap(queue_);
       }
+      group->sequence = next_group_++;
+      group->status = WriteGroup(*group, committer);
     }
-    rolled_.clear();
-    if (segments_.back().first_lsn == active_first_lsn_) {
-      disk_bytes_ += synced_active_bytes_ - segments_.back().bytes;
-      segments_.back().bytes = synced_active_bytes_;
-    } else {
-      segments_.push_back(Segment{.first_lsn = active_first_lsn_, .bytes = synced_active_bytes_});
-      disk_bytes_ += synced_active_bytes_;
-    }
-    uint64_t group_bytes = 0;
-    for (const Pending* pending : group) {
-      group_bytes += pending->bytes();
-      if (pending->lsn <= synced_lsn_) {
-        ++counters_.appended_entries;
-        counters_.appended_bytes += pending->bytes();
-      }
-    }
-    queued_bytes_ -= group_bytes;
-    durable_lsn_ = synced_lsn_;
-    counters_.fsyncs = fsyncs_;
-    ++counters_.groups;
-    if (!written.ok()) {
-      // After a failed write or fsync nothing later can be promised durable: fail every
-      // waiter (their entries are dropped from the queue) and refuse new appends.
-      failure_ = written;
-      for (const Pending* pending : queue_)
-        queued_bytes_ -= pending->bytes();
-      queue_.clear();
-      log::Error("wal_write_failed", {{"folder", folder_}, {"error", written.message()}});
-    }
-    group.clear();
-    group_done_.notify_all();
+    // Outside write_mutex_: the next committer writes the next group meanwhile.
+    if (group->status.ok())
+      group->status = Sync(*group->file, committer);
+    std::lock_guard lock(mutex_);
+    Complete(std::move(group));
   }
 }
 
-Status WriteAheadLog::WriteGroup(const std::vector<Pending*>& group) {
+Status WriteAheadLog::WriteGroup(Group& group, size_t committer) {
   size_t begin = 0;
   uint64_t batch_bytes = 0;
-  for (size_t i = 0; i < group.size(); ++i) {
-    uint64_t bytes = group[i]->bytes();
+  for (size_t i = 0; i < group.entries.size(); ++i) {
+    uint64_t bytes = group.entries[i]->bytes();
     uint64_t segment_fill = active_bytes_ + batch_bytes;
     if (segment_fill > 0 && segment_fill + bytes > options_.segment_bytes) {
-      BASIN_RETURN_IF_ERROR(WriteAndSync(group, begin, i));
-      BASIN_RETURN_IF_ERROR(StartSegment(group[i]->lsn));
-      synced_active_bytes_ = 0;
+      BASIN_RETURN_IF_ERROR(WriteEntries(group, begin, i));
+      // Recovery treats a bad entry before the last segment as corruption, not a torn
+      // tail: so a segment is complete on disk before the next one exists.
+      BASIN_RETURN_IF_ERROR(Sync(*active_, committer));
+      group.written.push_back(Segment{.first_lsn = active_->first_lsn, .bytes = active_bytes_});
+      BASIN_ASSIGN_OR_RETURN(active_, OpenSegmentFile(group.entries[i]->lsn, /*create=*/true));
+      active_bytes_ = 0;
       begin = i;
       batch_bytes = 0;
     }
     batch_bytes += bytes;
   }
-  return WriteAndSync(group, begin, group.size());
+  BASIN_RETURN_IF_ERROR(WriteEntries(group, begin, group.entries.size()));
+  group.written.push_back(Segment{.first_lsn = active_->first_lsn, .bytes = active_bytes_});
+  group.file = active_;
+  return Status::OK();
 }
 
-Status WriteAheadLog::WriteAndSync(const std::vector<Pending*>& group, size_t begin, size_t end) {
+Status WriteAheadLog::WriteEntries(const Group& group, size_t begin, size_t end) {
   if (begin == end)
     return Status::OK();
   iov_.clear();
   uint64_t bytes = 0;
   for (size_t i = begin; i < end; ++i) {
-    Pending* pending = group[i];
+    Pending* pending = group.entries[i];
     iov_.push_back(iovec{pending->header.data(), kEntryHeaderBytes});
     if (!pending->payload.empty()) {
       iov_.push_back(iovec{const_cast<char*>(pending->payload.data()), pending->payload.size()});
     }
     bytes += pending->bytes();
   }
-  std::string path = SegmentPath(active_first_lsn_);
-  BASIN_RETURN_IF_ERROR(WriteFully(active_fd_, iov_, active_bytes_, path));
+  BASIN_RETURN_IF_ERROR(
+      WriteFully(active_->write_fd, iov_, active_bytes_, SegmentPath(active_->first_lsn)));
   active_bytes_ += bytes;
-  if (::fdatasync(active_fd_) != 0)
-    return ErrnoStatus("write-ahead log fdatasync failed", path, errno);
-  ++fsyncs_;
-  synced_active_bytes_ = active_bytes_;
-  synced_lsn_ = group[end - 1]->lsn;
   return Status::OK();
+}
+
+Status WriteAheadLog::Sync(const SegmentFile& file, size_t committer) {
+  if (::fdatasync(file.sync_fds[committer]) != 0) {
+    return ErrnoStatus("write-ahead log fdatasync failed", SegmentPath(file.first_lsn), errno);
+  }
+  ++fsyncs_;
+  return Status::OK();
+}
+
+void WriteAheadLog::Complete(std::unique_ptr<Group> group) {
+  completed_.emplace(group->sequence, std::move(group));
+  while (!completed_.empty() && completed_.begin()->first == next_to_publish_) {
+    std::unique_ptr<Group> next = std::move(completed_.begin()->second);
+    completed_.erase(completed_.begin());
+    ++next_to_publish_;
+    Publish(*next);
+  }
+  group_done_.notify_all();
+}
+
+void WriteAheadLog::Publish(Group& group) {
+  uint64_t group_bytes = group.bytes();
+  queued_bytes_ -= group_bytes;
+  ++counters_.groups;
+  if (failure_.ok() && !group.status.ok()) {
+    // After a failed write or fsync nothing later can be promised durable: fail this group,
+    // every later one, and everything queued, and refuse new appends.
+    failure_ = group.status;
+    log::Error("wal_write_failed", {{"folder", folder_}, {"error", failure_.message()}});
+    for (Pending* pending : queue_) {
+      queued_bytes_ -= pending->bytes();
+      pending->status = failure_;
+      pending->done = true;
+    }
+    queue_.clear();
+  }
+  if (!failure_.ok()) {
+    for (Pending* pending : group.entries) {
+      pending->status = failure_;
+      pending->done = true;
+    }
+    return;
+  }
+  for (const Segment& segment : group.written) {
+    if (!segments_.empty() && segments_.back().first_lsn == segment.first_lsn) {
+      disk_bytes_ += segment.bytes - segments_.back().bytes;
+      segments_.back().bytes = segment.bytes;
+    } else {
+      segments_.push_back(segment);
+      disk_bytes_ += segment.bytes;
+    }
+  }
+  counters_.appended_entries += group.entries.size();
+  counters_.appended_bytes += group_bytes;
+  for (Pending* pending : group.entries)
+    pending->done = true;
 }
 
 Status WriteAheadLog::Replay(Lsn from_lsn,
@@ -399,6 +456,7 @@ Result<uint64_t> WriteAheadLog::TruncateBefore(Lsn lsn) {
 WalCounters WriteAheadLog::counters() const {
   std::lock_guard lock(mutex_);
   WalCounters counters = counters_;
+  counters.fsyncs = fsyncs_;
   counters.bytes_on_disk = disk_bytes_;
   counters.segments = segments_.size();
   counters.oldest_live_lsn = segments_.empty() ? next_lsn_ : segments_.front().first_lsn;

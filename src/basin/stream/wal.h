@@ -5,10 +5,14 @@
 // A folder (home/streams/wal/) of segment files `wal-<first lsn, 20 digits>.log` (format in
 // wal_format.h). Every entry gets the next LSN (one per entry; a record is at (lsn, index)).
 //
-// Group commit: Append queues the entry and sleeps; one writer thread takes everything
-// queued, writes it with writev(2) and calls fdatasync(2) once for the whole group, then
-// wakes the group's appenders. While it syncs, the next group queues up, so many concurrent
-// appenders share each fsync. Append returns only after its entry is durable.
+// Group commit: Append queues the entry and sleeps; a committer thread takes everything
+// queued, writes it with one pwritev(2) and calls fdatasync(2) once for the whole group,
+// then wakes the group's appenders. While it syncs, the next group queues up, so many
+// concurrent appenders share each fsync. Append returns only after its entry is durable.
+// With sync_depth committers, the next committer may write and sync the next group while
+// the previous group's fdatasync is still running; groups are still written in LSN order
+// (one committer writes at a time) and are acknowledged in that order: a group counts as
+// durable only when it and every earlier group have synced without error.
 //
 // Recovery (Open): segments are scanned in LSN order and every entry's CRC, LSN sequence and
 // length are checked. A bad entry in the LAST segment is a torn tail (a crash before its
@@ -29,6 +33,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,6 +55,10 @@ struct WalOptions {
   uint64_t max_bytes = 1ull << 30;
   /// Largest payload of one entry; larger appends get PayloadTooLarge.
   uint32_t max_entry_bytes = 16u << 20;
+  /// Committer threads, so up to this many groups' fdatasyncs run at once (1: strictly one
+  /// group at a time). Overlapping syncs were much faster on the reference machine (see
+  /// docs/benchmarks.md, "Stream write-ahead log").
+  uint32_t sync_depth = 2;
 };
 
 /// An entry to append. The payload is only read during Append, which blocks until durable.
@@ -81,7 +90,7 @@ struct WalCounters {
 };
 
 /// Thread-safe: Append, Replay, TruncateBefore and counters may be called from any thread.
-/// Owns a writer thread, stopped (after writing everything queued) by the destructor.
+/// Owns committer threads, stopped (after writing everything queued) by the destructor.
 /// REQUIRES: no call is in progress when the log is destroyed.
 class WriteAheadLog {
  public:
@@ -118,14 +127,19 @@ class WriteAheadLog {
     Lsn first_lsn = 0;
     uint64_t bytes = 0;  // durable bytes
   };
-  struct Pending;  // an Append waiting for its group
+  struct Pending;      // an Append waiting for its group
+  struct Group;        // entries written together and synced with one fdatasync
+  struct SegmentFile;  // a segment's write descriptor, and one sync descriptor per committer
 
   WriteAheadLog(std::string folder, WalOptions options);
   Status Recover();
-  void RunWriter();
-  Status WriteGroup(const std::vector<Pending*>& group);
-  Status WriteAndSync(const std::vector<Pending*>& group, size_t begin, size_t end);
-  Status StartSegment(Lsn first_lsn);
+  Result<std::shared_ptr<SegmentFile>> OpenSegmentFile(Lsn first_lsn, bool create);
+  void RunCommitter(size_t committer);
+  Status WriteGroup(Group& group, size_t committer);                  // REQUIRES: write_mutex_ held
+  Status WriteEntries(const Group& group, size_t begin, size_t end);  // REQUIRES: write_mutex_
+  Status Sync(const SegmentFile& file, size_t committer);
+  void Complete(std::unique_ptr<Group> group);  // REQUIRES: mutex_ held
+  void Publish(Group& group);                   // REQUIRES: mutex_ held
   std::string SegmentPath(Lsn first_lsn) const;
 
   const std::string folder_;
@@ -133,29 +147,30 @@ class WriteAheadLog {
   WalRecovery recovery_;
 
   mutable std::mutex mutex_;
-  std::condition_variable writer_wakeup_;
+  std::condition_variable committer_wakeup_;
   std::condition_variable group_done_;
   std::vector<Pending*> queue_;   // GUARDED_BY(mutex_)
-  std::deque<Segment> segments_;  // GUARDED_BY(mutex_); oldest first, last is active
+  std::deque<Segment> segments_;  // GUARDED_BY(mutex_); oldest first, durable sizes
   Lsn next_lsn_ = 1;              // GUARDED_BY(mutex_)
-  Lsn durable_lsn_ = 0;           // GUARDED_BY(mutex_); every entry up to it is synced
   uint64_t disk_bytes_ = 0;       // GUARDED_BY(mutex_)
-  uint64_t queued_bytes_ = 0;     // GUARDED_BY(mutex_); accepted, not yet on disk
+  uint64_t queued_bytes_ = 0;     // GUARDED_BY(mutex_); accepted, not yet published
   Status failure_;                // GUARDED_BY(mutex_); sticky write/fsync failure
   bool stopping_ = false;         // GUARDED_BY(mutex_)
   WalCounters counters_;          // GUARDED_BY(mutex_); the cumulative fields
+  // Groups whose fdatasync returned before an earlier group's: published in order.
+  std::map<uint64_t, std::unique_ptr<Group>> completed_;  // GUARDED_BY(mutex_)
+  uint64_t next_to_publish_ = 0;                          // GUARDED_BY(mutex_)
 
-  // Owned by the writer thread (and by Open before it starts); published under mutex_.
-  int active_fd_ = -1;
-  Lsn active_first_lsn_ = 0;
-  uint64_t active_bytes_ = 0;         // written
-  uint64_t synced_active_bytes_ = 0;  // written and fdatasync'ed
-  Lsn synced_lsn_ = 0;
-  uint64_t fsyncs_ = 0;
-  std::vector<Segment> rolled_;  // segments finished by the current group
-  std::vector<iovec> iov_;
+  // Held while a committer takes a group from the queue and writes it, so that file order
+  // is LSN order. Lock order: write_mutex_, then mutex_.
+  std::mutex write_mutex_;
+  std::shared_ptr<SegmentFile> active_;  // GUARDED_BY(write_mutex_)
+  uint64_t active_bytes_ = 0;            // GUARDED_BY(write_mutex_); written, maybe not synced
+  uint64_t next_group_ = 0;              // GUARDED_BY(write_mutex_)
+  std::vector<iovec> iov_;               // GUARDED_BY(write_mutex_)
+  std::atomic<uint64_t> fsyncs_ = 0;
 
-  std::thread writer_;
+  std::vector<std::thread> committers_;
 };
 
 }  // namespace basin::stream
