@@ -21,3 +21,7 @@ fi
 echo
 # shellcheck disable=SC2086
 "$root/bench/run-crawl.sh" "$build" ${CRAWL_BENCH_FLAGS:-}
+# Then the stream write-ahead log benchmark (bench/wal_bench.cc); WAL_BENCH_FLAGS passes flags.
+echo
+# shellcheck disable=SC2086
+"$build/bin/wal_bench" ${WAL_BENCH_FLAGS:-}
