@@ -25,3 +25,7 @@ echo
 echo
 # shellcheck disable=SC2086
 "$root/bench/run-query.sh" "$build" ${QUERY_BENCH_FLAGS:-}
+# Then the stream write-ahead log benchmark (bench/wal_bench.cc); WAL_BENCH_FLAGS passes flags.
+echo
+# shellcheck disable=SC2086
+"$build/bin/wal_bench" ${WAL_BENCH_FLAGS:-}
