@@ -146,6 +146,8 @@ Result<std::unique_ptr<query::Engine>> Home::MakeEngine(const std::string& work_
                       const std::string& default_database) -> Result<query::TableScan> {
     BASIN_ASSIGN_OR_RETURN(catalog::Table found,
                            catalog->GetTable(name.empty() ? default_database : name, table));
+    // Read before the partitions: a change in between makes the version older, never newer.
+    BASIN_ASSIGN_OR_RETURN(std::string version, catalog->TableVersion(found.database, found.name));
     std::vector<catalog::Partition> partitions;
     if (!found.partition_keys.empty()) {
       BASIN_ASSIGN_OR_RETURN(partitions,
@@ -154,7 +156,13 @@ Result<std::unique_ptr<query::Engine>> Home::MakeEngine(const std::string& work_
     // Files a crawler rejected stay out of queries (their tables were built without them).
     BASIN_ASSIGN_OR_RETURN(std::set<std::string> rejected,
                            crawler::CrawlerStore(*database).RejectedObjects(found.location));
-    return query::PlanTableScan(found, partitions, *stores, rejected);
+    BASIN_ASSIGN_OR_RETURN(query::TableScan scan,
+                           query::PlanTableScan(found, partitions, *stores, rejected));
+    scan.catalog_version = std::move(version);
+    return scan;
+  };
+  auto table_version = [catalog](const std::string& database, const std::string& table) {
+    return catalog->TableVersion(database, table);
   };
   if (!result_cache_ && config_.result_cache_bytes > 0) {
     result_cache_ = std::make_shared<query::ResultCache>(config_.result_cache_bytes,
@@ -163,6 +171,7 @@ Result<std::unique_ptr<query::Engine>> Home::MakeEngine(const std::string& work_
   return query::Engine::Make({.work_dir = work_dir,
                               .stores = stores,
                               .table_resolver = resolver,
+                              .table_version = table_version,
                               .default_database = config_.default_database,
                               .sandboxed = true,
                               .threads = config_.engine_threads,

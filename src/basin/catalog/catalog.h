@@ -36,13 +36,15 @@ struct Table {
   std::string name;
   std::string location;  // lake URL prefix ending in '/': "lake://sales/orders/"
   std::string format;    // "csv", "json", "parquet"
-  std::map<std::string, std::string> format_options;  // delimiter, quote, escape, header, compression
+  std::map<std::string, std::string>
+      format_options;  // delimiter, quote, escape, header, compression
   std::vector<Column> columns;
   std::vector<PartitionKey> partition_keys;
   TableStats stats;
   int schema_version = 1;
   std::string created_by;  // "crawler:NAME", "stream:NAME", "snapshot:NAME", "query", "user:NAME"
-  std::string status = "active";  // or "deprecated" (its data vanished; see crawler deletion policy)
+  std::string status =
+      "active";  // or "deprecated" (its data vanished; see crawler deletion policy)
   Timestamp created_at{};
   Timestamp changed_at{};
   std::optional<Timestamp> last_crawled_at;
@@ -138,10 +140,15 @@ class Catalog {
   /// (NotFound) or to update (AlreadyExists); then nothing changes.
   Result<ApplyOutcome> ApplyTable(const TableUpdate& update);
   /// Sets status "deprecated" (its data vanished) or back to "active".
-  Status SetTableStatus(const std::string& database, const std::string& name, const std::string& status);
+  Status SetTableStatus(const std::string& database, const std::string& name,
+                        const std::string& status);
   Status DropTable(const std::string& database, const std::string& name);
 
-  Result<std::vector<Partition>> ListPartitions(int64_t table_id, const PartitionFilter& filter = {});
+  Result<std::vector<Partition>> ListPartitions(int64_t table_id,
+                                                const PartitionFilter& filter = {});
+  /// A short text that changes whenever the table's definition or its partitions change
+  /// (one cheap query: the result cache checks it on every hit). NotFound for no such table.
+  Result<std::string> TableVersion(const std::string& database, const std::string& name);
   Result<int64_t> CountPartitions(int64_t table_id);
   Result<std::vector<SchemaVersion>> SchemaHistory(int64_t table_id);
 

@@ -56,7 +56,8 @@ class BindingRegistry {
 
 struct CatalogScanData : public duckdb::ReplacementScanData {
   CatalogScanData(TableResolver resolver, std::string default_database,
-                  std::shared_ptr<BindingRegistry> bindings, std::shared_ptr<ReadAccounting> accounting)
+                  std::shared_ptr<BindingRegistry> bindings,
+                  std::shared_ptr<ReadAccounting> accounting)
       : resolver(std::move(resolver)),
         default_database(std::move(default_database)),
         bindings(std::move(bindings)),
@@ -101,7 +102,8 @@ duckdb::unique_ptr<duckdb::TableRef> CatalogScan(
   if (std::shared_ptr<ReadCounter> counter = scan_data.accounting->Find(&context)) {
     for (const ScanFile& file : scan->files) {
       storage::ObjectInfo info{.size = file.size, .etag = file.etag};
-      info.modified = std::chrono::system_clock::time_point(std::chrono::microseconds(file.modified_us));
+      info.modified =
+          std::chrono::system_clock::time_point(std::chrono::microseconds(file.modified_us));
       counter->AddListed(ObjectUrlOfScanPath(file.path), std::move(info));
     }
   }
@@ -359,7 +361,8 @@ Result<std::vector<std::string>> StatementKinds(const std::string& sql) {
     return Status::InvalidArgument(duckdb::ErrorData(error).Message());
   }
   std::vector<std::string> kinds;
-  for (const auto& statement : parser.statements) kinds.push_back(StatementKind(statement->type));
+  for (const auto& statement : parser.statements)
+    kinds.push_back(StatementKind(statement->type));
   return kinds;
 }
 
@@ -370,9 +373,139 @@ struct Engine::Impl {
   std::shared_ptr<ResultCache> cache;
   std::string home_directory;  // per connection in DuckDB: '~' in paths must not need $HOME
   std::string default_database;
+  std::shared_ptr<storage::StoreResolver> stores;
+  std::function<Result<std::string>(const std::string&, const std::string&)> table_version;
+
+  // Confirming a cache hit without planning: for a cached query, the catalog version of each
+  // table it read and the objects in each folder (partition) it read. If all are as they
+  // were, so is the answer. Planning lists the whole table; this lists only those folders.
+  struct FolderCheck {
+    std::string folder;       // lake URL prefix
+    std::string table_root;   // the table's location (for what counts as a data object)
+    std::string fingerprint;  // of the data objects under `folder`
+  };
+  struct TableCheck {
+    std::string database, name, version;
+  };
+  struct QuickCheck {
+    std::string cache_key;
+    std::vector<TableCheck> tables;
+    std::vector<FolderCheck> folders;
+  };
+  std::mutex quick_mutex;
+  std::map<std::string, QuickCheck>
+      quick_checks;  // by Sha256(database, sql); GUARDED_BY(quick_mutex)
 
   Result<QueryStats> Run(std::string_view sql, const ExecuteOptions& options, RowSink* sink);
+  std::shared_ptr<const CachedResult> QuickHit(const std::string& sql_key);
+  void RememberQuickCheck(const std::string& sql_key, const std::string& cache_key,
+                          const std::vector<TableScan>& scans,
+                          const std::vector<std::set<std::string>>& kept_paths,
+                          const std::set<std::string>& opened);
+  Result<std::string> FolderFingerprint(const std::string& folder, const std::string& table_root);
 };
+
+namespace {
+
+std::string ObjectFingerprint(const std::string& relative, uint64_t size, const std::string& etag,
+                              int64_t modified_us) {
+  return relative + '\x1f' + std::to_string(size) + '\x1f' + etag + '\x1f' +
+         std::to_string(modified_us) + '\x1e';
+}
+
+}  // namespace
+
+Result<std::string> Engine::Impl::FolderFingerprint(const std::string& folder,
+                                                    const std::string& table_root) {
+  BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved, stores->Resolve(folder));
+  BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
+                         resolved.store->List(resolved.key));
+  std::map<std::string, std::string> sorted;
+  for (const storage::ObjectInfo& object : objects) {
+    std::string url = folder + object.key.substr(resolved.key.size());
+    std::string relative = url.substr(std::min(table_root.size(), url.size()));
+    if (!IsDataObject(relative, object.size))
+      continue;
+    int64_t modified =
+        std::chrono::duration_cast<std::chrono::microseconds>(object.modified.time_since_epoch())
+            .count();
+    sorted[url] = ObjectFingerprint(url, object.size, object.etag, modified);
+  }
+  std::string fingerprint;
+  for (const auto& [url, text] : sorted)
+    fingerprint += text;
+  return fingerprint;
+}
+
+void Engine::Impl::RememberQuickCheck(const std::string& sql_key, const std::string& cache_key,
+                                      const std::vector<TableScan>& scans,
+                                      const std::vector<std::set<std::string>>& kept_paths,
+                                      const std::set<std::string>& opened) {
+  if (!table_version || !stores)
+    return;
+  QuickCheck check{.cache_key = cache_key};
+  std::set<std::string> folders_seen;
+  for (size_t i = 0; i < scans.size(); ++i) {
+    const TableScan& scan = scans[i];
+    if (scan.catalog_version.empty())
+      return;  // no way to confirm this table quickly
+    check.tables.push_back({scan.database, scan.name, scan.catalog_version});
+    // The folders whose objects the answer depends on: kept partitions (or the whole table).
+    std::set<std::string> folders;
+    for (const ScanFile& file : scan.files) {
+      bool read = kept_paths[i].count(file.path) || opened.count(ObjectUrlOfScanPath(file.path));
+      if (!read)
+        continue;
+      folders.insert(file.partition >= 0 ? scan.partition_locations[file.partition]
+                                         : scan.location);
+    }
+    if (scan.partitions.empty())
+      folders.insert(scan.location);
+    for (const std::string& folder : folders) {
+      if (!folders_seen.insert(folder).second)
+        continue;
+      std::map<std::string, std::string> sorted;
+      for (const ScanFile& file : scan.files) {
+        std::string url = ObjectUrlOfScanPath(file.path);
+        if (url.rfind(folder, 0) != 0)
+          continue;
+        sorted[url] = ObjectFingerprint(url, file.size, file.etag, file.modified_us);
+      }
+      std::string fingerprint;
+      for (const auto& [url, text] : sorted)
+        fingerprint += text;
+      check.folders.push_back({folder, scan.location, std::move(fingerprint)});
+    }
+  }
+  std::lock_guard<std::mutex> lock(quick_mutex);
+  if (quick_checks.size() > 10000)
+    quick_checks.clear();  // bounded; entries are cheap to rebuild
+  quick_checks[sql_key] = std::move(check);
+}
+
+std::shared_ptr<const CachedResult> Engine::Impl::QuickHit(const std::string& sql_key) {
+  if (!cache || !table_version || !stores)
+    return nullptr;
+  QuickCheck check;
+  {
+    std::lock_guard<std::mutex> lock(quick_mutex);
+    auto found = quick_checks.find(sql_key);
+    if (found == quick_checks.end())
+      return nullptr;
+    check = found->second;
+  }
+  for (const TableCheck& table : check.tables) {
+    Result<std::string> version = table_version(table.database, table.name);
+    if (!version.ok() || *version != table.version)
+      return nullptr;
+  }
+  for (const FolderCheck& folder : check.folders) {
+    Result<std::string> fingerprint = FolderFingerprint(folder.folder, folder.table_root);
+    if (!fingerprint.ok() || *fingerprint != folder.fingerprint)
+      return nullptr;
+  }
+  return cache->Find(check.cache_key);
+}
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
@@ -396,6 +529,8 @@ Result<std::unique_ptr<Engine>> Engine::Make(EngineOptions options) {
   impl->home_directory = options.work_dir;
   impl->cache = options.cache;
   impl->default_database = options.default_database;
+  impl->stores = options.stores;
+  impl->table_version = options.table_version;
   try {
     std::error_code error;
     std::filesystem::create_directories(options.work_dir + "/extensions", error);
@@ -414,8 +549,9 @@ Result<std::unique_ptr<Engine>> Engine::Make(EngineOptions options) {
     }
     if (options.table_resolver) {
       config.replacement_scans.emplace_back(
-          CatalogScan, duckdb::make_uniq<CatalogScanData>(options.table_resolver, options.default_database,
-                                                          impl->bindings, impl->accounting));
+          CatalogScan,
+          duckdb::make_uniq<CatalogScanData>(options.table_resolver, options.default_database,
+                                             impl->bindings, impl->accounting));
     }
     if (options.sandboxed) {
       // DuckDB's own local file system is switched off (below): every path then goes through
@@ -544,6 +680,26 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
         explained = explain.stmt->Copy();
     }
     bool plan_only = sink == nullptr;
+    std::string database_name =
+        options.default_database.empty() ? default_database : options.default_database;
+    std::string sql_key = Sha256Hex(database_name + '\x1d' + std::string(sql));
+    bool may_cache = cache != nullptr && options.use_cache && stats.statement_kind == "select" &&
+                     statements.size() == 1 && !MentionsVolatileFunction(sql);
+    if (!plan_only && may_cache) {
+      if (std::shared_ptr<const CachedResult> hit = QuickHit(sql_key)) {
+        BASIN_RETURN_IF_ERROR(sink->Begin(hit->column_names, hit->column_types));
+        std::vector<Row> rows = hit->rows;
+        BASIN_RETURN_IF_ERROR(sink->Rows(std::move(rows)));
+        stats.cache_hit = true;
+        stats.cacheable = true;
+        stats.scans = hit->scans;
+        stats.column_names = hit->column_names;
+        stats.column_types = hit->column_types;
+        stats.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - started);
+        return stats;
+      }
+    }
     auto prepared = connection.Prepare(explained ? std::move(explained) : last->Copy());
     if (prepared->HasError())
       return fail(prepared->GetErrorObject());
@@ -573,14 +729,17 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
     for (const std::string& url : counter->Opened()) {
       for (const TableScan& scan : scans) {
         for (const ScanFile& file : scan.files) {
-          if (ObjectUrlOfScanPath(file.path) != url) continue;
-          inputs += "bind:" + file.path + '\x1f' + std::to_string(file.size) + '\x1f' + file.etag + '\x1f' +
-                    std::to_string(file.modified_us) + '\x1e';
+          if (ObjectUrlOfScanPath(file.path) != url)
+            continue;
+          inputs += "bind:" + file.path + '\x1f' + std::to_string(file.size) + '\x1f' + file.etag +
+                    '\x1f' + std::to_string(file.modified_us) + '\x1e';
         }
       }
     }
-    for (const std::string& name : prepared->GetNames()) stats.column_names.push_back(name);
-    for (const duckdb::LogicalType& type : prepared->GetTypes()) stats.column_types.push_back(type.ToString());
+    for (const std::string& name : prepared->GetNames())
+      stats.column_names.push_back(name);
+    for (const duckdb::LogicalType& type : prepared->GetTypes())
+      stats.column_types.push_back(type.ToString());
     stats.cacheable = cache != nullptr && options.use_cache && stats.statement_kind == "select" &&
                       statements.size() == 1 && reads.only_known_inputs &&
                       !MentionsVolatileFunction(sql);
@@ -667,8 +826,10 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
       }
       BASIN_RETURN_IF_ERROR(sink->Rows(std::move(rows)));
     }
-    if (keep)
+    if (keep) {
       cache->Insert(cache_key, std::move(cached));
+      RememberQuickCheck(sql_key, cache_key, scans, reads.kept_paths, counter->Opened());
+    }
   } catch (const std::exception& error) {
     duckdb::ErrorData data(error);
     if (counter->over_limit || timed_out)

@@ -35,6 +35,9 @@ struct EngineOptions {
   std::string work_dir;
   std::shared_ptr<storage::StoreResolver> stores;
   TableResolver table_resolver;
+  /// The catalog version of a table (Catalog::TableVersion): lets a cache hit be confirmed
+  /// without planning the query. May be empty (then every query is planned).
+  std::function<Result<std::string>(const std::string& database, const std::string& table)> table_version;
   /// The database of unqualified table names when a query does not name one.
   std::string default_database;
   /// No file access outside the lake (lake:// and s3:// URLs): reading local files, ATTACH,

@@ -84,7 +84,8 @@ void ReadCounter::AddListed(const std::string& url, storage::ObjectInfo info) {
 std::optional<storage::ObjectInfo> ReadCounter::Listed(const std::string& url) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = listed_.find(url);
-  if (found == listed_.end()) return std::nullopt;
+  if (found == listed_.end())
+    return std::nullopt;
   return found->second;
 }
 
@@ -146,9 +147,11 @@ duckdb::unique_ptr<duckdb::FileHandle> LakeFileSystem::OpenFile(
   // double the HEAD requests per open on S3).
   // An object the query's catalog scan listed opens with what the listing said: no request.
   std::optional<storage::ObjectInfo> listed;
-  if (counter) listed = counter->Listed(ObjectUrlOfScanPath(path));
+  if (counter)
+    listed = counter->Listed(ObjectUrlOfScanPath(path));
   Result<std::unique_ptr<storage::RandomAccessReader>> reader = [&] {
-    if (!listed) return resolved.store->OpenForRead(resolved.key);
+    if (!listed)
+      return resolved.store->OpenForRead(resolved.key);
     listed->key = resolved.key;
     return resolved.store->OpenListedForRead(*listed);
   }();

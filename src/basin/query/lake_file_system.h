@@ -34,7 +34,8 @@ struct ReadCounter {
  private:
   std::mutex mutex_;
   std::map<std::string, storage::ObjectInfo> listed_;  // GUARDED_BY(mutex_)
-  std::set<std::string> opened_;  // paths opened for reading, as DuckDB named them; GUARDED_BY(mutex_)
+  std::set<std::string>
+      opened_;  // paths opened for reading, as DuckDB named them; GUARDED_BY(mutex_)
 };
 
 /// Which query (DuckDB client context) is charged for a file opened by that context.

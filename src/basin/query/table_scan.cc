@@ -9,21 +9,6 @@ namespace {
 
 constexpr std::string_view kScanMarker = "/~basin/";
 
-bool IsDataObject(const std::string& relative_key, uint64_t size) {
-  if (size == 0)
-    return false;
-  size_t start = 0;
-  while (start < relative_key.size()) {
-    if (relative_key[start] == '.' || relative_key[start] == '_')
-      return false;
-    size_t slash = relative_key.find('/', start);
-    if (slash == std::string::npos)
-      break;
-    start = slash + 1;
-  }
-  return true;
-}
-
 std::string Option(const catalog::Table& table, const std::string& name,
                    const std::string& fallback) {
   auto found = table.format_options.find(name);
@@ -133,6 +118,21 @@ std::string SchemaKey(const std::vector<catalog::Column>& columns) {
 
 }  // namespace
 
+bool IsDataObject(const std::string& relative_key, uint64_t size) {
+  if (size == 0)
+    return false;
+  size_t start = 0;
+  while (start < relative_key.size()) {
+    if (relative_key[start] == '.' || relative_key[start] == '_')
+      return false;
+    size_t slash = relative_key.find('/', start);
+    if (slash == std::string::npos)
+      break;
+    start = slash + 1;
+  }
+  return true;
+}
+
 std::string QuoteLiteral(std::string_view text) {
   std::string out = "'";
   for (char c : text) {
@@ -172,6 +172,9 @@ Result<TableScan> PlanTableScan(const catalog::Table& table,
                                 const std::set<std::string>& excluded) {
   TableScan scan;
   scan.table = table.database + "." + table.name;
+  scan.database = table.database;
+  scan.name = table.name;
+  scan.location = table.location;
   bool partitioned = !table.partition_keys.empty();
   // Partition by location; a file belongs to the deepest registered location above it.
   std::unordered_map<std::string, int> partition_of_location;
@@ -181,6 +184,7 @@ Result<TableScan> PlanTableScan(const catalog::Table& table,
       name += (k ? "/" : "") + table.partition_keys[k].name + "=" + partitions[i].values[k];
     }
     scan.partitions.push_back(std::move(name));
+    scan.partition_locations.push_back(partitions[i].location);
     partition_of_location.emplace(partitions[i].location, static_cast<int>(i));
   }
   if (!partitioned || !partitions.empty()) {
@@ -227,7 +231,8 @@ Result<TableScan> PlanTableScan(const catalog::Table& table,
   // Newest partition first: DuckDB reads the first object's footer to bind a Parquet
   // scan, and queries mostly ask for recent partitions, so that read is rarely wasted.
   std::stable_sort(scan.files.begin(), scan.files.end(), [&](const ScanFile& a, const ScanFile& b) {
-    if (a.partition < 0 || b.partition < 0) return false;
+    if (a.partition < 0 || b.partition < 0)
+      return false;
     return scan.partitions[a.partition] > scan.partitions[b.partition];
   });
 

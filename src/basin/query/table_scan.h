@@ -28,7 +28,13 @@ struct TableScan {
   std::string table;  // "db.table"
   std::string sql;
   std::vector<std::string> partitions;  // "dt=2026-11-24/event=click", in the catalog's order
+  std::vector<std::string> partition_locations;  // lake URL prefixes, one per partition
+  std::string location;                          // the table's
   std::vector<ScanFile> files;
+  /// Catalog::TableVersion when the scan was planned ("" when unknown): the result cache's
+  /// quick check that the table's definition and partitions are as they were.
+  std::string catalog_version;
+  std::string database, name;  // of the table, for that check
 };
 
 /// Plans the SELECT that reads a catalog table from its files.
@@ -60,6 +66,10 @@ std::string ScanPath(std::string_view object_url,
 
 /// The object a scan path names; other paths come back unchanged.
 std::string ObjectUrlOfScanPath(std::string_view path);
+
+/// True for objects a table scan reads: not empty, and no level of `relative_key` (relative
+/// to the table's location) starts with '.' or '_'.
+bool IsDataObject(const std::string& relative_key, uint64_t size);
 
 /// True for paths made by ScanPath.
 bool IsScanPath(std::string_view path);

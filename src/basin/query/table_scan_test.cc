@@ -1,8 +1,8 @@
 #include "basin/query/table_scan.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
+
+#include <gtest/gtest.h>
 
 #include "basin/query/engine.h"
 #include "basin/query/result_cache.h"
@@ -45,11 +45,18 @@ class TableScanTest : public ::testing::Test {
                            const std::string&) -> Result<TableScan> {
       if (name != "events")
         return Status::NotFound("no such table");
-      return PlanTableScan(table_, partitions_, *stores_);
+      ++resolved_;
+      BASIN_ASSIGN_OR_RETURN(TableScan scan, PlanTableScan(table_, partitions_, *stores_));
+      scan.catalog_version = catalog_version_;
+      return scan;
+    };
+    auto version = [this](const std::string&, const std::string&) -> Result<std::string> {
+      return catalog_version_;
     };
     return std::move(Engine::Make({.work_dir = storage::testing::TempFolder(),
                                    .stores = stores_,
                                    .table_resolver = resolver,
+                                   .table_version = version,
                                    .sandboxed = true,
                                    .cache = std::move(cache)}))
         .value();
@@ -59,6 +66,8 @@ class TableScanTest : public ::testing::Test {
   std::shared_ptr<storage::StoreResolver> stores_;
   catalog::Table table_;
   std::vector<catalog::Partition> partitions_;
+  std::string catalog_version_ = "v1";
+  int resolved_ = 0;
 };
 
 TEST_F(TableScanTest, ReadsAllPartitionsWithTypedColumns) {
@@ -217,6 +226,40 @@ TEST_F(TableScanTest, CacheHitsUntilAPartitionItReadChanges) {
   EXPECT_FALSE(opted_out->stats.cache_hit);
 }
 
+TEST_F(TableScanTest, CacheHitsAreConfirmedWithoutPlanningByListingOnlyTheFoldersRead) {
+  auto cache = std::make_shared<ResultCache>(64 << 20, 8 << 20);
+  auto engine = MakeEngine(cache);
+  const std::string day15 = "SELECT count(*) FROM shop.events WHERE dt = '2026-11-15'";
+  auto run = [&](const std::string& sql) {
+    auto result = engine->Execute(sql, ExecuteOptions{});
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    return result.ok() ? *result : QueryResult{};
+  };
+  EXPECT_FALSE(run(day15).stats.cache_hit);
+  int planned = resolved_;
+  QueryResult hit = run(day15);
+  EXPECT_TRUE(hit.stats.cache_hit);
+  EXPECT_EQ(resolved_, planned) << "a confirmed hit does not bind the table";
+  ASSERT_EQ(hit.stats.scans.size(), 1u);
+  EXPECT_EQ(hit.stats.scans[0].partitions_kept, std::vector<std::string>{"dt=2026-11-15"});
+
+  // Another partition's new object does not matter; the read partition's does.
+  ASSERT_TRUE(lake_->Write("events/dt=2026-11-16/more.csv", "id,keyword\n1,x\n").ok());
+  EXPECT_TRUE(run(day15).stats.cache_hit);
+  ASSERT_TRUE(lake_->Write("events/dt=2026-11-15/more.csv", "id,keyword\n1,x\n").ok());
+  QueryResult fresh = run(day15);
+  EXPECT_FALSE(fresh.stats.cache_hit);
+  EXPECT_EQ(fresh.rows[0][0], "201");
+  EXPECT_TRUE(run(day15).stats.cache_hit);
+
+  // After a catalog change (say, a new partition that a range would include) the query is
+  // planned again; its inputs are the same objects, so the planned lookup still hits.
+  catalog_version_ = "v2";
+  planned = resolved_;
+  EXPECT_TRUE(run(day15).stats.cache_hit);
+  EXPECT_EQ(resolved_, planned + 1) << "the catalog changed: the hit is confirmed by planning";
+}
+
 TEST_F(TableScanTest, ExplainSaysWhichPartitionsAreKeptAndPruned) {
   auto engine = MakeEngine();
   auto result = engine->Execute("EXPLAIN SELECT count(*) FROM shop.events WHERE dt = '2026-11-12'");
@@ -286,9 +329,11 @@ TEST_F(TableScanTest, ResultsStreamToTheSinkInBatches) {
 // Counts the ways objects are opened (a remote store pays a HEAD for OpenForRead).
 class OpenCountingStore final : public storage::ObjectStore {
  public:
-  explicit OpenCountingStore(std::shared_ptr<storage::ObjectStore> inner) : inner_(std::move(inner)) {}
+  explicit OpenCountingStore(std::shared_ptr<storage::ObjectStore> inner)
+      : inner_(std::move(inner)) {}
   std::string Describe() const override { return inner_->Describe(); }
-  Result<std::vector<storage::ObjectInfo>> List(std::string_view prefix, const storage::ListOptions& options) override {
+  Result<std::vector<storage::ObjectInfo>> List(std::string_view prefix,
+                                                const storage::ListOptions& options) override {
     return inner_->List(prefix, options);
   }
   Result<storage::ObjectInfo> Stat(std::string_view key) override {
@@ -299,7 +344,8 @@ class OpenCountingStore final : public storage::ObjectStore {
     ++unlisted_opens;
     return inner_->OpenForRead(key);
   }
-  Result<std::unique_ptr<storage::RandomAccessReader>> OpenListedForRead(const storage::ObjectInfo& listed) override {
+  Result<std::unique_ptr<storage::RandomAccessReader>> OpenListedForRead(
+      const storage::ObjectInfo& listed) override {
     ++listed_opens;
     return inner_->OpenListedForRead(listed);
   }
@@ -307,7 +353,9 @@ class OpenCountingStore final : public storage::ObjectStore {
     return inner_->OpenForWrite(key);
   }
   Status Delete(std::string_view key) override { return inner_->Delete(key); }
-  Status Copy(std::string_view from, std::string_view to) override { return inner_->Copy(from, to); }
+  Status Copy(std::string_view from, std::string_view to) override {
+    return inner_->Copy(from, to);
+  }
   storage::StoreCounters counters() const override { return inner_->counters(); }
   bool is_remote() const override { return true; }
 
@@ -321,7 +369,8 @@ TEST_F(TableScanTest, ListedObjectsOpenWithoutAnotherRequest) {
   auto counting = std::make_shared<OpenCountingStore>(lake_);
   stores_ = std::make_shared<storage::StoreResolver>(counting, storage::S3Options{});
   auto engine = MakeEngine();
-  auto result = engine->Execute("SELECT count(*), sum(id) FROM shop.events WHERE dt >= '2026-11-15'");
+  auto result =
+      engine->Execute("SELECT count(*), sum(id) FROM shop.events WHERE dt >= '2026-11-15'");
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->rows[0][0], "1000");
   EXPECT_GT(counting->listed_opens.load(), 0);

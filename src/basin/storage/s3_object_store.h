@@ -71,14 +71,16 @@ class S3ObjectStore final : public ObjectStore {
   Result<HttpResponse> Send(const Call& call);
 
   /// Turns a non-2xx answer into a Status: "<what>: s3://bucket/key (HTTP 403 AccessDenied: ...)".
-  Status ErrorFor(std::string_view what, const std::string& key, const HttpResponse& response) const;
+  Status ErrorFor(std::string_view what, const std::string& key,
+                  const HttpResponse& response) const;
 
   const S3Options& options() const { return options_; }
   /// The full object key in the bucket for a store key: prefix + key.
   std::string FullKey(const std::string& key) const;
 
  private:
-  explicit S3ObjectStore(S3Options options, std::string scheme, std::string host_port, std::string base_path);
+  explicit S3ObjectStore(S3Options options, std::string scheme, std::string host_port,
+                         std::string base_path);
 
   S3Options options_;
   std::string scheme_;     // "http" / "https"
