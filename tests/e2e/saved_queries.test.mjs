@@ -131,6 +131,15 @@ describe('saved queries and query history', () => {
     assert.deepEqual(await home.json(['saved-query', 'list']), []);
   });
 
+  test('CLI: basin query --saved runs a saved query', async () => {
+    await home.ok(['saved-query', 'save', 'the_answer', '--sql', 'SELECT 40 + 2 AS answer']);
+    assert.deepEqual(await home.json(['query', '--saved', 'the_answer']), [{ answer: '42' }]);
+    const missing = await home.run(['query', '--saved', 'no_such_query']);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stderr, /no_such_query/);
+    await home.ok(['saved-query', 'delete', 'the_answer']);
+  });
+
   test('CLI: usage errors exit 2, bad input exits 1', async () => {
     const neither = await home.run(['saved-query', 'save', 'x']);
     assert.equal(neither.code, 2, neither.stderr);

@@ -70,7 +70,17 @@ void PrintTable(const query::QueryResult& result) {
 
 int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file, std::string format,
              std::string database, const std::string& saved) {
-  if (!file.empty()) {
+  if (!saved.empty()) {
+    // A saved query: its SQL, and its database unless --database says otherwise.
+    Result<std::unique_ptr<Home>> saved_home = OpenHome(flags);
+    if (!saved_home.ok()) return ReportError(saved_home.status());
+    Result<metadata::Database*> saved_metadata = (*saved_home)->Metadata();
+    if (!saved_metadata.ok()) return ReportError(saved_metadata.status());
+    Result<query::SavedQuery> found = query::SavedQueryStore(**saved_metadata).Get(saved);
+    if (!found.ok()) return ReportError(found.status());
+    sql = found->sql;
+    if (database.empty()) database = found->database;
+  } else if (!file.empty()) {
     std::ifstream in(file);
     if (!in)
       return ReportError(Status::NotFound("cannot read SQL file " + file));
