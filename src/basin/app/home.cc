@@ -141,23 +141,55 @@ Result<std::unique_ptr<query::Engine>> Home::MakeEngine(const std::string& work_
   std::shared_ptr<storage::StoreResolver> stores = stores_;
   // Catalog tables are resolved when a query names them, so they are always current.
   auto catalog = std::make_shared<catalog::Catalog>(*database);
-  auto resolver = [catalog, stores, database](
+  // A table's definition and partitions are kept per catalog version: the version is one
+  // small query, reading and parsing every partition is not (365 partitions: milliseconds
+  // on every query).
+  struct KnownTable {
+    std::string version;
+    catalog::Table table;
+    std::vector<catalog::Partition> partitions;
+  };
+  struct KnownTables {
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<const KnownTable>> by_name;  // "db\x1ftable"
+  };
+  auto known = std::make_shared<KnownTables>();
+  auto resolver = [catalog, stores, database, known](
                       const std::string& name, const std::string& table,
                       const std::string& default_database) -> Result<query::TableScan> {
-    BASIN_ASSIGN_OR_RETURN(catalog::Table found,
-                           catalog->GetTable(name.empty() ? default_database : name, table));
-    // Read before the partitions: a change in between makes the version older, never newer.
-    BASIN_ASSIGN_OR_RETURN(std::string version, catalog->TableVersion(found.database, found.name));
-    std::vector<catalog::Partition> partitions;
-    if (!found.partition_keys.empty()) {
-      BASIN_ASSIGN_OR_RETURN(partitions,
-                             catalog->ListPartitions(found.id, {.limit = int64_t{1} << 40}));
+    std::string db = name.empty() ? default_database : name;
+    // The version is read first: a change after it makes what is kept older than its
+    // version says, so the next query reloads; never the other way round.
+    BASIN_ASSIGN_OR_RETURN(std::string version, catalog->TableVersion(db, table));
+    std::string key = db + '\x1f' + table;
+    std::shared_ptr<const KnownTable> entry;
+    {
+      std::lock_guard<std::mutex> lock(known->mutex);
+      auto found = known->by_name.find(key);
+      if (found != known->by_name.end() && found->second->version == version)
+        entry = found->second;
+    }
+    if (!entry) {
+      auto loaded = std::make_shared<KnownTable>();
+      loaded->version = version;
+      BASIN_ASSIGN_OR_RETURN(loaded->table, catalog->GetTable(db, table));
+      if (!loaded->table.partition_keys.empty()) {
+        BASIN_ASSIGN_OR_RETURN(
+            loaded->partitions,
+            catalog->ListPartitions(loaded->table.id, {.limit = int64_t{1} << 40}));
+      }
+      std::lock_guard<std::mutex> lock(known->mutex);
+      if (known->by_name.size() > 10000)
+        known->by_name.clear();
+      known->by_name[key] = loaded;
+      entry = loaded;
     }
     // Files a crawler rejected stay out of queries (their tables were built without them).
     BASIN_ASSIGN_OR_RETURN(std::set<std::string> rejected,
-                           crawler::CrawlerStore(*database).RejectedObjects(found.location));
-    BASIN_ASSIGN_OR_RETURN(query::TableScan scan,
-                           query::PlanTableScan(found, partitions, *stores, rejected));
+                           crawler::CrawlerStore(*database).RejectedObjects(entry->table.location));
+    BASIN_ASSIGN_OR_RETURN(
+        query::TableScan scan,
+        query::PlanTableScan(entry->table, entry->partitions, *stores, rejected));
     scan.catalog_version = std::move(version);
     return scan;
   };
