@@ -1,4 +1,8 @@
 // basin query: SQL over the catalog and the lake with the embedded engine (no server needed).
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -73,13 +77,17 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
   if (!saved.empty()) {
     // A saved query: its SQL, and its database unless --database says otherwise.
     Result<std::unique_ptr<Home>> saved_home = OpenHome(flags);
-    if (!saved_home.ok()) return ReportError(saved_home.status());
+    if (!saved_home.ok())
+      return ReportError(saved_home.status());
     Result<metadata::Database*> saved_metadata = (*saved_home)->Metadata();
-    if (!saved_metadata.ok()) return ReportError(saved_metadata.status());
+    if (!saved_metadata.ok())
+      return ReportError(saved_metadata.status());
     Result<query::SavedQuery> found = query::SavedQueryStore(**saved_metadata).Get(saved);
-    if (!found.ok()) return ReportError(found.status());
+    if (!found.ok())
+      return ReportError(found.status());
     sql = found->sql;
-    if (database.empty()) database = found->database;
+    if (database.empty())
+      database = found->database;
   } else if (!file.empty()) {
     std::ifstream in(file);
     if (!in)
@@ -146,6 +154,18 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
     size_t count = 0;
   } csv;
   query::ExecuteOptions options{.cancel = &interrupted};
+  // A long query shows how far it is on a terminal (DuckDB's estimate), cleared at the end.
+  std::atomic<bool> progress_shown{false};
+  if (isatty(STDERR_FILENO)) {
+    options.on_progress = [&progress_shown](double percent) {
+      if (percent < 0)
+        return;
+      std::fprintf(stderr, "\rrunning: %3.0f%% (Ctrl-C cancels)", percent);
+      std::fflush(stderr);
+      progress_shown = true;
+    };
+  }
+
   Result<query::QueryResult> result = query::QueryResult{};
   if (format == "csv") {
     Result<query::QueryStats> stats = (*engine)->Execute(sql, options, csv);
@@ -159,6 +179,8 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
   } else {
     result = (*engine)->Execute(sql, options);
   }
+  if (progress_shown)
+    std::fprintf(stderr, "\r%40s\r", "");
   record.ended_at = std::chrono::system_clock::now();
   record.duration =
       std::chrono::duration_cast<std::chrono::milliseconds>(record.ended_at - record.started_at);

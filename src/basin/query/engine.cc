@@ -589,6 +589,12 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
   try {
     duckdb::Connection connection(*database);
     connection.context->config.home_directory = home_directory;
+    if (options.on_progress) {
+      // Progress is tracked for callers that show it, never printed by DuckDB itself.
+      connection.context->config.enable_progress_bar = true;
+      connection.context->config.print_progress_bar = false;
+      connection.context->config.wait_time = 500;
+    }
     const void* context = connection.context.get();
     accounting->Register(context, counter);
     bindings->Register(context, &binding);
@@ -606,10 +612,15 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
     std::condition_variable watcher_wake;
     bool finished = false;
     std::thread watcher;
-    if (options.cancel != nullptr || options.max_run_time.count() > 0) {
+    if (options.cancel != nullptr || options.max_run_time.count() > 0 || options.on_progress) {
       watcher = std::thread([&] {
         std::unique_lock<std::mutex> lock(watcher_mutex);
+        auto next_progress = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
         while (!finished) {
+          if (options.on_progress && std::chrono::steady_clock::now() >= next_progress) {
+            next_progress += std::chrono::milliseconds(500);
+            options.on_progress(connection.context->GetQueryProgress().GetPercentage());
+          }
           if (options.cancel != nullptr && options.cancel->load()) {
             connection.Interrupt();
             return;

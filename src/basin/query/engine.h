@@ -64,6 +64,9 @@ struct ExecuteOptions {
   bool use_cache = true;
   /// Said in limit errors ("workgroup 'analysts'").
   std::string limits_owner;
+  /// Called about twice a second while the query runs, with DuckDB's estimate of how much
+  /// is done (0-100; -1 when unknown). From another thread.
+  std::function<void(double percent)> on_progress;
 };
 
 /// Which partitions of one catalog table a query reads, after pruning.

@@ -304,6 +304,22 @@ TEST_F(TableScanTest, RunTimeLimitStopsTheQuery) {
   EXPECT_TRUE(engine->Execute("SELECT 1").ok()) << "the engine goes on";
 }
 
+TEST_F(TableScanTest, LongQueriesReportProgress) {
+  auto engine = MakeEngine();
+  std::atomic<int> reports{0};
+  std::atomic<double> last{-2};
+  auto result = engine->Execute("SELECT count(*) FROM range(100000000000) a",
+                                ExecuteOptions{.max_run_time = std::chrono::milliseconds(1800),
+                                               .on_progress = [&](double percent) {
+                                                 ++reports;
+                                                 last = percent;
+                                               }});
+  EXPECT_FALSE(result.ok()) << "stopped by the run-time limit";
+  EXPECT_GE(reports.load(), 2);
+  EXPECT_GE(last.load(), 0.0) << "DuckDB estimates how much of range() is done";
+  EXPECT_LE(last.load(), 100.0);
+}
+
 TEST_F(TableScanTest, ResultsStreamToTheSinkInBatches) {
   struct CountingSink : RowSink {
     Status Begin(const std::vector<std::string>& names, const std::vector<std::string>&) override {
