@@ -5,6 +5,7 @@
 
 #include "basin/catalog/schema.h"
 #include "basin/common/log.h"
+#include "basin/delivery/compression.h"
 #include "basin/query/table_scan.h"
 #include "basin/stream/prefix_expression.h"
 
@@ -542,21 +543,16 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
         definition.prefix + group.partition + ObjectName(definition.name, first, last, extension);
     Result<storage::StoreResolver::Resolved> final_object = stores_.Resolve(target);
     Status written = final_object.status();
-    if (!final_object.ok()) {
-    } else if (definition.format == stream::OutputFormat::kNdjson &&
-               definition.compression == stream::Compression::kNone) {
-      written = final_object->store->Write(final_object->key, *group.lines);
-    } else {
-      std::string options =
-          definition.format == stream::OutputFormat::kParquet
-              ? "FORMAT parquet"
-              : std::string("FORMAT json, COMPRESSION ") +
-                    (definition.compression == stream::Compression::kGzip ? "gzip" : "zstd");
+    if (final_object.ok() && definition.format == stream::OutputFormat::kNdjson) {
+      Result<std::string> compressed = Compress(*group.lines, definition.compression);
+      written = compressed.ok() ? final_object->store->Write(final_object->key, *compressed)
+                                : compressed.status();
+    } else if (final_object.ok()) {
       written =
           engine_
               .Execute("COPY (SELECT * FROM read_json(" + query::QuoteLiteral(group.temporary) +
                        ", format = 'newline_delimited', columns = " + ColumnsOption(columns) +
-                       ")) TO " + query::QuoteLiteral(target) + " (" + options + ")")
+                       ")) TO " + query::QuoteLiteral(target) + " (FORMAT parquet)")
               .status();
     }
     Result<storage::ObjectInfo> info = written.ok() ? final_object->store->Stat(final_object->key)

@@ -264,6 +264,100 @@ TEST_F(StreamServiceTest, RepeatedFlushIntentReplacesItsObjects) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "2");
 }
 
+TEST_F(StreamServiceTest, ConcurrentIngestWhileDeliveringIsExactlyOnce) {
+  stream::StreamDefinition definition = Clicks(/*buffer_seconds=*/0);
+  CreateStream(definition);
+  OpenService();
+  constexpr int kThreads = 4;
+  constexpr int kRequests = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRequests; ++r) {
+        int id = t * 1000 + r * 2;
+        std::vector<std::string> batch = {R"({"type": "a", "id": )" + std::to_string(id) + "}",
+                                          R"({"type": "b", "id": )" + std::to_string(id + 1) + "}"};
+        Result<IngestResult> result = service_->Ingest("clicks", batch, system_clock::now());
+        EXPECT_TRUE(result.ok() && result->accepted == 2) << result.status().ToString();
+      }
+    });
+  }
+  for (std::thread& thread : threads)
+    thread.join();
+  service_.reset();  // a crash while deliveries may be under way
+  OpenService();
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), std::to_string(kThreads * kRequests * 2));
+  EXPECT_EQ(Scalar("SELECT count(DISTINCT id) FROM web.clicks"),
+            std::to_string(kThreads * kRequests * 2));
+}
+
+TEST_F(StreamServiceTest, FailingDeliveryIsRetriedWithoutHoldingUpOtherStreams) {
+  CreateStream(Clicks());
+  CreateStream({.name = "logs",
+                .database = "web",
+                .table = "logs",
+                .prefix_expression = "",
+                .buffer_seconds = 1});
+  // The destination is a CSV table: the stream (Parquet) cannot deliver to it.
+  catalog::TableUpdate blocker;
+  blocker.table = {
+      .database = "web", .name = "clicks", .location = "lake://elsewhere/", .format = "csv"};
+  blocker.create_database = true;
+  ASSERT_TRUE(catalog_->ApplyTable(blocker).ok());
+  OpenService();
+  IngestOk("clicks", {R"({"type": "a", "id": 1})"});
+  IngestOk("logs", {R"({"id": 1})"});
+  WaitDelivered("logs", 1);
+  StreamStats stats;
+  for (int i = 0; i < 100 && stats.last_delivery_error.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    stats = *service_->Stats("clicks");
+  }
+  EXPECT_NE(stats.last_delivery_error.find("csv"), std::string::npos) << stats.last_delivery_error;
+  EXPECT_EQ(stats.buffered_records, 1);
+  ASSERT_TRUE(catalog_->DropTable("web", "clicks").ok());
+  WaitDelivered("clicks", 1);
+  EXPECT_EQ(service_->Stats("clicks")->last_delivery_error, "");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "1");
+}
+
+TEST_F(StreamServiceTest, UnknownFieldsErrorSendsRecordsToTheErrorPrefix) {
+  stream::StreamDefinition strict = Clicks();
+  strict.unknown_fields = stream::UnknownFieldPolicy::kError;
+  CreateStream(strict);
+  OpenService();
+  IngestOk("clicks", {R"({"type": "a", "id": 1})"});
+  WaitDelivered("clicks", 1);  // the table is created with the first delivery's columns
+  IngestOk("clicks", {R"({"type": "a", "id": 2})", R"({"type": "a", "id": 3, "extra": true})"});
+  WaitDelivered("clicks", 2);
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "2");
+  EXPECT_EQ(service_->Stats("clicks")->failed_records, 1);
+  std::vector<std::string> errors = Keys("streams/_errors/clicks/");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("delivery-clicks-"), std::string::npos);
+  EXPECT_NE(lake_->ReadAll(errors[0])->find("extra"), std::string::npos);
+}
+
+TEST_F(StreamServiceTest, CompressedNdjson) {
+  CreateStream({.name = "logs",
+                .database = "web",
+                .table = "logs",
+                .prefix_expression = "",
+                .format = stream::OutputFormat::kNdjson,
+                .compression = stream::Compression::kGzip,
+                .buffer_seconds = 900});
+  OpenService();
+  IngestOk("logs", {R"({"id": 1, "msg": "a"})", R"({"id": 2, "msg": "b"})"});
+  ASSERT_TRUE(service_->Stop().ok());
+
+  EXPECT_EQ(Keys("streams/web/logs/"),
+            std::vector<std::string>{
+                "streams/web/logs/logs-00000000000000000001-00000000000000000001.json.gz"});
+  EXPECT_EQ(Scalar("SELECT string_agg(msg, ',' ORDER BY id) FROM web.logs"), "a,b");
+}
+
 TEST(DeliveryFormatTest, RoundTripsAndNames) {
   EXPECT_EQ(ObjectName("s", 3, 42, "parquet"),
             "s-00000000000000000003-00000000000000000042.parquet");
