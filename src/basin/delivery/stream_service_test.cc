@@ -358,6 +358,26 @@ TEST_F(StreamServiceTest, CompressedNdjson) {
   EXPECT_EQ(Scalar("SELECT string_agg(msg, ',' ORDER BY id) FROM web.logs"), "a,b");
 }
 
+TEST_F(StreamServiceTest, DefaultPrefixExpressionPartitionsByArrivalDate) {
+  CreateStream({.name = "daily", .database = "web", .table = "daily", .buffer_seconds = 900});
+  OpenService();
+  auto arrival = std::chrono::sys_days(std::chrono::year_month_day(
+                     std::chrono::year(2026), std::chrono::month(3), std::chrono::day(7))) +
+                 std::chrono::hours(13);
+  Result<IngestResult> result =
+      service_->Ingest("daily", {R"({"id": 1})", R"({"id": 2})"}, arrival);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Keys("streams/web/daily/dt=2026-03-07/"),
+            std::vector<std::string>{"streams/web/daily/dt=2026-03-07/"
+                                     "daily-00000000000000000001-00000000000000000001.parquet"});
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.daily WHERE dt = DATE '2026-03-07'"), "2");
+  Result<catalog::Table> table = catalog_->GetTable("web", "daily");
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(table->created_by, "stream:daily");
+  EXPECT_EQ(table->partition_keys, (std::vector<catalog::PartitionKey>{{"dt", "DATE"}}));
+}
+
 TEST(DeliveryFormatTest, RoundTripsAndNames) {
   EXPECT_EQ(ObjectName("s", 3, 42, "parquet"),
             "s-00000000000000000003-00000000000000000042.parquet");
