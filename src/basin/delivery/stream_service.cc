@@ -47,6 +47,73 @@ struct DeliveryCounts {
   int64_t refused = 0;
 };
 
+bool SameColumns(const std::vector<catalog::Column>& a, const std::vector<catalog::Column>& b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i].name) != Lower(b[i].name) ||
+        catalog::NormalizeType(a[i].type) != catalog::NormalizeType(b[i].type))
+      return false;
+  }
+  return true;
+}
+
+// A partition's Parquet objects are read together by position-independent name only when
+// they have the same columns, so when a delivery changes the table's columns, the older
+// objects of the partitions it wrote are rewritten with the new columns (NULL for the added
+// ones). Rewriting keeps the rows, so a repeat after a crash is harmless.
+Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
+                         const std::string& folder, const std::string& temporary_folder,
+                         std::string_view delivered_name,
+                         const std::vector<catalog::Column>& columns) {
+  BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved, stores.Resolve(folder));
+  BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
+                         resolved.store->List(resolved.key));
+  for (const storage::ObjectInfo& object : objects) {
+    std::string relative = object.key.substr(resolved.key.size());
+    if (!relative.ends_with(".parquet") || relative == delivered_name ||
+        relative.find('/') != std::string::npos)
+      continue;
+    std::string url = folder + relative;
+    BASIN_ASSIGN_OR_RETURN(
+        query::QueryResult described,
+        engine.Execute("DESCRIBE SELECT * FROM read_parquet(" + query::QuoteLiteral(url) + ")"));
+    std::vector<catalog::Column> found;
+    std::set<std::string> names;
+    for (const auto& row : described.rows) {
+      if (row.size() >= 2 && row[0] && row[1]) {
+        found.push_back({.name = *row[0], .type = *row[1]});
+        names.insert(Lower(*row[0]));
+      }
+    }
+    if (SameColumns(found, columns))
+      continue;
+    std::string select;
+    for (const catalog::Column& column : columns) {
+      std::string name = catalog::QuoteIdentifier(column.name);
+      select += (select.empty() ? "" : ", ") +
+                (names.contains(Lower(column.name)) ? "CAST(" + name + " AS " + column.type + ")"
+                                                    : "CAST(NULL AS " + column.type + ")") +
+                " AS " + name;
+    }
+    // Written aside (in a '_' folder, which scans skip), then copied over the original.
+    std::string rewritten = temporary_folder + "rewrite-" + relative;
+    BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved aside, stores.Resolve(rewritten));
+    BASIN_RETURN_IF_ERROR(engine
+                              .Execute("COPY (SELECT " + select + " FROM read_parquet(" +
+                                       query::QuoteLiteral(url) + ")) TO " +
+                                       query::QuoteLiteral(rewritten) + " (FORMAT parquet)")
+                              .status()
+                              .WithContext("rewriting " + url + " with the table's new columns"));
+    Status copied = aside.store == resolved.store
+                        ? resolved.store->Copy(aside.key, object.key)
+                        : Status::Internal("the temporary folder is in another store");
+    (void)aside.store->Delete(aside.key);
+    BASIN_RETURN_IF_ERROR(copied);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 nlohmann::json ToJson(const StreamStats& stats) {
@@ -566,6 +633,16 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     counts.bytes += static_cast<int64_t>(info->size);
   }
   remove_temporaries();
+
+  if (definition.format == stream::OutputFormat::kParquet && existing.ok() &&
+      !SameColumns(existing->columns, columns)) {
+    std::string delivered_name = ObjectName(definition.name, first, last, extension);
+    for (const Group& group : groups) {
+      BASIN_RETURN_IF_ERROR(AlignOlderObjects(engine_, stores_, definition.prefix + group.partition,
+                                              definition.prefix + "_tmp/", delivered_name,
+                                              columns));
+    }
+  }
 
   if (!lines_of.empty()) {
     std::vector<catalog::PartitionKey> keys =

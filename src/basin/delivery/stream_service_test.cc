@@ -378,6 +378,25 @@ TEST_F(StreamServiceTest, DefaultPrefixExpressionPartitionsByArrivalDate) {
   EXPECT_EQ(table->partition_keys, (std::vector<catalog::PartitionKey>{{"dt", "DATE"}}));
 }
 
+TEST_F(StreamServiceTest, AColumnAddedLaterRewritesTheOlderObjectsOfThePartition) {
+  CreateStream({.name = "logs",
+                .database = "web",
+                .table = "logs",
+                .prefix_expression = "k=!{field:k}/",
+                .buffer_seconds = 900});
+  OpenService();
+  IngestOk("logs", {R"({"k": "a", "id": 1})"});
+  ASSERT_TRUE(service_->Stop().ok());
+  service_.reset();
+  OpenService();
+  IngestOk("logs", {R"({"k": "a", "id": 2, "extra": 5})"});
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Keys("streams/web/logs/k=a/").size(), 2u);
+  EXPECT_TRUE(Keys("streams/web/logs/_tmp/").empty());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.logs"), "2");
+  EXPECT_EQ(Scalar("SELECT sum(extra) FROM web.logs"), "5");
+}
+
 TEST(DeliveryFormatTest, RoundTripsAndNames) {
   EXPECT_EQ(ObjectName("s", 3, 42, "parquet"),
             "s-00000000000000000003-00000000000000000042.parquet");
