@@ -58,8 +58,9 @@ class StreamServiceTest : public ::testing::Test {
     ASSERT_TRUE(streams_->Create(definition).ok());
   }
 
-  void OpenService() {
+  void OpenService(stream::WalOptions wal = {}) {
     auto opened = StreamService::Open({.wal_folder = root_ + "/wal",
+                                       .wal = wal,
                                        .tick = std::chrono::milliseconds(20),
                                        .first_retry = std::chrono::milliseconds(50)},
                                       *streams_, *catalog_, *stores_, *engine_);
@@ -395,6 +396,32 @@ TEST_F(StreamServiceTest, AColumnAddedLaterRewritesTheOlderObjectsOfThePartition
   EXPECT_TRUE(Keys("streams/web/logs/_tmp/").empty());
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.logs"), "2");
   EXPECT_EQ(Scalar("SELECT sum(extra) FROM web.logs"), "5");
+}
+
+TEST_F(StreamServiceTest, FullLogRefusesWithUnavailableUntilDeliveryCatchesUp) {
+  CreateStream(Clicks(/*buffer_seconds=*/900));
+  OpenService({.segment_bytes = 4096, .max_bytes = 8192});
+  std::string padding(1000, 'x');
+  Status refused;
+  int accepted = 0;
+  for (int i = 0; i < 20 && refused.ok(); ++i) {
+    Result<IngestResult> result = service_->Ingest(
+        "clicks",
+        {R"({"type": "a", "id": )" + std::to_string(i) + R"(, "pad": ")" + padding + R"("})"},
+        system_clock::now());
+    if (result.ok())
+      ++accepted;
+    else
+      refused = result.status();
+  }
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.ToString();
+  ASSERT_TRUE(service_->Stop().ok());  // delivers, and the log shrinks
+  service_.reset();
+  OpenService({.segment_bytes = 4096, .max_bytes = 8192});
+  EXPECT_TRUE(
+      service_->Ingest("clicks", {R"({"type": "a", "id": 100})"}, system_clock::now()).ok());
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), std::to_string(accepted + 1));
 }
 
 TEST(DeliveryFormatTest, RoundTripsAndNames) {
