@@ -47,6 +47,12 @@ struct DeliveryCounts {
   int64_t refused = 0;
 };
 
+// A temporary object left behind costs space only ('_' folders are not read): log it.
+void DeleteTemporary(storage::ObjectStore& store, const std::string& key) {
+  if (Status deleted = store.Delete(key); !deleted.ok() && !deleted.IsNotFound())
+    log::Warn("stream_temporary_delete_failed", {{"key", key}, {"error", deleted.ToString()}});
+}
+
 bool SameColumns(const std::vector<catalog::Column>& a, const std::vector<catalog::Column>& b) {
   if (a.size() != b.size())
     return false;
@@ -108,7 +114,7 @@ Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
     Status copied = aside.store == resolved.store
                         ? resolved.store->Copy(aside.key, object.key)
                         : Status::Internal("the temporary folder is in another store");
-    (void)aside.store->Delete(aside.key);
+    DeleteTemporary(*aside.store, aside.key);
     BASIN_RETURN_IF_ERROR(copied);
   }
   return Status::OK();
@@ -410,7 +416,7 @@ void StreamService::RunDelivery() {
     if (stopping_)
       break;
     lock.unlock();
-    (void)DeliverDue(false);
+    (void)DeliverDue(false);  // failures are logged and kept as last_delivery_error
     lock.lock();
   }
 }
@@ -575,7 +581,7 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
   std::vector<Group> groups;
   auto remove_temporaries = [&] {
     for (Group& group : groups)
-      (void)group.tmp.store->Delete(group.tmp.key);
+      DeleteTemporary(*group.tmp.store, group.tmp.key);
   };
   for (const auto& [partition, lines] : lines_of) {
     std::string temporary =
