@@ -453,13 +453,23 @@ Status StreamService::DeliverDue(bool everything) {
   Status first;
   for (int64_t id : due) {
     StreamState* state = nullptr;
-    stream::StreamDefinition definition;
+    std::optional<stream::StreamDefinition> definition;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       state = &states_[id];
-      definition = state->definition;
+      definition = state->delivery->definition;
+      if (!definition)
+        definition = state->definition;
     }
-    Status delivered = Deliver(*state, definition, *state->delivery);
+    if (!state->delivery->definition) {
+      // Changes made since the last ingest count (a deleted stream delivers what it has left).
+      Result<stream::StoredStream> current = streams_.Get(definition->name);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (current.ok() && current->id == id)
+        definition = state->definition = current->definition;
+      state->delivery->definition = definition;
+    }
+    Status delivered = Deliver(*state, *definition, *state->delivery);
     std::lock_guard<std::mutex> lock(mutex_);
     if (delivered.ok()) {
       state->delivery.reset();
@@ -468,7 +478,7 @@ Status StreamService::DeliverDue(bool everything) {
       continue;
     }
     log::Warn("stream_delivery_failed",
-              {{"stream", definition.name}, {"error", delivered.ToString()}});
+              {{"stream", definition->name}, {"error", delivered.ToString()}});
     state->stats.last_delivery_error = delivered.ToString();
     state->backoff =
         std::min(options_.max_retry, std::max(options_.first_retry, state->backoff * 2));

@@ -113,6 +113,9 @@ class StreamService {
   struct Delivery {
     stream::Lsn intent_lsn = 0;
     std::vector<Buffered> entries;  // ascending LSN
+    // The definition read when the delivery was first tried; its retries use the same one, so
+    // they write the same objects (a recovered delivery uses the definition at the restart).
+    std::optional<stream::StreamDefinition> definition;
   };
   struct StreamState {
     int64_t id = 0;

@@ -424,6 +424,19 @@ TEST_F(StreamServiceTest, FullLogRefusesWithUnavailableUntilDeliveryCatchesUp) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), std::to_string(accepted + 1));
 }
 
+TEST_F(StreamServiceTest, DeliveryUsesTheDefinitionAsChangedSinceTheLastIngest) {
+  CreateStream(Clicks(/*buffer_seconds=*/900));
+  OpenService();
+  IngestOk("clicks", {R"({"type": "a", "id": 1})"});
+  stream::StreamChanges changes;
+  changes.prefix = "lake://moved/clicks/";
+  ASSERT_TRUE(streams_->Update("clicks", changes).ok());
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Keys("moved/clicks/event=a/").size(), 1u);
+  EXPECT_TRUE(Keys("streams/web/clicks/").empty());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "1");
+}
+
 TEST(DeliveryFormatTest, RoundTripsAndNames) {
   EXPECT_EQ(ObjectName("s", 3, 42, "parquet"),
             "s-00000000000000000003-00000000000000000042.parquet");
