@@ -11,6 +11,7 @@
 #include "basin/server/query_service.h"
 #include "basin/writer/write_statement.h"
 #include "basin/common/log.h"
+#include "basin/delivery/stream_service.h"
 #include "basin/server/api_server.h"
 #include "basin/stream/stream_store.h"
 
@@ -67,6 +68,10 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   query::QueryHistory history(**database);
   query::SavedQueryStore saved_queries(**database);
   stream::StreamStore streams(**database);
+  // Recovers the stream write-ahead log: undelivered records are delivered again.
+  Result<std::unique_ptr<delivery::StreamService>> stream_service = delivery::StreamService::Open(
+      {.wal_folder = config.home + "/streams/wal"}, streams, (*crawler)->catalog(), **stores, **engine);
+  if (!stream_service.ok()) return ReportError(stream_service.status());
   Result<workgroup::WorkgroupStore*> workgroups = (*home)->Workgroups();
   if (!workgroups.ok()) return ReportError(workgroups.status());
   Result<writer::TableWriter*> table_writer = (*home)->Writer();
@@ -81,7 +86,8 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
       .is_write_statement = [](const std::string& sql) { return writer::IsWriteStatement(sql); },
   });
   server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history, &saved_queries, *workgroups,
-                           &(*home)->Admission(), &queries, &streams);
+                           &(*home)->Admission(), &queries, &streams,
+                           stream_service->get());
   if (Status bound = server.Bind(); !bound.ok()) return ReportError(bound);
   log::Info("server_started", {{"url", "http://" + options.host + ":" + std::to_string(server.port())},
                                {"port", server.port()}, {"home", config.home}, {"lake", (*stores)->lake().Describe()},
@@ -97,6 +103,9 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   // Wake the signal thread if the server stopped by itself.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
+  // Graceful: the buffers are delivered now rather than after the next start.
+  if (Status flushed = (*stream_service)->Stop(); !flushed.ok())
+    log::Warn("stream_flush_failed", {{"error", flushed.ToString()}});
   log::Info("server_stopped");
   return ran.ok() ? kExitOk : ReportError(ran);
 }

@@ -78,7 +78,7 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_p
                      crawler::Crawler* crawler, query::Engine* engine, query::QueryHistory* history,
                      query::SavedQueryStore* saved_queries, workgroup::WorkgroupStore* workgroups,
                      workgroup::AdmissionQueue* admission, QueryService* queries,
-                     stream::StreamStore* streams)
+                     stream::StreamStore* streams, delivery::StreamService* stream_service)
     : options_(std::move(options)),
       auth_(auth),
       stores_(std::move(stores)),
@@ -90,6 +90,7 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_p
       workgroups_(workgroups),
       admission_(admission),
       streams_(streams),
+      stream_service_(stream_service),
       http_(std::make_unique<httplib::Server>()) {
   int threads = options_.worker_threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

@@ -10,6 +10,7 @@
 
 #include "basin/auth/auth_store.h"
 #include "basin/crawler/crawl.h"
+#include "basin/delivery/stream_service.h"
 #include "basin/query/query_history.h"
 #include "basin/query/saved_queries.h"
 #include "basin/common/result.h"
@@ -59,13 +60,14 @@ class ApiServer {
   /// (not owned; may be null) the saved-query endpoints;
   /// `workgroups` (not owned; may be null) the workgroup endpoints, with the running and
   /// queued counts of `admission` (not owned; may be null); `streams` (not owned; may be
-  /// null) the delivery stream endpoints.
+  /// null) the delivery stream endpoints; `stream_service` (not owned; may be null) record
+  /// ingest (POST /api/streams/{name}/records) and the streams' delivery stats.
   ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
             crawler::Crawler* crawler = nullptr, query::Engine* engine = nullptr,
             query::QueryHistory* history = nullptr, query::SavedQueryStore* saved_queries = nullptr,
             workgroup::WorkgroupStore* workgroups = nullptr,
             workgroup::AdmissionQueue* admission = nullptr, QueryService* queries = nullptr,
-            stream::StreamStore* streams = nullptr);
+            stream::StreamStore* streams = nullptr, delivery::StreamService* stream_service = nullptr);
   ~ApiServer();
 
   /// Binds the listening socket. Unavailable when the address is taken or invalid.
@@ -120,6 +122,7 @@ class ApiServer {
   workgroup::WorkgroupStore* workgroups_;
   workgroup::AdmissionQueue* admission_;
   stream::StreamStore* streams_;
+  delivery::StreamService* stream_service_;  // may be null: no ingest endpoint
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   // Streamed downloads in flight: Stop() lets them finish (httplib would cut them off).

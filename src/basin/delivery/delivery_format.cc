@@ -1,0 +1,98 @@
+#include "basin/delivery/delivery_format.h"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+namespace basin::delivery {
+
+std::string EncodeRecord(const PartitionedRecord& record) {
+  return record.partition + "\n" + record.json;
+}
+
+Result<PartitionedRecord> DecodeRecord(std::string_view encoded) {
+  size_t newline = encoded.find('\n');
+  if (newline == std::string_view::npos)
+    return Status::InvalidArgument("stream record without a partition line");
+  return PartitionedRecord{std::string(encoded.substr(0, newline)),
+                           std::string(encoded.substr(newline + 1))};
+}
+
+std::string EncodeFlushIntent(const std::vector<stream::Lsn>& lsns) {
+  return nlohmann::json{{"lsns", lsns}}.dump();
+}
+
+Result<std::vector<stream::Lsn>> DecodeFlushIntent(std::string_view payload) {
+  nlohmann::json json = nlohmann::json::parse(payload, nullptr, false);
+  if (!json.is_object() || !json.contains("lsns") || !json["lsns"].is_array() ||
+      json["lsns"].empty())
+    return Status::InvalidArgument("malformed flush intent: " + std::string(payload));
+  std::vector<stream::Lsn> lsns;
+  for (const auto& lsn : json["lsns"]) {
+    if (!lsn.is_number_unsigned())
+      return Status::InvalidArgument("malformed flush intent: " + std::string(payload));
+    lsns.push_back(lsn.get<stream::Lsn>());
+  }
+  return lsns;
+}
+
+std::string EncodeDeliveredMark(stream::Lsn intent_lsn) {
+  return nlohmann::json{{"intent", intent_lsn}}.dump();
+}
+
+Result<stream::Lsn> DecodeDeliveredMark(std::string_view payload) {
+  nlohmann::json json = nlohmann::json::parse(payload, nullptr, false);
+  if (!json.is_object() || !json.contains("intent") || !json["intent"].is_number_unsigned())
+    return Status::InvalidArgument("malformed delivered mark: " + std::string(payload));
+  return json["intent"].get<stream::Lsn>();
+}
+
+std::string ObjectName(std::string_view stream, stream::Lsn first, stream::Lsn last,
+                       std::string_view extension) {
+  char numbers[48];
+  std::snprintf(numbers, sizeof(numbers), "-%020llu-%020llu.",
+                static_cast<unsigned long long>(first), static_cast<unsigned long long>(last));
+  return std::string(stream) + numbers + std::string(extension);
+}
+
+std::string Extension(const stream::StreamDefinition& definition) {
+  if (definition.format == stream::OutputFormat::kParquet)
+    return "parquet";
+  switch (definition.compression) {
+    case stream::Compression::kGzip:
+      return "json.gz";
+    case stream::Compression::kZstd:
+      return "json.zst";
+    case stream::Compression::kNone:
+      break;
+  }
+  return "json";
+}
+
+Result<std::vector<std::string>> PartitionValues(std::string_view partition,
+                                                 const std::vector<catalog::PartitionKey>& keys) {
+  std::vector<std::string> values;
+  for (const catalog::PartitionKey& key : keys) {
+    std::string wanted = key.name + "=";
+    bool found = false;
+    size_t start = 0;
+    while (start < partition.size()) {
+      size_t end = partition.find('/', start);
+      if (end == std::string_view::npos)
+        end = partition.size();
+      std::string_view folder = partition.substr(start, end - start);
+      if (folder.starts_with(wanted)) {
+        values.emplace_back(folder.substr(wanted.size()));
+        found = true;
+        break;
+      }
+      start = end + 1;
+    }
+    if (!found)
+      return Status::InvalidArgument("partition '" + std::string(partition) +
+                                     "' has no folder for key " + key.name);
+  }
+  return values;
+}
+
+}  // namespace basin::delivery

@@ -1,0 +1,48 @@
+#pragma once
+
+// What the delivery layer writes into the write-ahead log and the lake: record encoding,
+// flush intent and delivered mark payloads, object names. Pure functions, no I/O.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "basin/catalog/catalog.h"
+#include "basin/common/result.h"
+#include "basin/stream/stream_definition.h"
+#include "basin/stream/wal_format.h"
+
+namespace basin::delivery {
+
+/// A record as a batch entry holds it: the partition evaluated at ingest (so recovery
+/// places it where it would have gone), then '\n', then the record as compact JSON.
+struct PartitionedRecord {
+  std::string partition;  // relative to the stream's prefix, "" or ending in '/'
+  std::string json;       // one line
+};
+std::string EncodeRecord(const PartitionedRecord& record);
+Result<PartitionedRecord> DecodeRecord(std::string_view encoded);
+
+/// A flush intent: the batch entries (LSNs, ascending) one delivery covers. The delivery's
+/// object names come from the first and last (see ObjectName).
+std::string EncodeFlushIntent(const std::vector<stream::Lsn>& lsns);
+Result<std::vector<stream::Lsn>> DecodeFlushIntent(std::string_view payload);
+
+/// A delivered mark names the flush intent (its LSN) whose delivery completed.
+std::string EncodeDeliveredMark(stream::Lsn intent_lsn);
+Result<stream::Lsn> DecodeDeliveredMark(std::string_view payload);
+
+/// "<stream>-<first 20 digits>-<last 20 digits>.<ext>": the same for a repeated delivery.
+std::string ObjectName(std::string_view stream, stream::Lsn first, stream::Lsn last,
+                       std::string_view extension);
+
+/// "parquet", "json", "json.gz" or "json.zst".
+std::string Extension(const stream::StreamDefinition& definition);
+
+/// The values of `keys` read from a partition's folders ("dt=2026-11-25/event=click/"), in
+/// key order; InvalidArgument when a key has no folder.
+Result<std::vector<std::string>> PartitionValues(std::string_view partition,
+                                                 const std::vector<catalog::PartitionKey>& keys);
+
+}  // namespace basin::delivery

@@ -1,0 +1,727 @@
+#include "basin/delivery/stream_service.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "basin/catalog/schema.h"
+#include "basin/common/log.h"
+#include "basin/delivery/compression.h"
+#include "basin/query/table_scan.h"
+#include "basin/stream/prefix_expression.h"
+
+namespace basin::delivery {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using stream::Lsn;
+
+std::string DumpJson(const nlohmann::json& json) {
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string TableFormat(const stream::StreamDefinition& definition) {
+  return definition.format == stream::OutputFormat::kParquet ? "parquet" : "json";
+}
+
+std::string Lower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
+// "{'a': 'BIGINT', ...}" for read_json's columns option.
+std::string ColumnsOption(const std::vector<catalog::Column>& columns) {
+  std::string option = "{";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    option += (i ? ", " : "") + query::QuoteLiteral(columns[i].name) + ": " +
+              query::QuoteLiteral(columns[i].type);
+  }
+  return option + "}";
+}
+
+struct DeliveryCounts {
+  int64_t records = 0;
+  int64_t objects = 0;
+  int64_t bytes = 0;
+  int64_t refused = 0;
+};
+
+// A temporary object left behind costs space only ('_' folders are not read): log it.
+void DeleteTemporary(storage::ObjectStore& store, const std::string& key) {
+  if (Status deleted = store.Delete(key); !deleted.ok() && !deleted.IsNotFound())
+    log::Warn("stream_temporary_delete_failed", {{"key", key}, {"error", deleted.ToString()}});
+}
+
+bool SameColumns(const std::vector<catalog::Column>& a, const std::vector<catalog::Column>& b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i].name) != Lower(b[i].name) ||
+        catalog::NormalizeType(a[i].type) != catalog::NormalizeType(b[i].type))
+      return false;
+  }
+  return true;
+}
+
+// A partition's Parquet objects are read together by position-independent name only when
+// they have the same columns, so when a delivery changes the table's columns, the older
+// objects of the partitions it wrote are rewritten with the new columns (NULL for the added
+// ones). Rewriting keeps the rows, so a repeat after a crash is harmless.
+Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
+                         const std::string& folder, const std::string& temporary_folder,
+                         std::string_view delivered_name,
+                         const std::vector<catalog::Column>& columns) {
+  BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved, stores.Resolve(folder));
+  BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
+                         resolved.store->List(resolved.key));
+  for (const storage::ObjectInfo& object : objects) {
+    std::string relative = object.key.substr(resolved.key.size());
+    if (!relative.ends_with(".parquet") || relative == delivered_name ||
+        relative.find('/') != std::string::npos)
+      continue;
+    std::string url = folder + relative;
+    BASIN_ASSIGN_OR_RETURN(
+        query::QueryResult described,
+        engine.Execute("DESCRIBE SELECT * FROM read_parquet(" + query::QuoteLiteral(url) + ")"));
+    std::vector<catalog::Column> found;
+    std::set<std::string> names;
+    for (const auto& row : described.rows) {
+      if (row.size() >= 2 && row[0] && row[1]) {
+        found.push_back({.name = *row[0], .type = *row[1]});
+        names.insert(Lower(*row[0]));
+      }
+    }
+    if (SameColumns(found, columns))
+      continue;
+    std::string select;
+    for (const catalog::Column& column : columns) {
+      std::string name = catalog::QuoteIdentifier(column.name);
+      select += (select.empty() ? "" : ", ") +
+                (names.contains(Lower(column.name)) ? "CAST(" + name + " AS " + column.type + ")"
+                                                    : "CAST(NULL AS " + column.type + ")") +
+                " AS " + name;
+    }
+    // Written aside (in a '_' folder, which scans skip), then copied over the original.
+    std::string rewritten = temporary_folder + "rewrite-" + relative;
+    BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved aside, stores.Resolve(rewritten));
+    BASIN_RETURN_IF_ERROR(engine
+                              .Execute("COPY (SELECT " + select + " FROM read_parquet(" +
+                                       query::QuoteLiteral(url) + ")) TO " +
+                                       query::QuoteLiteral(rewritten) + " (FORMAT parquet)")
+                              .status()
+                              .WithContext("rewriting " + url + " with the table's new columns"));
+    Status copied = aside.store == resolved.store
+                        ? resolved.store->Copy(aside.key, object.key)
+                        : Status::Internal("the temporary folder is in another store");
+    DeleteTemporary(*aside.store, aside.key);
+    BASIN_RETURN_IF_ERROR(copied);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+nlohmann::json ToJson(const StreamStats& stats) {
+  return {{"incoming_records", stats.incoming_records},
+          {"incoming_bytes", stats.incoming_bytes},
+          {"delivered_records", stats.delivered_records},
+          {"delivered_objects", stats.delivered_objects},
+          {"delivered_bytes", stats.delivered_bytes},
+          {"failed_records", stats.failed_records},
+          {"buffered_records", stats.buffered_records},
+          {"oldest_undelivered_age_seconds", stats.oldest_undelivered_age_seconds},
+          {"last_delivery_error", stats.last_delivery_error}};
+}
+
+Result<std::unique_ptr<StreamService>> StreamService::Open(StreamServiceOptions options,
+                                                           stream::StreamStore& streams,
+                                                           catalog::Catalog& catalog,
+                                                           storage::StoreResolver& stores,
+                                                           query::Engine& engine) {
+  std::unique_ptr<StreamService> service(
+      new StreamService(std::move(options), streams, catalog, stores, engine));
+  BASIN_ASSIGN_OR_RETURN(service->wal_, stream::WriteAheadLog::Open(service->options_.wal_folder,
+                                                                    service->options_.wal));
+  BASIN_RETURN_IF_ERROR(service->Recover());
+  service->delivery_thread_ = std::thread([raw = service.get()] { raw->RunDelivery(); });
+  return service;
+}
+
+StreamService::~StreamService() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    stopped_ = true;
+  }
+  wakeup_.notify_all();
+  if (delivery_thread_.joinable())
+    delivery_thread_.join();
+}
+
+StreamService::StreamState& StreamService::StateFor(const stream::StoredStream& stored) {
+  StreamState& state = states_[stored.id];
+  state.id = stored.id;
+  state.definition = stored.definition;
+  return state;
+}
+
+Status StreamService::Recover() {
+  struct Seen {
+    std::map<Lsn, std::vector<PartitionedRecord>> batches;
+    std::map<Lsn, std::vector<Lsn>> intents;
+    std::set<Lsn> marked;
+  };
+  std::map<uint64_t, Seen> seen;
+  BASIN_RETURN_IF_ERROR(wal_->Replay(0, [&](const stream::EntryView& entry) -> Status {
+    Seen& stream = seen[entry.stream_id];
+    switch (entry.kind) {
+      case stream::EntryKind::kRecordBatch: {
+        BASIN_ASSIGN_OR_RETURN(std::vector<std::string_view> encoded,
+                               stream::DecodeRecordBatch(entry.payload));
+        std::vector<PartitionedRecord>& records = stream.batches[entry.lsn];
+        for (std::string_view one : encoded) {
+          BASIN_ASSIGN_OR_RETURN(PartitionedRecord record, DecodeRecord(one));
+          records.push_back(std::move(record));
+        }
+        break;
+      }
+      case stream::EntryKind::kFlushIntent: {
+        BASIN_ASSIGN_OR_RETURN(stream.intents[entry.lsn], DecodeFlushIntent(entry.payload));
+        break;
+      }
+      case stream::EntryKind::kDeliveredMark: {
+        BASIN_ASSIGN_OR_RETURN(Lsn intent, DecodeDeliveredMark(entry.payload));
+        stream.marked.insert(intent);
+        break;
+      }
+    }
+    return Status::OK();
+  }));
+
+  BASIN_ASSIGN_OR_RETURN(std::vector<stream::StoredStream> defined, streams_.List());
+  std::map<int64_t, const stream::StoredStream*> by_id;
+  for (const stream::StoredStream& stored : defined)
+    by_id[stored.id] = &stored;
+  auto now = Clock::now();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& [id, stream] : seen) {
+    auto found = by_id.find(static_cast<int64_t>(id));
+    if (found == by_id.end()) {
+      log::Warn("stream_records_dropped", {{"stream_id", id},
+                                           {"batches", stream.batches.size()},
+                                           {"reason", "the stream was deleted"}});
+      continue;
+    }
+    StreamState& state = StateFor(*found->second);
+    std::set<Lsn> taken;  // delivered, or in the delivery to repeat
+    for (const auto& [intent, lsns] : stream.intents) {
+      if (stream.marked.contains(intent)) {
+        taken.insert(lsns.begin(), lsns.end());
+        continue;
+      }
+      if (state.delivery) {
+        // One delivery per stream is under way at a time, so at most one lacks its mark.
+        return Status::Internal("stream log has two undelivered flush intents for stream " +
+                                state.definition.name + " (at LSN " +
+                                std::to_string(state.delivery->intent_lsn) + " and " +
+                                std::to_string(intent) + ")");
+      }
+      Delivery delivery{.intent_lsn = intent};
+      for (Lsn lsn : lsns) {
+        auto batch = stream.batches.find(lsn);
+        if (batch == stream.batches.end()) {
+          return Status::Internal("flush intent at LSN " + std::to_string(intent) +
+                                  " names record batch " + std::to_string(lsn) +
+                                  ", which the log lacks");
+        }
+        Buffered entry{.lsn = lsn, .arrived = now, .records = batch->second};
+        delivery.entries.push_back(std::move(entry));
+        taken.insert(lsn);
+      }
+      state.delivery = std::move(delivery);
+    }
+    for (auto& [lsn, records] : stream.batches) {
+      if (taken.contains(lsn))
+        continue;
+      Buffered entry{.lsn = lsn, .arrived = now, .records = std::move(records)};
+      for (const PartitionedRecord& record : entry.records) {
+        entry.bytes += record.json.size();
+        state.partition_bytes[record.partition] += record.json.size();
+      }
+      state.buffer.emplace(lsn, std::move(entry));
+    }
+  }
+  return Status::OK();
+}
+
+Status StreamService::WriteRefused(const stream::StreamDefinition& definition,
+                                   std::string_view object_name,
+                                   const std::vector<nlohmann::json>& lines) {
+  std::string text;
+  for (const nlohmann::json& line : lines)
+    text += DumpJson(line) + "\n";
+  BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved,
+                         stores_.Resolve(definition.error_prefix + std::string(object_name)));
+  return resolved.store->Write(resolved.key, text);
+}
+
+Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
+                                           const std::vector<std::string>& records,
+                                           std::chrono::system_clock::time_point arrival) {
+  BASIN_ASSIGN_OR_RETURN(stream::StoredStream stored, streams_.Get(stream_name));
+  const stream::StreamDefinition& definition = stored.definition;
+  BASIN_ASSIGN_OR_RETURN(stream::PrefixExpression expression,
+                         stream::ParsePrefixExpression(definition.prefix_expression));
+  IngestResult result;
+  std::vector<std::string> good;
+  std::vector<PartitionedRecord> buffered;
+  std::vector<nlohmann::json> refused;
+  uint64_t good_bytes = 0;
+  int64_t incoming_bytes = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const std::string& raw = records[i];
+    incoming_bytes += static_cast<int64_t>(raw.size());
+    Status status;
+    PartitionedRecord record;
+    if (static_cast<int64_t>(raw.size()) > definition.max_record_bytes) {
+      status = Status::PayloadTooLarge("record is " + std::to_string(raw.size()) +
+                                       " bytes; the stream's max_record_bytes is " +
+                                       std::to_string(definition.max_record_bytes));
+    } else {
+      nlohmann::json parsed = nlohmann::json::parse(raw, nullptr, false);
+      if (parsed.is_discarded() || !parsed.is_object()) {
+        status = Status::InvalidArgument(parsed.is_discarded() ? "record is not valid JSON"
+                                                               : "record is not a JSON object");
+      } else {
+        Result<std::string> partition = expression.Evaluate(arrival, parsed);
+        if (partition.ok())
+          record = {std::move(*partition), DumpJson(parsed)};
+        else
+          status = partition.status();
+      }
+    }
+    if (status.ok()) {
+      good_bytes += record.json.size();
+      good.push_back(EncodeRecord(record));
+      buffered.push_back(std::move(record));
+    } else {
+      refused.push_back({{"index", i},
+                         {"code", std::string(StatusCodeName(status.code()))},
+                         {"reason", status.message()},
+                         {"raw", raw}});
+    }
+    result.records.push_back(std::move(status));
+  }
+  result.accepted = static_cast<int64_t>(good.size());
+  result.failed = static_cast<int64_t>(refused.size());
+
+  uint64_t refused_number = 0;
+  std::multiset<Lsn>::iterator appending;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopped_)
+      return Status::FailedPrecondition("the stream service is stopping");
+    StreamState& state = StateFor(stored);
+    state.stats.incoming_records += static_cast<int64_t>(records.size());
+    state.stats.incoming_bytes += incoming_bytes;
+    state.stats.failed_records += result.failed;
+    refused_number = ++refused_objects_;
+    appending = appending_.insert(wal_->counters().next_lsn);
+  }
+  if (!refused.empty()) {
+    auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(arrival.time_since_epoch()).count();
+    std::string name = "ingest-" + definition.name + "-" + std::to_string(millis) + "-" +
+                       std::to_string(refused_number) + ".json";
+    if (Status written = WriteRefused(definition, name, refused); !written.ok()) {
+      log::Warn("stream_error_write_failed", {{"stream", definition.name},
+                                              {"records", refused.size()},
+                                              {"error", written.ToString()}});
+    }
+  }
+  Result<Lsn> lsn = Lsn{0};
+  if (!good.empty()) {
+    std::string payload = stream::EncodeRecordBatch(good);
+    lsn = wal_->Append({.kind = stream::EntryKind::kRecordBatch,
+                        .stream_id = static_cast<uint64_t>(stored.id),
+                        .payload = payload});
+  }
+  bool full = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    appending_.erase(appending);
+    if (!good.empty() && lsn.ok()) {
+      StreamState& state = states_[stored.id];
+      Buffered entry{.lsn = *lsn, .arrived = Clock::now(), .bytes = good_bytes};
+      for (const PartitionedRecord& record : buffered) {
+        uint64_t& bytes = state.partition_bytes[record.partition];
+        bytes += record.json.size();
+        full = full || bytes >= (static_cast<uint64_t>(state.definition.buffer_mib) << 20);
+      }
+      entry.records = std::move(buffered);
+      state.buffer.emplace(*lsn, std::move(entry));
+    }
+  }
+  if (!lsn.ok())
+    return lsn.status();
+  if (full)
+    wakeup_.notify_all();
+  return result;
+}
+
+Status StreamService::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_)
+      return Status::OK();
+    stopping_ = true;
+    stopped_ = true;
+  }
+  wakeup_.notify_all();
+  if (delivery_thread_.joinable())
+    delivery_thread_.join();
+  return DeliverDue(true);
+}
+
+Result<StreamStats> StreamService::Stats(std::string_view stream_name) {
+  BASIN_ASSIGN_OR_RETURN(stream::StoredStream stored, streams_.Get(stream_name));
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = states_.find(stored.id);
+  if (found == states_.end())
+    return StreamStats{};
+  const StreamState& state = found->second;
+  StreamStats stats = state.stats;
+  std::optional<Clock::time_point> oldest;
+  auto count = [&](const Buffered& entry) {
+    stats.buffered_records += static_cast<int64_t>(entry.records.size());
+    oldest = oldest ? std::min(*oldest, entry.arrived) : entry.arrived;
+  };
+  for (const auto& [lsn, entry] : state.buffer)
+    count(entry);
+  if (state.delivery) {
+    for (const Buffered& entry : state.delivery->entries)
+      count(entry);
+  }
+  if (oldest)
+    stats.oldest_undelivered_age_seconds =
+        std::chrono::duration<double>(Clock::now() - *oldest).count();
+  return stats;
+}
+
+void StreamService::RunDelivery() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    wakeup_.wait_for(lock, options_.tick);
+    if (stopping_)
+      break;
+    lock.unlock();
+    (void)DeliverDue(false);  // failures are logged and kept as last_delivery_error
+    lock.lock();
+  }
+}
+
+Status StreamService::DeliverDue(bool everything) {
+  std::vector<int64_t> due;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto now = Clock::now();
+    for (auto& [id, state] : states_) {
+      if (state.delivery) {
+        if (everything || now >= state.next_attempt)
+          due.push_back(id);
+        continue;
+      }
+      if (state.buffer.empty())
+        continue;
+      bool old = now - state.buffer.begin()->second.arrived >=
+                 std::chrono::seconds(state.definition.buffer_seconds);
+      uint64_t limit = static_cast<uint64_t>(state.definition.buffer_mib) << 20;
+      bool large = std::any_of(state.partition_bytes.begin(), state.partition_bytes.end(),
+                               [&](const auto& partition) { return partition.second >= limit; });
+      if (!everything && !old && !large)
+        continue;
+      Delivery delivery;
+      for (auto& [lsn, entry] : state.buffer)
+        delivery.entries.push_back(std::move(entry));
+      state.buffer.clear();
+      state.partition_bytes.clear();
+      state.delivery = std::move(delivery);
+      due.push_back(id);
+    }
+  }
+  Status first;
+  for (int64_t id : due) {
+    StreamState* state = nullptr;
+    std::optional<stream::StreamDefinition> definition;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      state = &states_[id];
+      definition = state->delivery->definition;
+      if (!definition)
+        definition = state->definition;
+    }
+    if (!state->delivery->definition) {
+      // Changes made since the last ingest count (a deleted stream delivers what it has left).
+      Result<stream::StoredStream> current = streams_.Get(definition->name);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (current.ok() && current->id == id)
+        definition = state->definition = current->definition;
+      state->delivery->definition = definition;
+    }
+    Status delivered = Deliver(*state, *definition, *state->delivery);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (delivered.ok()) {
+      state->delivery.reset();
+      state->backoff = std::chrono::milliseconds(0);
+      state->stats.last_delivery_error.clear();
+      continue;
+    }
+    log::Warn("stream_delivery_failed",
+              {{"stream", definition->name}, {"error", delivered.ToString()}});
+    state->stats.last_delivery_error = delivered.ToString();
+    state->backoff =
+        std::min(options_.max_retry, std::max(options_.first_retry, state->backoff * 2));
+    state->next_attempt = Clock::now() + state->backoff;
+    if (first.ok())
+      first = delivered;
+  }
+  if (!due.empty())
+    TruncateDelivered();
+  return first;
+}
+
+void StreamService::TruncateDelivered() {
+  Lsn keep = wal_->counters().next_lsn;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!appending_.empty())
+      keep = std::min(keep, *appending_.begin());
+    for (const auto& [id, state] : states_) {
+      if (!state.buffer.empty())
+        keep = std::min(keep, state.buffer.begin()->first);
+      if (state.delivery && !state.delivery->entries.empty())
+        keep = std::min(keep, state.delivery->entries.front().lsn);
+    }
+  }
+  Result<uint64_t> truncated = wal_->TruncateBefore(keep);
+  if (!truncated.ok())
+    log::Warn("stream_log_truncate_failed", {{"error", truncated.status().ToString()}});
+}
+
+Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition& definition,
+                              Delivery& delivery) {
+  if (delivery.entries.empty())
+    return Status::OK();
+  const uint64_t stream_id = static_cast<uint64_t>(state.id);
+  if (delivery.intent_lsn == 0) {
+    std::vector<Lsn> lsns;
+    for (const Buffered& entry : delivery.entries)
+      lsns.push_back(entry.lsn);
+    std::string payload = EncodeFlushIntent(lsns);
+    BASIN_ASSIGN_OR_RETURN(Lsn intent, wal_->Append({.kind = stream::EntryKind::kFlushIntent,
+                                                     .stream_id = stream_id,
+                                                     .payload = payload}));
+    std::lock_guard<std::mutex> lock(mutex_);
+    delivery.intent_lsn = intent;
+  }
+  const Lsn first = delivery.entries.front().lsn;
+  const Lsn last = delivery.entries.back().lsn;
+  const std::string qualified = definition.database + "." + definition.table;
+  BASIN_ASSIGN_OR_RETURN(stream::PrefixExpression expression,
+                         stream::ParsePrefixExpression(definition.prefix_expression));
+  Result<catalog::Table> existing = catalog_.GetTable(definition.database, definition.table);
+  if (!existing.ok() && !existing.status().IsNotFound())
+    return existing.status();
+  if (existing.ok() && existing->format != TableFormat(definition)) {
+    return Status::FailedPrecondition("table " + qualified + " is " + existing->format +
+                                      ", the stream writes " + TableFormat(definition));
+  }
+
+  // Records with fields the table lacks, when the stream may not add columns.
+  std::set<std::string> known;
+  bool check_fields =
+      existing.ok() && definition.unknown_fields == stream::UnknownFieldPolicy::kError;
+  if (check_fields) {
+    for (const catalog::Column& column : existing->columns)
+      known.insert(Lower(column.name));
+  }
+  std::map<std::string, std::string> lines_of;  // by partition
+  std::map<std::string, int64_t> records_of;
+  std::vector<nlohmann::json> refused;
+  for (const Buffered& entry : delivery.entries) {
+    for (const PartitionedRecord& record : entry.records) {
+      if (check_fields) {
+        nlohmann::json parsed = nlohmann::json::parse(record.json, nullptr, false);
+        std::string unknown;
+        for (const auto& [key, value] : parsed.items()) {
+          if (!known.contains(Lower(key))) {
+            unknown = key;
+            break;
+          }
+        }
+        if (!unknown.empty()) {
+          refused.push_back({{"code", "InvalidArgument"},
+                             {"reason", "field '" + unknown + "' is not a column of " + qualified +
+                                            " (the stream's unknown_fields is error)"},
+                             {"raw", record.json}});
+          continue;
+        }
+      }
+      lines_of[record.partition] += record.json + "\n";
+      records_of[record.partition] += 1;
+    }
+  }
+  if (!refused.empty()) {
+    BASIN_RETURN_IF_ERROR(WriteRefused(
+        definition, "delivery-" + ObjectName(definition.name, first, last, "json"), refused));
+  }
+
+  DeliveryCounts counts{.refused = static_cast<int64_t>(refused.size())};
+  std::vector<catalog::Column> columns =
+      existing.ok() ? existing->columns : std::vector<catalog::Column>{};
+  // Each group as NDJSON in a '_' folder (table scans skip those), for the engine to read;
+  // every object is then written with the columns of all groups, so they read together.
+  struct Group {
+    std::string partition;
+    const std::string* lines = nullptr;
+    std::string temporary;
+    storage::StoreResolver::Resolved tmp;
+  };
+  std::vector<Group> groups;
+  auto remove_temporaries = [&] {
+    for (Group& group : groups)
+      DeleteTemporary(*group.tmp.store, group.tmp.key);
+  };
+  for (const auto& [partition, lines] : lines_of) {
+    std::string temporary =
+        definition.prefix + "_tmp/" +
+        ObjectName(definition.name, first, last, std::to_string(groups.size()) + ".json");
+    Result<storage::StoreResolver::Resolved> tmp = stores_.Resolve(temporary);
+    if (!tmp.ok()) {
+      remove_temporaries();
+      return tmp.status();
+    }
+    groups.push_back({partition, &lines, temporary, *tmp});
+    Status staged = tmp->store->Write(tmp->key, lines);
+    Result<query::QueryResult> described =
+        staged.ok()
+            ? engine_.Execute("DESCRIBE SELECT * FROM read_json(" + query::QuoteLiteral(temporary) +
+                              ", format = 'newline_delimited')")
+            : Result<query::QueryResult>(staged);
+    if (!described.ok()) {
+      remove_temporaries();
+      return described.status().WithContext("reading the records of " + definition.name);
+    }
+    std::vector<catalog::Column> found;
+    for (const auto& row : described->rows) {
+      if (row.size() >= 2 && row[0] && row[1])
+        found.push_back({.name = *row[0], .type = *row[1]});
+    }
+    columns = catalog::MergeColumns(columns, found);
+  }
+  std::string extension = Extension(definition);
+  for (const Group& group : groups) {
+    std::string target =
+        definition.prefix + group.partition + ObjectName(definition.name, first, last, extension);
+    Result<storage::StoreResolver::Resolved> final_object = stores_.Resolve(target);
+    Status written = final_object.status();
+    if (final_object.ok() && definition.format == stream::OutputFormat::kNdjson) {
+      Result<std::string> compressed = Compress(*group.lines, definition.compression);
+      written = compressed.ok() ? final_object->store->Write(final_object->key, *compressed)
+                                : compressed.status();
+    } else if (final_object.ok()) {
+      written =
+          engine_
+              .Execute("COPY (SELECT * FROM read_json(" + query::QuoteLiteral(group.temporary) +
+                       ", format = 'newline_delimited', columns = " + ColumnsOption(columns) +
+                       ")) TO " + query::QuoteLiteral(target) + " (FORMAT parquet)")
+              .status();
+    }
+    Result<storage::ObjectInfo> info = written.ok() ? final_object->store->Stat(final_object->key)
+                                                    : Result<storage::ObjectInfo>(written);
+    if (!info.ok()) {
+      remove_temporaries();
+      return info.status().WithContext("writing " + target);
+    }
+    counts.records += records_of[group.partition];
+    counts.objects += 1;
+    counts.bytes += static_cast<int64_t>(info->size);
+  }
+  remove_temporaries();
+
+  if (definition.format == stream::OutputFormat::kParquet && existing.ok() &&
+      !SameColumns(existing->columns, columns)) {
+    std::string delivered_name = ObjectName(definition.name, first, last, extension);
+    for (const Group& group : groups) {
+      BASIN_RETURN_IF_ERROR(AlignOlderObjects(engine_, stores_, definition.prefix + group.partition,
+                                              definition.prefix + "_tmp/", delivered_name,
+                                              columns));
+    }
+  }
+
+  if (!lines_of.empty()) {
+    std::vector<catalog::PartitionKey> keys =
+        existing.ok() ? existing->partition_keys : expression.PartitionKeys();
+    catalog::TableUpdate update;
+    update.changed_by = "stream:" + definition.name;
+    update.create_database = true;
+    if (existing.ok()) {
+      update.table = *existing;
+    } else {
+      update.table = {.database = definition.database,
+                      .name = definition.table,
+                      .location = definition.prefix,
+                      .format = TableFormat(definition),
+                      .created_by = "stream:" + definition.name};
+      if (definition.compression != stream::Compression::kNone &&
+          definition.format == stream::OutputFormat::kNdjson)
+        update.table.format_options["compression"] =
+            std::string(stream::CompressionName(definition.compression));
+    }
+    update.table.columns = columns;
+    update.table.partition_keys = keys;
+    update.table.stats.objects += counts.objects;
+    update.table.stats.bytes += counts.bytes;
+    update.table.stats.last_modified =
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    update.table.stats.rows = std::nullopt;
+    if (!keys.empty()) {
+      for (const auto& [partition, lines] : lines_of) {
+        BASIN_ASSIGN_OR_RETURN(std::vector<std::string> values, PartitionValues(partition, keys));
+        catalog::Partition registered{.values = std::move(values),
+                                      .location = definition.prefix + partition,
+                                      .columns = columns};
+        BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved folder,
+                               stores_.Resolve(registered.location));
+        BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
+                               folder.store->List(folder.key));
+        for (const storage::ObjectInfo& object : objects) {
+          registered.objects += 1;
+          registered.bytes += static_cast<int64_t>(object.size);
+          registered.last_modified =
+              std::max(registered.last_modified,
+                       std::chrono::time_point_cast<std::chrono::seconds>(object.modified));
+        }
+        update.upsert_partitions.push_back(std::move(registered));
+      }
+    }
+    Result<catalog::ApplyOutcome> applied = catalog_.ApplyTable(update);
+    if (!applied.ok())
+      return applied.status().WithContext("registering " + qualified);
+  }
+
+  std::string mark = EncodeDeliveredMark(delivery.intent_lsn);
+  BASIN_RETURN_IF_ERROR(
+      wal_->Append(
+              {.kind = stream::EntryKind::kDeliveredMark, .stream_id = stream_id, .payload = mark})
+          .status());
+  std::lock_guard<std::mutex> lock(mutex_);
+  state.stats.delivered_records += counts.records;
+  state.stats.delivered_objects += counts.objects;
+  state.stats.delivered_bytes += counts.bytes;
+  state.stats.failed_records += counts.refused;
+  return Status::OK();
+}
+
+}  // namespace basin::delivery

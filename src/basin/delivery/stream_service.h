@@ -1,0 +1,168 @@
+#pragma once
+
+// Stream ingest and delivery (docs/streams.md, "Delivery and the guarantee").
+//
+// Ingest checks each record, appends a request's good records to the write-ahead log as
+// ONE record batch entry (group commit) and returns once that entry is durable. Records
+// that cannot be delivered (not a JSON object, too large, no value for the prefix
+// expression) are not appended: they are written at once to the stream's error prefix, one
+// NDJSON object per request (`ingest-...json`, a line {index, code, reason, raw} each).
+//
+// One delivery thread buffers the appended records per stream, grouped by partition, and
+// delivers a stream's buffer when its oldest record is buffer_seconds old or a partition
+// holds buffer_mib: a kFlushIntent entry naming the batch entries (LSNs) it covers, then
+// one object per partition named from the first and last LSN (so a repeated delivery
+// replaces its objects), then the catalog registration, then a kDeliveredMark. A failed
+// delivery is retried with backoff, exactly as it was (same entries, same names).
+//
+// Open replays the log: entries of intents with a mark are delivered, an intent without a
+// mark is delivered again exactly, later batch entries are buffered again.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "basin/catalog/catalog.h"
+#include "basin/common/result.h"
+#include "basin/delivery/delivery_format.h"
+#include "basin/query/engine.h"
+#include "basin/storage/store_resolver.h"
+#include "basin/stream/prefix_expression.h"
+#include "basin/stream/stream_store.h"
+#include "basin/stream/wal.h"
+
+namespace basin::delivery {
+
+struct StreamServiceOptions {
+  std::string wal_folder;  // home/streams/wal
+  stream::WalOptions wal;
+  /// How often the delivery thread looks at the buffers' ages.
+  std::chrono::milliseconds tick{100};
+  /// Retry backoff of a failed delivery: doubles from the first to the most.
+  std::chrono::milliseconds first_retry{500};
+  std::chrono::milliseconds max_retry{30000};
+};
+
+/// Per record: OK, or why it was refused (then it went to the error prefix).
+struct IngestResult {
+  std::vector<Status> records;
+  int64_t accepted = 0;
+  int64_t failed = 0;
+};
+
+/// Counters of one stream since the service opened.
+struct StreamStats {
+  int64_t incoming_records = 0;  // accepted and refused
+  int64_t incoming_bytes = 0;
+  int64_t delivered_records = 0;
+  int64_t delivered_objects = 0;
+  int64_t delivered_bytes = 0;
+  int64_t failed_records = 0;    // sent to the error prefix
+  int64_t buffered_records = 0;  // acknowledged, not yet delivered
+  double oldest_undelivered_age_seconds = 0;
+  std::string last_delivery_error;  // "" after a delivery succeeds
+};
+nlohmann::json ToJson(const StreamStats& stats);
+
+/// One per server process. Thread-safe. The references must outlive the service.
+class StreamService {
+ public:
+  /// Opens the log, recovers it (see the file comment) and starts the delivery thread.
+  static Result<std::unique_ptr<StreamService>> Open(StreamServiceOptions options,
+                                                     stream::StreamStore& streams,
+                                                     catalog::Catalog& catalog,
+                                                     storage::StoreResolver& stores,
+                                                     query::Engine& engine);
+  /// Stops the delivery thread WITHOUT delivering the buffers (they stay in the log and are
+  /// delivered after the next Open). Call Stop first for a graceful shutdown.
+  ~StreamService();
+  StreamService(const StreamService&) = delete;
+  StreamService& operator=(const StreamService&) = delete;
+
+  /// Errors for the whole request: NotFound (no such stream), Unavailable (the log is
+  /// full: retry later), FailedPrecondition after Stop, and log write errors.
+  Result<IngestResult> Ingest(std::string_view stream_name, const std::vector<std::string>& records,
+                              std::chrono::system_clock::time_point arrival);
+
+  /// Delivers every buffer (one attempt each), then stops the delivery thread. Returns the
+  /// first delivery failure (those records stay in the log). Later Ingest calls fail.
+  Status Stop();
+
+  /// NotFound when no stream has this name; zeros for a stream without traffic.
+  Result<StreamStats> Stats(std::string_view stream_name);
+
+ private:
+  struct Buffered {
+    stream::Lsn lsn = 0;
+    std::chrono::steady_clock::time_point arrived;
+    std::vector<PartitionedRecord> records;
+    uint64_t bytes = 0;
+  };
+  // A delivery under way (or to retry): its intent is in the log once intent_lsn != 0.
+  struct Delivery {
+    stream::Lsn intent_lsn = 0;
+    std::vector<Buffered> entries;  // ascending LSN
+    // The definition read when the delivery was first tried; its retries use the same one, so
+    // they write the same objects (a recovered delivery uses the definition at the restart).
+    std::optional<stream::StreamDefinition> definition;
+  };
+  struct StreamState {
+    int64_t id = 0;
+    stream::StreamDefinition definition;
+    std::map<stream::Lsn, Buffered> buffer;
+    std::map<std::string, uint64_t> partition_bytes;
+    std::optional<Delivery> delivery;  // taken from the buffer, not yet marked delivered
+    bool delivering = false;           // the delivery thread is running `delivery`
+    std::chrono::steady_clock::time_point next_attempt{};
+    std::chrono::milliseconds backoff{0};
+    StreamStats stats;
+  };
+
+  StreamService(StreamServiceOptions options, stream::StreamStore& streams,
+                catalog::Catalog& catalog, storage::StoreResolver& stores, query::Engine& engine)
+      : options_(std::move(options)),
+        streams_(streams),
+        catalog_(catalog),
+        stores_(stores),
+        engine_(engine) {}
+  Status Recover();
+  void RunDelivery();
+  // Starts due deliveries (all when `everything`); returns the first failure.
+  Status DeliverDue(bool everything);
+  Status Deliver(StreamState& state, const stream::StreamDefinition& definition,
+                 Delivery& delivery);
+  void TruncateDelivered();
+  StreamState& StateFor(const stream::StoredStream& stored);  // REQUIRES: mutex_ held
+  Status WriteRefused(const stream::StreamDefinition& definition, std::string_view object_name,
+                      const std::vector<nlohmann::json>& lines);
+
+  const StreamServiceOptions options_;
+  stream::StreamStore& streams_;
+  catalog::Catalog& catalog_;
+  storage::StoreResolver& stores_;
+  query::Engine& engine_;
+  std::unique_ptr<stream::WriteAheadLog> wal_;
+
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  std::map<int64_t, StreamState> states_;  // GUARDED_BY(mutex_); by stream id
+  // Lower bounds of the LSNs of appends under way (not yet buffered): the log must keep them.
+  std::multiset<stream::Lsn> appending_;  // GUARDED_BY(mutex_)
+  bool stopping_ = false;                 // GUARDED_BY(mutex_)
+  bool stopped_ = false;                  // GUARDED_BY(mutex_)
+  uint64_t refused_objects_ = 0;          // GUARDED_BY(mutex_); makes error object names unique
+  std::thread delivery_thread_;
+};
+
+}  // namespace basin::delivery

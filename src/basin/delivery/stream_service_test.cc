@@ -1,0 +1,456 @@
+#include "basin/delivery/stream_service.h"
+
+#include <filesystem>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "basin/metadata/scratch_database.h"
+#include "basin/query/table_scan.h"
+#include "basin/storage/local_object_store.h"
+#include "basin/storage/test_stores.h"
+
+namespace basin::delivery {
+namespace {
+
+using std::chrono::system_clock;
+
+// A service over a temp-folder lake, a scratch SQLite catalog and an engine that reads
+// catalog tables as `basin query` does.
+class StreamServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = storage::testing::TempFolder();
+    lake_ = std::shared_ptr<storage::ObjectStore>(
+        std::move(storage::LocalObjectStore::Make(root_ + "/lake")).value());
+    stores_ = std::make_shared<storage::StoreResolver>(lake_, storage::S3Options{});
+    auto scratch = metadata::ScratchDatabase::Make(metadata::Backend::kSqlite);
+    ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+    scratch_.emplace(std::move(scratch).value());
+    database_ = std::move(metadata::Database::Open(scratch_->location())).value();
+    catalog_ = std::make_unique<catalog::Catalog>(*database_);
+    streams_ = std::make_unique<stream::StreamStore>(*database_);
+    auto resolver = [this](const std::string& database, const std::string& name,
+                           const std::string&) -> Result<query::TableScan> {
+      BASIN_ASSIGN_OR_RETURN(catalog::Table table,
+                             catalog_->GetTable(database.empty() ? "web" : database, name));
+      std::vector<catalog::Partition> partitions;
+      if (!table.partition_keys.empty()) {
+        BASIN_ASSIGN_OR_RETURN(partitions,
+                               catalog_->ListPartitions(table.id, {.limit = int64_t{1} << 40}));
+      }
+      return query::PlanTableScan(table, partitions, *stores_);
+    };
+    auto engine = query::Engine::Make(
+        {.work_dir = root_ + "/engine", .stores = stores_, .table_resolver = resolver});
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    engine_ = std::move(engine).value();
+  }
+
+  void TearDown() override {
+    service_.reset();
+    engine_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
+  }
+
+  void CreateStream(stream::StreamDefinition definition) {
+    ASSERT_TRUE(streams_->Create(definition).ok());
+  }
+
+  void OpenService(stream::WalOptions wal = {}) {
+    auto opened = StreamService::Open({.wal_folder = root_ + "/wal",
+                                       .wal = wal,
+                                       .tick = std::chrono::milliseconds(20),
+                                       .first_retry = std::chrono::milliseconds(50)},
+                                      *streams_, *catalog_, *stores_, *engine_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    service_ = std::move(opened).value();
+  }
+
+  IngestResult IngestOk(const std::string& stream, const std::vector<std::string>& records) {
+    Result<IngestResult> result = service_->Ingest(stream, records, system_clock::now());
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    return result.ok() ? *result : IngestResult{};
+  }
+
+  // Waits until `delivered` records of the stream are delivered (at most 20 s).
+  void WaitDelivered(const std::string& stream, int64_t delivered) {
+    for (int i = 0; i < 400; ++i) {
+      Result<StreamStats> stats = service_->Stats(stream);
+      ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+      if (stats->delivered_records >= delivered)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "not delivered: " << ToJson(*service_->Stats(stream)).dump();
+  }
+
+  std::string Scalar(const std::string& sql) {
+    Result<query::QueryResult> result = engine_->Execute(sql);
+    EXPECT_TRUE(result.ok()) << sql << "\n" << result.status().ToString();
+    if (!result.ok() || result->rows.empty())
+      return "";
+    return result->rows[0][0].value_or("NULL");
+  }
+
+  std::vector<std::string> Keys(const std::string& prefix) {
+    std::vector<std::string> keys;
+    Result<std::vector<storage::ObjectInfo>> listed = lake_->List(prefix);
+    EXPECT_TRUE(listed.ok()) << listed.status().ToString();
+    if (listed.ok()) {
+      for (const storage::ObjectInfo& object : *listed)
+        keys.push_back(object.key);
+    }
+    return keys;
+  }
+
+  std::string root_;
+  std::shared_ptr<storage::ObjectStore> lake_;
+  std::shared_ptr<storage::StoreResolver> stores_;
+  std::optional<metadata::ScratchDatabase> scratch_;
+  std::unique_ptr<metadata::Database> database_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<stream::StreamStore> streams_;
+  std::unique_ptr<query::Engine> engine_;
+  std::unique_ptr<StreamService> service_;
+};
+
+stream::StreamDefinition Clicks(int buffer_seconds = 1) {
+  return {.name = "clicks",
+          .database = "web",
+          .table = "clicks",
+          .prefix_expression = "event=!{field:type}/",
+          .buffer_seconds = buffer_seconds};
+}
+
+TEST_F(StreamServiceTest, TimeFlushDeliversOnePartitionPerValueAndRefusesBadRecords) {
+  CreateStream(Clicks());
+  OpenService();
+  IngestResult result =
+      IngestOk("clicks", {R"({"id": 1, "type": "click"})", R"([1, 2])",
+                          R"({"id": 2, "type": "view", "ms": 12.5})", R"({"id": 3})",
+                          R"({"id": 4, "type": "click"})", "not json"});
+  EXPECT_EQ(result.accepted, 3);
+  EXPECT_EQ(result.failed, 3);
+  ASSERT_EQ(result.records.size(), 6u);
+  EXPECT_TRUE(result.records[0].ok());
+  EXPECT_EQ(result.records[1].code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(result.records[3].message().find("type"), std::string::npos)
+      << result.records[3].message();
+
+  WaitDelivered("clicks", 3);  // buffer_seconds 1, no further records: the timer delivers
+  std::vector<std::string> clicks = Keys("streams/web/clicks/event=click/");
+  ASSERT_EQ(clicks.size(), 1u);
+  EXPECT_EQ(
+      clicks[0],
+      "streams/web/clicks/event=click/clicks-00000000000000000001-00000000000000000001.parquet");
+  EXPECT_EQ(Keys("streams/web/clicks/event=view/").size(), 1u);
+  EXPECT_TRUE(Keys("streams/web/clicks/_tmp/").empty());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "3");
+  EXPECT_EQ(Scalar("SELECT sum(id) FROM web.clicks WHERE event = 'click'"), "5");
+  EXPECT_EQ(Scalar("SELECT ms FROM web.clicks WHERE id = 2"), "12.5");
+
+  std::vector<std::string> errors = Keys("streams/_errors/clicks/");
+  ASSERT_EQ(errors.size(), 1u);
+  Result<std::string> text = lake_->ReadAll(errors[0]);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(std::count(text->begin(), text->end(), '\n'), 3);
+  EXPECT_NE(text->find(R"("raw":"not json")"), std::string::npos) << *text;
+
+  StreamStats stats = *service_->Stats("clicks");
+  EXPECT_EQ(stats.incoming_records, 6);
+  EXPECT_EQ(stats.failed_records, 3);
+  EXPECT_EQ(stats.delivered_objects, 2);
+  EXPECT_EQ(stats.buffered_records, 0);
+  EXPECT_EQ(stats.last_delivery_error, "");
+  EXPECT_TRUE(service_->Stop().ok());
+}
+
+TEST_F(StreamServiceTest, UnknownStreamAndTooLargeRecords) {
+  stream::StreamDefinition small = Clicks();
+  small.max_record_bytes = 30;
+  CreateStream(small);
+  OpenService();
+  EXPECT_EQ(service_->Ingest("nope", {"{}"}, system_clock::now()).status().code(),
+            StatusCode::kNotFound);
+  IngestResult result = IngestOk("clicks", {R"({"type": "click", "padding": "xxxxxxxxxxxxxxxx"})"});
+  EXPECT_EQ(result.records[0].code(), StatusCode::kPayloadTooLarge);
+}
+
+TEST_F(StreamServiceTest, NdjsonUnpartitionedAndStopFlushes) {
+  CreateStream({.name = "logs",
+                .database = "web",
+                .table = "logs",
+                .prefix_expression = "",
+                .format = stream::OutputFormat::kNdjson,
+                .buffer_seconds = 900});
+  OpenService();
+  IngestOk("logs", {R"({"id": 1, "msg": "a"})", R"({"id": 2, "msg": "b"})"});
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Keys("streams/web/logs/"),
+            std::vector<std::string>{
+                "streams/web/logs/logs-00000000000000000001-00000000000000000001.json"});
+  EXPECT_EQ(Scalar("SELECT string_agg(msg, ',' ORDER BY id) FROM web.logs"), "a,b");
+  EXPECT_EQ(service_->Ingest("logs", {"{}"}, system_clock::now()).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StreamServiceTest, RestartDeliversEveryAcknowledgedRecordExactlyOnce) {
+  CreateStream(Clicks(/*buffer_seconds=*/900));
+  OpenService();
+  int next_id = 0;
+  auto ingest = [&](int records) {
+    std::vector<std::string> batch;
+    for (int i = 0; i < records; ++i, ++next_id)
+      batch.push_back(R"({"type": "t)" + std::to_string(next_id % 3) + R"(", "id": )" +
+                      std::to_string(next_id) + "}");
+    EXPECT_EQ(IngestOk("clicks", batch).accepted, records);
+  };
+  ingest(10);
+  ASSERT_TRUE(service_->Stop().ok());  // delivered: 10
+  service_.reset();
+  OpenService();
+  ingest(7);
+  ingest(5);
+  service_.reset();  // a crash: nothing delivered, all acknowledged
+  OpenService();
+  EXPECT_EQ(service_->Stats("clicks")->buffered_records, 12);
+  ingest(3);
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "25");
+  EXPECT_EQ(Scalar("SELECT count(DISTINCT id) FROM web.clicks"), "25");
+}
+
+TEST_F(StreamServiceTest, RepeatedFlushIntentReplacesItsObjects) {
+  CreateStream(Clicks(/*buffer_seconds=*/900));
+  Result<stream::StoredStream> stored = streams_->Get("clicks");
+  ASSERT_TRUE(stored.ok());
+  const uint64_t id = static_cast<uint64_t>(stored->id);
+  std::vector<std::string> records = {EncodeRecord({"event=a/", R"({"id":1,"type":"a"})"}),
+                                      EncodeRecord({"event=b/", R"({"id":2,"type":"b"})"})};
+  std::string batch = stream::EncodeRecordBatch(records);
+  std::string intent = EncodeFlushIntent({1});
+  {
+    // As if a delivery had written its objects and crashed before its mark.
+    auto wal = stream::WriteAheadLog::Open(root_ + "/wal");
+    ASSERT_TRUE(wal.ok());
+    ASSERT_EQ(*(*wal)->Append(
+                  {.kind = stream::EntryKind::kRecordBatch, .stream_id = id, .payload = batch}),
+              1u);
+    ASSERT_TRUE(
+        (*wal)
+            ->Append({.kind = stream::EntryKind::kFlushIntent, .stream_id = id, .payload = intent})
+            .ok());
+  }
+  OpenService();
+  WaitDelivered("clicks", 2);  // the intent is repeated at once, whatever buffer_seconds says
+  ASSERT_TRUE(service_->Stop().ok());
+  service_.reset();
+  {
+    auto wal = stream::WriteAheadLog::Open(root_ + "/wal");
+    ASSERT_TRUE(wal.ok());
+    ASSERT_TRUE(
+        (*wal)
+            ->Append({.kind = stream::EntryKind::kFlushIntent, .stream_id = id, .payload = intent})
+            .ok());
+  }
+  OpenService();
+  WaitDelivered("clicks", 2);
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(
+      Keys("streams/web/clicks/event=a/"),
+      std::vector<std::string>{
+          "streams/web/clicks/event=a/clicks-00000000000000000001-00000000000000000001.parquet"});
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "2");
+}
+
+TEST_F(StreamServiceTest, ConcurrentIngestWhileDeliveringIsExactlyOnce) {
+  stream::StreamDefinition definition = Clicks(/*buffer_seconds=*/0);
+  CreateStream(definition);
+  OpenService();
+  constexpr int kThreads = 4;
+  constexpr int kRequests = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRequests; ++r) {
+        int id = t * 1000 + r * 2;
+        std::vector<std::string> batch = {R"({"type": "a", "id": )" + std::to_string(id) + "}",
+                                          R"({"type": "b", "id": )" + std::to_string(id + 1) + "}"};
+        Result<IngestResult> result = service_->Ingest("clicks", batch, system_clock::now());
+        EXPECT_TRUE(result.ok() && result->accepted == 2) << result.status().ToString();
+      }
+    });
+  }
+  for (std::thread& thread : threads)
+    thread.join();
+  service_.reset();  // a crash while deliveries may be under way
+  OpenService();
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), std::to_string(kThreads * kRequests * 2));
+  EXPECT_EQ(Scalar("SELECT count(DISTINCT id) FROM web.clicks"),
+            std::to_string(kThreads * kRequests * 2));
+}
+
+TEST_F(StreamServiceTest, FailingDeliveryIsRetriedWithoutHoldingUpOtherStreams) {
+  CreateStream(Clicks());
+  CreateStream({.name = "logs",
+                .database = "web",
+                .table = "logs",
+                .prefix_expression = "",
+                .buffer_seconds = 1});
+  // The destination is a CSV table: the stream (Parquet) cannot deliver to it.
+  catalog::TableUpdate blocker;
+  blocker.table = {
+      .database = "web", .name = "clicks", .location = "lake://elsewhere/", .format = "csv"};
+  blocker.create_database = true;
+  ASSERT_TRUE(catalog_->ApplyTable(blocker).ok());
+  OpenService();
+  IngestOk("clicks", {R"({"type": "a", "id": 1})"});
+  IngestOk("logs", {R"({"id": 1})"});
+  WaitDelivered("logs", 1);
+  StreamStats stats;
+  for (int i = 0; i < 100 && stats.last_delivery_error.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    stats = *service_->Stats("clicks");
+  }
+  EXPECT_NE(stats.last_delivery_error.find("csv"), std::string::npos) << stats.last_delivery_error;
+  EXPECT_EQ(stats.buffered_records, 1);
+  ASSERT_TRUE(catalog_->DropTable("web", "clicks").ok());
+  WaitDelivered("clicks", 1);
+  EXPECT_EQ(service_->Stats("clicks")->last_delivery_error, "");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "1");
+}
+
+TEST_F(StreamServiceTest, UnknownFieldsErrorSendsRecordsToTheErrorPrefix) {
+  stream::StreamDefinition strict = Clicks();
+  strict.unknown_fields = stream::UnknownFieldPolicy::kError;
+  CreateStream(strict);
+  OpenService();
+  IngestOk("clicks", {R"({"type": "a", "id": 1})"});
+  WaitDelivered("clicks", 1);  // the table is created with the first delivery's columns
+  IngestOk("clicks", {R"({"type": "a", "id": 2})", R"({"type": "a", "id": 3, "extra": true})"});
+  WaitDelivered("clicks", 2);
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "2");
+  EXPECT_EQ(service_->Stats("clicks")->failed_records, 1);
+  std::vector<std::string> errors = Keys("streams/_errors/clicks/");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("delivery-clicks-"), std::string::npos);
+  EXPECT_NE(lake_->ReadAll(errors[0])->find("extra"), std::string::npos);
+}
+
+TEST_F(StreamServiceTest, CompressedNdjson) {
+  CreateStream({.name = "logs",
+                .database = "web",
+                .table = "logs",
+                .prefix_expression = "",
+                .format = stream::OutputFormat::kNdjson,
+                .compression = stream::Compression::kGzip,
+                .buffer_seconds = 900});
+  OpenService();
+  IngestOk("logs", {R"({"id": 1, "msg": "a"})", R"({"id": 2, "msg": "b"})"});
+  ASSERT_TRUE(service_->Stop().ok());
+
+  EXPECT_EQ(Keys("streams/web/logs/"),
+            std::vector<std::string>{
+                "streams/web/logs/logs-00000000000000000001-00000000000000000001.json.gz"});
+  EXPECT_EQ(Scalar("SELECT string_agg(msg, ',' ORDER BY id) FROM web.logs"), "a,b");
+}
+
+TEST_F(StreamServiceTest, DefaultPrefixExpressionPartitionsByArrivalDate) {
+  CreateStream({.name = "daily", .database = "web", .table = "daily", .buffer_seconds = 900});
+  OpenService();
+  auto arrival = std::chrono::sys_days(std::chrono::year_month_day(
+                     std::chrono::year(2026), std::chrono::month(3), std::chrono::day(7))) +
+                 std::chrono::hours(13);
+  Result<IngestResult> result =
+      service_->Ingest("daily", {R"({"id": 1})", R"({"id": 2})"}, arrival);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Keys("streams/web/daily/dt=2026-03-07/"),
+            std::vector<std::string>{"streams/web/daily/dt=2026-03-07/"
+                                     "daily-00000000000000000001-00000000000000000001.parquet"});
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.daily WHERE dt = DATE '2026-03-07'"), "2");
+  Result<catalog::Table> table = catalog_->GetTable("web", "daily");
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(table->created_by, "stream:daily");
+  EXPECT_EQ(table->partition_keys, (std::vector<catalog::PartitionKey>{{"dt", "DATE"}}));
+}
+
+TEST_F(StreamServiceTest, AColumnAddedLaterRewritesTheOlderObjectsOfThePartition) {
+  CreateStream({.name = "logs",
+                .database = "web",
+                .table = "logs",
+                .prefix_expression = "k=!{field:k}/",
+                .buffer_seconds = 900});
+  OpenService();
+  IngestOk("logs", {R"({"k": "a", "id": 1})"});
+  ASSERT_TRUE(service_->Stop().ok());
+  service_.reset();
+  OpenService();
+  IngestOk("logs", {R"({"k": "a", "id": 2, "extra": 5})"});
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Keys("streams/web/logs/k=a/").size(), 2u);
+  EXPECT_TRUE(Keys("streams/web/logs/_tmp/").empty());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.logs"), "2");
+  EXPECT_EQ(Scalar("SELECT sum(extra) FROM web.logs"), "5");
+}
+
+TEST_F(StreamServiceTest, FullLogRefusesWithUnavailableUntilDeliveryCatchesUp) {
+  CreateStream(Clicks(/*buffer_seconds=*/900));
+  OpenService({.segment_bytes = 4096, .max_bytes = 8192});
+  std::string padding(1000, 'x');
+  Status refused;
+  int accepted = 0;
+  for (int i = 0; i < 20 && refused.ok(); ++i) {
+    Result<IngestResult> result = service_->Ingest(
+        "clicks",
+        {R"({"type": "a", "id": )" + std::to_string(i) + R"(, "pad": ")" + padding + R"("})"},
+        system_clock::now());
+    if (result.ok())
+      ++accepted;
+    else
+      refused = result.status();
+  }
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.ToString();
+  ASSERT_TRUE(service_->Stop().ok());  // delivers, and the log shrinks
+  service_.reset();
+  OpenService({.segment_bytes = 4096, .max_bytes = 8192});
+  EXPECT_TRUE(
+      service_->Ingest("clicks", {R"({"type": "a", "id": 100})"}, system_clock::now()).ok());
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), std::to_string(accepted + 1));
+}
+
+TEST_F(StreamServiceTest, DeliveryUsesTheDefinitionAsChangedSinceTheLastIngest) {
+  CreateStream(Clicks(/*buffer_seconds=*/900));
+  OpenService();
+  IngestOk("clicks", {R"({"type": "a", "id": 1})"});
+  stream::StreamChanges changes;
+  changes.prefix = "lake://moved/clicks/";
+  ASSERT_TRUE(streams_->Update("clicks", changes).ok());
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Keys("moved/clicks/event=a/").size(), 1u);
+  EXPECT_TRUE(Keys("streams/web/clicks/").empty());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "1");
+}
+
+TEST(DeliveryFormatTest, RoundTripsAndNames) {
+  EXPECT_EQ(ObjectName("s", 3, 42, "parquet"),
+            "s-00000000000000000003-00000000000000000042.parquet");
+  Result<PartitionedRecord> record = DecodeRecord(EncodeRecord({"dt=x/", "{\"a\":\"1\\n2\"}"}));
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->partition, "dt=x/");
+  EXPECT_EQ(*DecodeFlushIntent(EncodeFlushIntent({4, 9})), (std::vector<stream::Lsn>{4, 9}));
+  EXPECT_EQ(*DecodeDeliveredMark(EncodeDeliveredMark(7)), 7u);
+  EXPECT_FALSE(DecodeFlushIntent("{}").ok());
+  std::vector<catalog::PartitionKey> keys = {{"dt", "DATE"}, {"event", "VARCHAR"}};
+  EXPECT_EQ(*PartitionValues("dt=2026-11-25/x/event=click/", keys),
+            (std::vector<std::string>{"2026-11-25", "click"}));
+  EXPECT_FALSE(PartitionValues("dt=2026-11-25/", keys).ok());
+}
+
+}  // namespace
+}  // namespace basin::delivery
