@@ -307,17 +307,17 @@ TEST_F(TableScanTest, RunTimeLimitStopsTheQuery) {
 TEST_F(TableScanTest, LongQueriesReportProgress) {
   auto engine = MakeEngine();
   std::atomic<int> reports{0};
-  std::atomic<double> last{-2};
+  std::atomic<double> best{-2};
   auto result = engine->Execute("SELECT count(*) FROM range(100000000000) a",
-                                ExecuteOptions{.max_run_time = std::chrono::milliseconds(1800),
+                                ExecuteOptions{.max_run_time = std::chrono::milliseconds(2500),
                                                .on_progress = [&](double percent) {
                                                  ++reports;
-                                                 last = percent;
+                                                 if (percent > best) best = percent;
                                                }});
   EXPECT_FALSE(result.ok()) << "stopped by the run-time limit";
-  EXPECT_GE(reports.load(), 2);
-  EXPECT_GE(last.load(), 0.0) << "DuckDB estimates how much of range() is done";
-  EXPECT_LE(last.load(), 100.0);
+  EXPECT_GE(reports.load(), 2) << "about twice a second";
+  EXPECT_GE(best.load(), 0.0) << "DuckDB estimates how much of range() is done";
+  EXPECT_LE(best.load(), 100.0);
 }
 
 TEST_F(TableScanTest, ResultsStreamToTheSinkInBatches) {
