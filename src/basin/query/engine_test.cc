@@ -109,6 +109,17 @@ TEST_F(EngineTest, WritesAndGlobsLocalLake) {
   EXPECT_EQ(recursive.rows[0][0], "1501");
 }
 
+TEST_F(EngineTest, CompressedCopiesReachTheLake) {
+  // DuckDB's compressed writer drops the lake handle without closing it: the object must
+  // still be written (it once vanished silently).
+  Run("COPY (SELECT range AS id FROM range(100)) TO 'lake://gz/ids.csv.gz' (FORMAT csv, "
+      "COMPRESSION gzip)");
+  ASSERT_TRUE(std::filesystem::exists(lake_root_ + "/gz/ids.csv.gz"));
+  QueryResult result = Run("SELECT count(*), max(id) FROM read_csv('lake://gz/ids.csv.gz')");
+  EXPECT_EQ(result.rows[0][0], "100");
+  EXPECT_EQ(result.rows[0][1], "99");
+}
+
 TEST_F(EngineTest, ColumnProjectionOnS3ReadsFewBytes) {
   std::string url = "s3://" + s3_.bucket + "/" + s3_.prefix + "/wide.parquet";
   // Eight columns of incompressible-ish data; the query needs one of them.
@@ -238,7 +249,8 @@ TEST_F(SandboxedEngineTest, CancelInterruptsARunningQuery) {
 TEST_F(SandboxedEngineTest, QueryWithCancelFlagDoesNotWaitForThePoll) {
   std::atomic<bool> cancel{false};
   auto started = std::chrono::steady_clock::now();
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(engine_->Execute("SELECT " + std::to_string(i), &cancel).ok());
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(engine_->Execute("SELECT " + std::to_string(i), &cancel).ok());
   // 20 polls would be 400 ms; 20 trivial queries take a few ms even on a busy machine.
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(200));
 }

@@ -42,8 +42,14 @@ class LakeFileHandle final : public duckdb::FileHandle {
         counter(std::move(counter)) {}
 
   ~LakeFileHandle() override {
-    // DuckDB closes written files explicitly; a handle dropped before that is an aborted write.
-    if (writer)
+    // DuckDB treats dropping a handle as closing it (as a local file would be): its
+    // compressed writer (COPY ... COMPRESSION gzip) drops the inner handle without calling
+    // Close. So what was written is committed here too; aborting lost such files silently.
+    // A write that failed midway leaves its partial object, as DuckDB leaves a local file.
+    if (!writer)
+      return;
+    Status closed = writer->Close();
+    if (!closed.ok())
       (void)writer->Abort();
   }
 

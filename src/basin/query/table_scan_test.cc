@@ -309,10 +309,11 @@ TEST_F(TableScanTest, LongQueriesReportProgress) {
   std::atomic<int> reports{0};
   std::atomic<double> best{-2};
   auto result = engine->Execute("SELECT count(*) FROM range(100000000000) a",
-                                ExecuteOptions{.max_run_time = std::chrono::milliseconds(2500),
+                                ExecuteOptions{.max_run_time = std::chrono::milliseconds(4000),
                                                .on_progress = [&](double percent) {
                                                  ++reports;
-                                                 if (percent > best) best = percent;
+                                                 if (percent > best)
+                                                   best = percent;
                                                }});
   EXPECT_FALSE(result.ok()) << "stopped by the run-time limit";
   EXPECT_GE(reports.load(), 2) << "about twice a second";
