@@ -242,6 +242,7 @@ void ApiServer::RegisterRoutes() {
   RegisterSavedQueryRoutes();
   RegisterWorkgroupRoutes();
   RegisterStreamRoutes();
+  RegisterFirehoseRoutes();
 }
 
 Status ApiServer::Bind() {

@@ -108,6 +108,8 @@ class ApiServer {
   void RegisterSavedQueryRoutes();
   void RegisterWorkgroupRoutes();
   void RegisterStreamRoutes();
+  // firehose_routes.cc. Registered last: it matches any POST outside /api/.
+  void RegisterFirehoseRoutes();
   /// Sets `bearer_token` to the token used, when the credential is a token.
   Result<auth::Principal> Authenticate(const httplib::Request& request, std::string& bearer_token);
 
