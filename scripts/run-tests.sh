@@ -11,6 +11,9 @@ asan=${2:-build/asan}
 jobs=$(nproc)
 
 run_all() {
+  # An exported function runs in a new bash: the options above do not reach it, and without
+  # them a failing ctest would be hidden by a passing node run after it.
+  set -euo pipefail
   echo "== unit tests (release)"
   ctest --test-dir "$release" -j "$jobs" --output-on-failure --timeout 300
   echo "== unit tests (ASan + UBSan)"
