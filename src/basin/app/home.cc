@@ -212,10 +212,9 @@ Result<std::unique_ptr<query::Engine>> Home::MakeEngine(const std::string& work_
 }
 
 Result<query::Engine*> Home::Engine() {
-  BASIN_ASSIGN_OR_RETURN(auto stores, Stores());
-  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
-  (void)stores;
-  (void)database;
+  // MakeEngine uses both; opening them takes the lock, so before it.
+  BASIN_RETURN_IF_ERROR(Stores().status());
+  BASIN_RETURN_IF_ERROR(Metadata().status());
   std::lock_guard<std::mutex> lock(mutex_);
   if (!engine_) {
     BASIN_ASSIGN_OR_RETURN(engine_,

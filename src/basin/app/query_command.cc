@@ -12,25 +12,12 @@
 #include "basin/app/cli.h"
 #include "basin/app/write_command.h"
 #include "basin/common/time_format.h"
+#include "basin/query/csv_text.h"
 #include "basin/query/query_history.h"
 #include "basin/query/saved_queries.h"
 
 namespace basin::app {
 namespace {
-
-std::string CsvField(const std::optional<std::string>& value) {
-  if (!value)
-    return "";
-  if (value->find_first_of(",\"\n\r") == std::string::npos)
-    return *value;
-  std::string out = "\"";
-  for (char c : *value) {
-    if (c == '"')
-      out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 // Display width of UTF-8 text, counting East Asian wide characters (Hangul, CJK) as 2.
 size_t DisplayWidth(const std::string& text) {
@@ -135,19 +122,12 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
   // CSV streams straight to stdout (a result of any size); table and JSON need every row.
   struct CsvOut final : query::RowSink {
     Status Begin(const std::vector<std::string>& names, const std::vector<std::string>&) override {
-      std::string header;
-      for (size_t i = 0; i < names.size(); ++i)
-        header += (i ? "," : "") + CsvField(names[i]);
-      std::cout << header << "\n";
+      std::cout << query::CsvLine(names);
       return Status();
     }
     Status Rows(std::vector<query::Row>&& rows) override {
-      for (const auto& row : rows) {
-        std::string line;
-        for (size_t i = 0; i < row.size(); ++i)
-          line += (i ? "," : "") + CsvField(row[i]);
-        std::cout << line << "\n";
-      }
+      for (const auto& row : rows)
+        std::cout << query::CsvLine(row);
       count += rows.size();
       return std::cout ? Status() : Status::Cancelled("standard output is closed");
     }

@@ -190,6 +190,13 @@ bool IsConstantFunction(const std::string& name) {
          name == "repeat_row" || name == "dummy_scan";
 }
 
+// One object in a cache key: it changes when the object does.
+std::string ObjectFingerprint(const std::string& relative, uint64_t size, const std::string& etag,
+                              int64_t modified_us) {
+  return relative + '\x1f' + std::to_string(size) + '\x1f' + etag + '\x1f' +
+         std::to_string(modified_us) + '\x1e';
+}
+
 // What the physical plan will read: per table scan, the objects left after pruning.
 struct PlannedReads {
   std::vector<std::set<std::string>> kept_paths;  // per binding scan
@@ -243,8 +250,7 @@ std::vector<TableScanReport> ReportScans(const std::vector<TableScan>& scans,
       if (counted_paths[scan.table].insert(file.path).second) {
         ++report.objects_kept;
         report.bytes_kept += file.size;
-        *inputs_fingerprint += file.path + '\x1f' + std::to_string(file.size) + '\x1f' + file.etag +
-                               '\x1f' + std::to_string(file.modified_us) + '\x1e';
+        *inputs_fingerprint += ObjectFingerprint(file.path, file.size, file.etag, file.modified_us);
       }
     }
     for (const std::string& partition : scan.partitions) {
@@ -404,16 +410,6 @@ struct Engine::Impl {
                           const std::set<std::string>& opened);
   Result<std::string> FolderFingerprint(const std::string& folder, const std::string& table_root);
 };
-
-namespace {
-
-std::string ObjectFingerprint(const std::string& relative, uint64_t size, const std::string& etag,
-                              int64_t modified_us) {
-  return relative + '\x1f' + std::to_string(size) + '\x1f' + etag + '\x1f' +
-         std::to_string(modified_us) + '\x1e';
-}
-
-}  // namespace
 
 Result<std::string> Engine::Impl::FolderFingerprint(const std::string& folder,
                                                     const std::string& table_root) {
@@ -742,8 +738,7 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
         for (const ScanFile& file : scan.files) {
           if (ObjectUrlOfScanPath(file.path) != url)
             continue;
-          inputs += "bind:" + file.path + '\x1f' + std::to_string(file.size) + '\x1f' + file.etag +
-                    '\x1f' + std::to_string(file.modified_us) + '\x1e';
+          inputs += "bind:" + ObjectFingerprint(file.path, file.size, file.etag, file.modified_us);
         }
       }
     }
@@ -751,9 +746,7 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
       stats.column_names.push_back(name);
     for (const duckdb::LogicalType& type : prepared->GetTypes())
       stats.column_types.push_back(type.ToString());
-    stats.cacheable = cache != nullptr && options.use_cache && stats.statement_kind == "select" &&
-                      statements.size() == 1 && reads.only_known_inputs &&
-                      !MentionsVolatileFunction(sql);
+    stats.cacheable = may_cache && reads.only_known_inputs;
     auto finish = [&]() -> Result<QueryStats> {
       stats.bytes_read = counter->bytes.load();
       stats.read_requests = counter->requests.load();

@@ -1,8 +1,8 @@
 #include "basin/server/api_server.h"
 
-#include <httplib.h>
-
 #include <thread>
+
+#include <httplib.h>
 
 #include "basin/common/crypto.h"
 #include "basin/common/log.h"
@@ -21,10 +21,12 @@ std::string RequestIdOf(const httplib::Response& response) {
 // Ensures the response carries a request id, keeping one a client sent if it is sane.
 std::string EnsureRequestId(const httplib::Request& request, httplib::Response& response) {
   std::string id = RequestIdOf(response);
-  if (!id.empty()) return id;
+  if (!id.empty())
+    return id;
   std::string client = request.get_header_value(kRequestIdHeader);
   bool sane = !client.empty() && client.size() <= 64 &&
-              std::all_of(client.begin(), client.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
+              std::all_of(client.begin(), client.end(),
+                          [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
   id = sane ? client : RandomAlphanumeric(16);
   response.set_header(kRequestIdHeader, id);
   return id;
@@ -36,10 +38,13 @@ sigv4::Request WireRequest(const httplib::Request& request) {
   wire.method = request.method;
   size_t question = request.target.find('?');
   wire.path = request.target.substr(0, question);
-  if (question != std::string::npos) wire.query = request.target.substr(question + 1);
+  if (question != std::string::npos)
+    wire.query = request.target.substr(question + 1);
   for (const auto& [name, value] : request.headers) {
     // httplib adds these for its own bookkeeping; they were not on the wire.
-    if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" || name == "LOCAL_PORT") continue;
+    if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
+        name == "LOCAL_PORT")
+      continue;
     wire.headers.emplace_back(name, value);
   }
   wire.payload_hash = Sha256Hex(request.body);
@@ -51,10 +56,13 @@ std::string CookieValue(const httplib::Request& request, std::string_view name) 
   size_t start = 0;
   while (start < cookies.size()) {
     size_t end = cookies.find(';', start);
-    if (end == std::string::npos) end = cookies.size();
+    if (end == std::string::npos)
+      end = cookies.size();
     std::string_view pair = std::string_view(cookies).substr(start, end - start);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=') {
+    while (!pair.empty() && pair.front() == ' ')
+      pair.remove_prefix(1);
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
+        pair[name.size()] == '=') {
       return std::string(pair.substr(name.size() + 1));
     }
     start = end + 1;
@@ -66,7 +74,8 @@ std::string CookieValue(const httplib::Request& request, std::string_view name) 
 
 void WriteJson(httplib::Response& response, int http_status, const nlohmann::json& body) {
   response.status = http_status;
-  response.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+  response.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                       "application/json");
 }
 
 void WriteError(httplib::Response& response, const Status& status) {
@@ -74,8 +83,9 @@ void WriteError(httplib::Response& response, const Status& status) {
             {{"error", {{"code", StatusCodeName(status.code())}, {"message", status.message()}}}});
 }
 
-ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
-                     crawler::Crawler* crawler, query::Engine* engine, query::QueryHistory* history,
+ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
+                     std::shared_ptr<storage::StoreResolver> stores, crawler::Crawler* crawler,
+                     query::Engine* engine, query::QueryHistory* history,
                      query::SavedQueryStore* saved_queries, workgroup::WorkgroupStore* workgroups,
                      workgroup::AdmissionQueue* admission, QueryService* queries,
                      stream::StreamStore* streams, delivery::StreamService* stream_service)
@@ -93,7 +103,9 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_p
       stream_service_(stream_service),
       http_(std::make_unique<httplib::Server>()) {
   int threads = options_.worker_threads;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(threads);
+  };
   http_->set_payload_max_length(options_.max_request_bytes);
   http_->set_read_timeout(30, 0);
   // Idle keep-alive connections would otherwise hold a graceful stop for seconds.
@@ -107,54 +119,70 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_p
   // Every error answer has the one JSON shape, including those httplib makes itself
   // (404 for unknown paths, 413 for bodies over the limit, 400 for malformed requests).
   uint64_t limit = options_.max_request_bytes;
-  http_->set_error_handler(httplib::Server::HandlerWithResponse([limit](const httplib::Request& request,
-                                                                       httplib::Response& response) {
-    EnsureRequestId(request, response);
-    if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    switch (response.status) {
-      case 404: WriteError(response, Status::NotFound("no such endpoint: " + request.method + " " + request.path)); break;
-      case 413:
-        WriteError(response, Status::PayloadTooLarge("request body exceeds the limit of " + std::to_string(limit) +
-                                                     " bytes (server.max_request_size)"));
-        break;
-      case 405: WriteJson(response, 405, {{"error", {{"code", "MethodNotAllowed"}, {"message", "method not allowed"}}}}); break;
-      default:
-        WriteJson(response, response.status,
-                  {{"error", {{"code", response.status >= 500 ? "Internal" : "InvalidArgument"},
-                              {"message", "request failed (HTTP " + std::to_string(response.status) + ")"}}}});
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  http_->set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
-    // httplib checks the size limit against Content-Length only; a chunked body could be
-    // any size, so it is refused before it is read.
-    if (request.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
-      EnsureRequestId(request, response);
-      response.set_header("Connection", "close");
-      WriteJson(response, 411, {{"error", {{"code", "LengthRequired"},
-                                           {"message", "send the body with a Content-Length, not chunked"}}}});
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (stopping_ && request.path != "/healthz") {
-      EnsureRequestId(request, response);
-      response.set_header("Connection", "close");
-      WriteError(response, Status::Unavailable("the server is shutting down; retry shortly"));
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  http_->set_exception_handler([](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
-    std::string what = "unknown error";
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    std::string id = EnsureRequestId(request, response);
-    log::Error("http_handler_failed", {{"request_id", id}, {"path", request.path}, {"error", what}});
-    WriteError(response, Status::Internal("internal error (request " + id + ")"));
-  });
+  http_->set_error_handler(httplib::Server::HandlerWithResponse(
+      [limit](const httplib::Request& request, httplib::Response& response) {
+        EnsureRequestId(request, response);
+        if (!response.body.empty())
+          return httplib::Server::HandlerResponse::Unhandled;
+        switch (response.status) {
+          case 404:
+            WriteError(response, Status::NotFound("no such endpoint: " + request.method + " " +
+                                                  request.path));
+            break;
+          case 413:
+            WriteError(response, Status::PayloadTooLarge("request body exceeds the limit of " +
+                                                         std::to_string(limit) +
+                                                         " bytes (server.max_request_size)"));
+            break;
+          case 405:
+            WriteJson(
+                response, 405,
+                {{"error", {{"code", "MethodNotAllowed"}, {"message", "method not allowed"}}}});
+            break;
+          default:
+            WriteJson(
+                response, response.status,
+                {{"error",
+                  {{"code", response.status >= 500 ? "Internal" : "InvalidArgument"},
+                   {"message", "request failed (HTTP " + std::to_string(response.status) + ")"}}}});
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  http_->set_pre_routing_handler(
+      [this](const httplib::Request& request, httplib::Response& response) {
+        // httplib checks the size limit against Content-Length only; a chunked body could be
+        // any size, so it is refused before it is read.
+        if (request.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
+          EnsureRequestId(request, response);
+          response.set_header("Connection", "close");
+          WriteJson(response, 411,
+                    {{"error",
+                      {{"code", "LengthRequired"},
+                       {"message", "send the body with a Content-Length, not chunked"}}}});
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        if (stopping_ && request.path != "/healthz") {
+          EnsureRequestId(request, response);
+          response.set_header("Connection", "close");
+          WriteError(response, Status::Unavailable("the server is shutting down; retry shortly"));
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
+  http_->set_exception_handler(
+      [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
+        std::string what = "unknown error";
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        std::string id = EnsureRequestId(request, response);
+        log::Error("http_handler_failed",
+                   {{"request_id", id}, {"path", request.path}, {"error", what}});
+        WriteError(response, Status::Internal("internal error (request " + id + ")"));
+      });
   http_->set_logger([](const httplib::Request& request, const httplib::Response& response) {
     // Only method, path and outcome: never headers or bodies, which carry secrets.
     log::Info("http_request", {{"request_id", RequestIdOf(response)},
@@ -168,7 +196,8 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_p
 
 ApiServer::~ApiServer() = default;
 
-Result<auth::Principal> ApiServer::Authenticate(const httplib::Request& request, std::string& bearer_token) {
+Result<auth::Principal> ApiServer::Authenticate(const httplib::Request& request,
+                                                std::string& bearer_token) {
   std::string authorization = request.get_header_value("Authorization");
   if (authorization.rfind("Bearer ", 0) == 0) {
     bearer_token = authorization.substr(7);
@@ -182,11 +211,13 @@ Result<auth::Principal> ApiServer::Authenticate(const httplib::Request& request,
       return secret.secret_access_key;
     };
     BASIN_RETURN_IF_ERROR(
-        sigv4::Verify(WireRequest(request), request.body, lookup, std::chrono::system_clock::now()).status());
+        sigv4::Verify(WireRequest(request), request.body, lookup, std::chrono::system_clock::now())
+            .status());
     return auth::Principal{user, auth::CredentialKind::kAccessKey};
   }
   if (!authorization.empty()) {
-    return Status::Unauthenticated("unsupported Authorization scheme (use Bearer or AWS4-HMAC-SHA256)");
+    return Status::Unauthenticated(
+        "unsupported Authorization scheme (use Bearer or AWS4-HMAC-SHA256)");
   }
   std::string session = CookieValue(request, "basin_session");
   if (!session.empty()) {
@@ -196,9 +227,10 @@ Result<auth::Principal> ApiServer::Authenticate(const httplib::Request& request,
   return Status::Unauthenticated("authentication required: send 'Authorization: Bearer <token>'");
 }
 
-void ApiServer::Route(const std::string& method, const std::string& pattern, Access access, Handler handler) {
+void ApiServer::Route(const std::string& method, const std::string& pattern, Access access,
+                      Handler handler) {
   auto wrapped = [this, access, handler = std::move(handler)](const httplib::Request& request,
-                                                             httplib::Response& response) {
+                                                              httplib::Response& response) {
     RequestContext context;
     context.request_id = EnsureRequestId(request, response);
     if (access != Access::kPublic && access != Access::kPassword) {
@@ -214,26 +246,33 @@ void ApiServer::Route(const std::string& method, const std::string& pattern, Acc
                           : access == Access::kEditor ? auth::Role::kEditor
                                                       : auth::Role::kViewer;
       if (!auth::RoleAtLeast(principal->user.role, needed)) {
-        WriteError(response, Status::PermissionDenied("this needs the " + std::string(auth::RoleName(needed)) +
-                                                      " role; user '" + principal->user.name + "' is " +
-                                                      std::string(auth::RoleName(principal->user.role))));
+        WriteError(response, Status::PermissionDenied(
+                                 "this needs the " + std::string(auth::RoleName(needed)) +
+                                 " role; user '" + principal->user.name + "' is " +
+                                 std::string(auth::RoleName(principal->user.role))));
         return;
       }
       context.principal = std::move(principal).value();
     }
     handler(request, response, context);
   };
-  if (method == "GET") http_->Get(pattern, wrapped);
-  else if (method == "POST") http_->Post(pattern, wrapped);
-  else if (method == "PUT") http_->Put(pattern, wrapped);
-  else if (method == "PATCH") http_->Patch(pattern, wrapped);
-  else if (method == "DELETE") http_->Delete(pattern, wrapped);
+  if (method == "GET")
+    http_->Get(pattern, wrapped);
+  else if (method == "POST")
+    http_->Post(pattern, wrapped);
+  else if (method == "PUT")
+    http_->Put(pattern, wrapped);
+  else if (method == "PATCH")
+    http_->Patch(pattern, wrapped);
+  else if (method == "DELETE")
+    http_->Delete(pattern, wrapped);
 }
 
 void ApiServer::RegisterRoutes() {
-  Route("GET", "/healthz", Access::kPublic, [](const httplib::Request&, httplib::Response& response, const RequestContext&) {
-    WriteJson(response, 200, {{"status", "ok"}});
-  });
+  Route("GET", "/healthz", Access::kPublic,
+        [](const httplib::Request&, httplib::Response& response, const RequestContext&) {
+          WriteJson(response, 200, {{"status", "ok"}});
+        });
   RegisterAuthRoutes();
   RegisterLakeRoutes();
   RegisterCatalogRoutes();
@@ -252,14 +291,16 @@ Status ApiServer::Bind() {
     port_ = http_->bind_to_port(options_.host, options_.port) ? options_.port : -1;
   }
   if (port_ <= 0) {
-    return Status::Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+    return Status::Unavailable("cannot listen on " + options_.host + ":" +
+                               std::to_string(options_.port) +
                                " (address in use or not available); choose another with --listen");
   }
   return Status::OK();
 }
 
 Status ApiServer::Run() {
-  if (!http_->listen_after_bind()) return Status::Internal("the HTTP server stopped unexpectedly");
+  if (!http_->listen_after_bind())
+    return Status::Internal("the HTTP server stopped unexpectedly");
   return Status::OK();
 }
 
@@ -273,7 +314,11 @@ void ApiServer::Stop() {
   http_->stop();
 }
 
-ApiServer::StreamGuard::StreamGuard(std::atomic<int>& count) : count_(&count) { count_->fetch_add(1); }
-ApiServer::StreamGuard::~StreamGuard() { count_->fetch_sub(1); }
+ApiServer::StreamGuard::StreamGuard(std::atomic<int>& count) : count_(&count) {
+  count_->fetch_add(1);
+}
+ApiServer::StreamGuard::~StreamGuard() {
+  count_->fetch_sub(1);
+}
 
 }  // namespace basin::server

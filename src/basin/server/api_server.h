@@ -9,11 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "basin/auth/auth_store.h"
+#include "basin/common/result.h"
 #include "basin/crawler/crawl.h"
 #include "basin/delivery/stream_service.h"
 #include "basin/query/query_history.h"
 #include "basin/query/saved_queries.h"
-#include "basin/common/result.h"
 #include "basin/storage/store_resolver.h"
 #include "basin/stream/stream_store.h"
 #include "basin/workgroup/admission_queue.h"
@@ -62,12 +62,14 @@ class ApiServer {
   /// queued counts of `admission` (not owned; may be null); `streams` (not owned; may be
   /// null) the delivery stream endpoints; `stream_service` (not owned; may be null) record
   /// ingest (POST /api/streams/{name}/records) and the streams' delivery stats.
-  ApiServer(ServerOptions options, auth::AuthStore& auth, std::shared_ptr<storage::StoreResolver> stores,
-            crawler::Crawler* crawler = nullptr, query::Engine* engine = nullptr,
-            query::QueryHistory* history = nullptr, query::SavedQueryStore* saved_queries = nullptr,
+  ApiServer(ServerOptions options, auth::AuthStore& auth,
+            std::shared_ptr<storage::StoreResolver> stores, crawler::Crawler* crawler = nullptr,
+            query::Engine* engine = nullptr, query::QueryHistory* history = nullptr,
+            query::SavedQueryStore* saved_queries = nullptr,
             workgroup::WorkgroupStore* workgroups = nullptr,
             workgroup::AdmissionQueue* admission = nullptr, QueryService* queries = nullptr,
-            stream::StreamStore* streams = nullptr, delivery::StreamService* stream_service = nullptr);
+            stream::StreamStore* streams = nullptr,
+            delivery::StreamService* stream_service = nullptr);
   ~ApiServer();
 
   /// Binds the listening socket. Unavailable when the address is taken or invalid.
@@ -80,7 +82,8 @@ class ApiServer {
   /// safe to call from a signal-handling thread.
   void Stop();
 
-  using Handler = std::function<void(const httplib::Request&, httplib::Response&, const RequestContext&)>;
+  using Handler =
+      std::function<void(const httplib::Request&, httplib::Response&, const RequestContext&)>;
   enum class Access { kPublic, kPassword, kViewer, kEditor, kAdmin };
   /// Registers a route; `access` is the least role a caller needs (kPublic: no auth;
   /// kPassword: the handler authenticates with a password itself).
@@ -88,6 +91,12 @@ class ApiServer {
 
  private:
   /// Counts one streamed response for as long as it lives.
+  /// Answers with the object `reader` reads, streamed in chunks: a large object never sits
+  /// whole in server memory, and a graceful stop waits until the last chunk is sent.
+  void RespondWithObject(httplib::Response& response,
+                         std::unique_ptr<storage::RandomAccessReader> reader,
+                         const std::string& content_type);
+
   class StreamGuard {
    public:
     explicit StreamGuard(std::atomic<int>& count);

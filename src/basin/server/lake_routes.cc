@@ -10,57 +10,74 @@ void ApiServer::RegisterLakeRoutes() {
   using Request = httplib::Request;
   using Response = httplib::Response;
 
-  Route("GET", "/api/lake/objects", Access::kViewer, [this](const Request& request, Response& response, const RequestContext&) {
-    storage::ObjectStore& lake = stores_->lake();
-    bool recursive = request.get_param_value("recursive") != "false";
-    auto listed = lake.List(request.get_param_value("prefix"), {.recursive = recursive});
-    if (!listed.ok()) return WriteError(response, listed.status());
-    nlohmann::json objects = nlohmann::json::array();
-    nlohmann::json prefixes = nlohmann::json::array();
-    for (const storage::ObjectInfo& info : *listed) {
-      if (info.is_prefix) {
-        prefixes.push_back(info.key);
-      } else {
-        objects.push_back({{"key", info.key}, {"size", info.size}, {"modified", FormatIso8601(info.modified)},
-                           {"etag", info.etag}});
-      }
-    }
-    WriteJson(response, 200, {{"lake", lake.Describe()}, {"objects", objects}, {"prefixes", prefixes}});
-  });
+  Route("GET", "/api/lake/objects", Access::kViewer,
+        [this](const Request& request, Response& response, const RequestContext&) {
+          storage::ObjectStore& lake = stores_->lake();
+          bool recursive = request.get_param_value("recursive") != "false";
+          auto listed = lake.List(request.get_param_value("prefix"), {.recursive = recursive});
+          if (!listed.ok())
+            return WriteError(response, listed.status());
+          nlohmann::json objects = nlohmann::json::array();
+          nlohmann::json prefixes = nlohmann::json::array();
+          for (const storage::ObjectInfo& info : *listed) {
+            if (info.is_prefix) {
+              prefixes.push_back(info.key);
+            } else {
+              objects.push_back({{"key", info.key},
+                                 {"size", info.size},
+                                 {"modified", FormatIso8601(info.modified)},
+                                 {"etag", info.etag}});
+            }
+          }
+          WriteJson(response, 200,
+                    {{"lake", lake.Describe()}, {"objects", objects}, {"prefixes", prefixes}});
+        });
 
-  Route("GET", "/api/lake/object", Access::kViewer, [this](const Request& request, Response& response, const RequestContext&) {
-    auto reader = stores_->lake().OpenForRead(request.get_param_value("key"));
-    if (!reader.ok()) return WriteError(response, reader.status());
-    std::shared_ptr<storage::RandomAccessReader> shared(std::move(reader).value());
-    // Streams in chunks: a large object never sits whole in server memory. The guard
-    // keeps a graceful stop waiting until the last chunk is sent.
-    auto guard = std::make_shared<StreamGuard>(active_streams_);
-    response.set_content_provider(
-        shared->size(), "application/octet-stream",
-        [shared, guard](size_t offset, size_t length, httplib::DataSink& sink) {
-          std::string chunk(std::min<size_t>(length, 1 << 20), '\0');
-          Result<size_t> got = shared->ReadAt(offset, chunk.size(), chunk.data());
-          if (!got.ok() || *got == 0) return false;
-          return sink.write(chunk.data(), *got);
-        },
-        [guard](bool) {});
-  });
+  Route("GET", "/api/lake/object", Access::kViewer,
+        [this](const Request& request, Response& response, const RequestContext&) {
+          auto reader = stores_->lake().OpenForRead(request.get_param_value("key"));
+          if (!reader.ok())
+            return WriteError(response, reader.status());
+          RespondWithObject(response, std::move(reader).value(), "application/octet-stream");
+        });
 
-  Route("PUT", "/api/lake/object", Access::kEditor, [this](const Request& request, Response& response, const RequestContext&) {
-    std::string key = request.get_param_value("key");
-    Status written = stores_->lake().Write(key, request.body);
-    if (!written.ok()) return WriteError(response, written);
-    WriteJson(response, 201, {{"key", key}, {"size", request.body.size()}});
-  });
+  Route("PUT", "/api/lake/object", Access::kEditor,
+        [this](const Request& request, Response& response, const RequestContext&) {
+          std::string key = request.get_param_value("key");
+          Status written = stores_->lake().Write(key, request.body);
+          if (!written.ok())
+            return WriteError(response, written);
+          WriteJson(response, 201, {{"key", key}, {"size", request.body.size()}});
+        });
 
-  Route("DELETE", "/api/lake/object", Access::kEditor, [this](const Request& request, Response& response, const RequestContext&) {
-    std::string key = request.get_param_value("key");
-    Result<storage::ObjectInfo> info = stores_->lake().Stat(key);
-    if (!info.ok()) return WriteError(response, info.status());
-    Status deleted = stores_->lake().Delete(key);
-    if (!deleted.ok()) return WriteError(response, deleted);
-    WriteJson(response, 200, {{"deleted", info->key}});
-  });
+  Route("DELETE", "/api/lake/object", Access::kEditor,
+        [this](const Request& request, Response& response, const RequestContext&) {
+          std::string key = request.get_param_value("key");
+          Result<storage::ObjectInfo> info = stores_->lake().Stat(key);
+          if (!info.ok())
+            return WriteError(response, info.status());
+          Status deleted = stores_->lake().Delete(key);
+          if (!deleted.ok())
+            return WriteError(response, deleted);
+          WriteJson(response, 200, {{"deleted", info->key}});
+        });
+}
+
+void ApiServer::RespondWithObject(httplib::Response& response,
+                                  std::unique_ptr<storage::RandomAccessReader> reader,
+                                  const std::string& content_type) {
+  std::shared_ptr<storage::RandomAccessReader> shared(std::move(reader));
+  auto guard = std::make_shared<StreamGuard>(active_streams_);
+  response.set_content_provider(
+      shared->size(), content_type,
+      [shared, guard](size_t offset, size_t length, httplib::DataSink& sink) {
+        std::string chunk(std::min<size_t>(length, 1 << 20), '\0');
+        Result<size_t> got = shared->ReadAt(offset, chunk.size(), chunk.data());
+        if (!got.ok() || *got == 0)
+          return false;
+        return sink.write(chunk.data(), *got);
+      },
+      [guard](bool) {});
 }
 
 }  // namespace basin::server

@@ -8,6 +8,7 @@
 #include <httplib.h>
 
 #include "basin/common/time_format.h"
+#include "basin/query/csv_text.h"
 #include "basin/query/query_json.h"
 #include "basin/server/api_server.h"
 #include "basin/server/json_body.h"
@@ -71,20 +72,6 @@ class PageSink final : public query::RowSink {
  private:
   int64_t max_rows_;
 };
-
-std::string CsvField(const std::optional<std::string>& value) {
-  if (!value)
-    return "";
-  if (value->find_first_of(",\"\r\n") == std::string::npos)
-    return *value;
-  std::string out = "\"";
-  for (char c : *value) {
-    if (c == '"')
-      out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 // Text chunks from a query thread to the HTTP writer, bounded so a slow client slows the
 // query instead of filling memory.
@@ -150,10 +137,7 @@ struct CsvStream : public query::RowSink {
   std::string pending;
 
   Status Begin(const std::vector<std::string>& names, const std::vector<std::string>&) override {
-    std::string header;
-    for (size_t i = 0; i < names.size(); ++i)
-      header += (i ? "," : "") + CsvField(names[i]);
-    if (!channel.Push(header + "\n"))
+    if (!channel.Push(query::CsvLine(names)))
       return Status::Cancelled("the client went away");
     std::lock_guard<std::mutex> lock(mutex);
     began = true;
@@ -162,11 +146,8 @@ struct CsvStream : public query::RowSink {
   }
   Status Rows(std::vector<query::Row>&& rows) override {
     std::string text;
-    for (const query::Row& row : rows) {
-      for (size_t i = 0; i < row.size(); ++i)
-        text += (i ? "," : "") + CsvField(row[i]);
-      text += '\n';
-    }
+    for (const query::Row& row : rows)
+      text += query::CsvLine(row);
     if (!channel.Push(std::move(text)))
       return Status::Cancelled("the client went away");
     return Status();
@@ -361,90 +342,79 @@ void ApiServer::RegisterQueryRoutes() {
 
   // ?format=json (a page: offset, limit ≤ 10000) | csv (everything, streamed) | parquet (the result
   // object).
-  Route("GET", R"(/api/queries/(\d+)/results)", Access::kViewer,
-        [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
-          int64_t id = std::stoll(http.matches[1]);
-          QueryCaller caller = caller_of(context);
-          std::string format = http.has_param("format") ? http.get_param_value("format") : "json";
-          if (format == "parquet") {
-            Result<QueryService::JobView> job = queries_->Get(id, caller);
-            if (!job.ok())
-              return WriteError(response, job.status());
-            if (job->record.status != "succeeded") {
-              return WriteError(response, Status::FailedPrecondition("query " + std::to_string(id) +
-                                                                     " is " + job->record.status));
-            }
-            if (job->result_url.empty()) {
-              return WriteError(
-                  response,
-                  Status::FailedPrecondition(
-                      "query " + std::to_string(id) +
-                      " was not a SELECT: its result has no Parquet file; use format=json or csv"));
-            }
-            Result<storage::StoreResolver::Resolved> resolved = stores_->Resolve(job->result_url);
-            if (!resolved.ok())
-              return WriteError(response, resolved.status());
-            auto reader = resolved->store->OpenForRead(resolved->key);
-            if (!reader.ok())
-              return WriteError(response, reader.status());
-            std::shared_ptr<storage::RandomAccessReader> shared(std::move(reader).value());
-            auto guard = std::make_shared<StreamGuard>(active_streams_);
-            response.set_header("Content-Disposition", "attachment; filename=\"query-" +
-                                                           std::to_string(id) + ".parquet\"");
-            response.set_content_provider(
-                shared->size(), "application/vnd.apache.parquet",
-                [shared, guard](size_t offset, size_t length, httplib::DataSink& sink) {
-                  std::string chunk(std::min<size_t>(length, 1 << 20), '\0');
-                  Result<size_t> got = shared->ReadAt(offset, chunk.size(), chunk.data());
-                  if (!got.ok() || *got == 0)
-                    return false;
-                  return sink.write(chunk.data(), *got);
-                },
-                [guard](bool) {});
-            return;
+  Route(
+      "GET", R"(/api/queries/(\d+)/results)", Access::kViewer,
+      [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
+        int64_t id = std::stoll(http.matches[1]);
+        QueryCaller caller = caller_of(context);
+        std::string format = http.has_param("format") ? http.get_param_value("format") : "json";
+        if (format == "parquet") {
+          Result<QueryService::JobView> job = queries_->Get(id, caller);
+          if (!job.ok())
+            return WriteError(response, job.status());
+          if (job->record.status != "succeeded") {
+            return WriteError(response, Status::FailedPrecondition("query " + std::to_string(id) +
+                                                                   " is " + job->record.status));
           }
-          if (format == "csv") {
-            auto stream = std::make_shared<CsvStream>();
-            QueryService* service = queries_;
-            return RespondCsv(
-                response, stream,
-                [service, stream, id, caller] {
-                  stream->End(service->ReadResult(id, caller, 0, -1, *stream, &stream->cancel));
-                },
-                "query-" + std::to_string(id) + ".csv");
-          }
-          if (format != "json") {
+          if (job->result_url.empty()) {
             return WriteError(
                 response,
-                Status::InvalidArgument("parameter 'format' must be json, csv or parquet, got '" +
-                                        format + "'"));
+                Status::FailedPrecondition(
+                    "query " + std::to_string(id) +
+                    " was not a SELECT: its result has no Parquet file; use format=json or csv"));
           }
-          Result<int64_t> offset = IntParam(http, "offset", 0);
-          Result<int64_t> limit = IntParam(http, "limit", 1000);
-          if (!offset.ok())
-            return WriteError(response, offset.status());
-          if (!limit.ok())
-            return WriteError(response, limit.status());
-          if (*offset < 0 || *limit < 1 || *limit > 10000) {
-            return WriteError(response,
-                              Status::InvalidArgument(
-                                  "parameters: offset must be >= 0 and limit between 1 and 10000"));
-          }
-          PageSink page(*limit);
-          Status read = queries_->ReadResult(id, caller, *offset, *limit, page, &stopping_);
-          if (!read.ok())
-            return WriteError(response, read);
-          Result<QueryService::JobView> job = queries_->Get(id, caller);
-          int64_t total = job.ok() ? job->record.rows_returned : -1;
-          nlohmann::json out = {{"id", id},
-                                {"columns", ColumnsJson(page.column_names, page.column_types)},
-                                {"rows", page.rows},
-                                {"offset", *offset},
-                                {"row_count", total}};
-          int64_t next = *offset + static_cast<int64_t>(page.rows.size());
-          out["next_offset"] = next < total ? nlohmann::json(next) : nlohmann::json(nullptr);
-          WriteJson(response, 200, out);
-        });
+          Result<storage::StoreResolver::Resolved> resolved = stores_->Resolve(job->result_url);
+          if (!resolved.ok())
+            return WriteError(response, resolved.status());
+          auto reader = resolved->store->OpenForRead(resolved->key);
+          if (!reader.ok())
+            return WriteError(response, reader.status());
+          response.set_header("Content-Disposition",
+                              "attachment; filename=\"query-" + std::to_string(id) + ".parquet\"");
+          RespondWithObject(response, std::move(reader).value(), "application/vnd.apache.parquet");
+          return;
+        }
+        if (format == "csv") {
+          auto stream = std::make_shared<CsvStream>();
+          QueryService* service = queries_;
+          return RespondCsv(
+              response, stream,
+              [service, stream, id, caller] {
+                stream->End(service->ReadResult(id, caller, 0, -1, *stream, &stream->cancel));
+              },
+              "query-" + std::to_string(id) + ".csv");
+        }
+        if (format != "json") {
+          return WriteError(response, Status::InvalidArgument(
+                                          "parameter 'format' must be json, csv or parquet, got '" +
+                                          format + "'"));
+        }
+        Result<int64_t> offset = IntParam(http, "offset", 0);
+        Result<int64_t> limit = IntParam(http, "limit", 1000);
+        if (!offset.ok())
+          return WriteError(response, offset.status());
+        if (!limit.ok())
+          return WriteError(response, limit.status());
+        if (*offset < 0 || *limit < 1 || *limit > 10000) {
+          return WriteError(response,
+                            Status::InvalidArgument(
+                                "parameters: offset must be >= 0 and limit between 1 and 10000"));
+        }
+        PageSink page(*limit);
+        Status read = queries_->ReadResult(id, caller, *offset, *limit, page, &stopping_);
+        if (!read.ok())
+          return WriteError(response, read);
+        Result<QueryService::JobView> job = queries_->Get(id, caller);
+        int64_t total = job.ok() ? job->record.rows_returned : -1;
+        nlohmann::json out = {{"id", id},
+                              {"columns", ColumnsJson(page.column_names, page.column_types)},
+                              {"rows", page.rows},
+                              {"offset", *offset},
+                              {"row_count", total}};
+        int64_t next = *offset + static_cast<int64_t>(page.rows.size());
+        out["next_offset"] = next < total ? nlohmann::json(next) : nlohmann::json(nullptr);
+        WriteJson(response, 200, out);
+      });
 }
 
 }  // namespace basin::server

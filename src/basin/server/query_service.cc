@@ -83,14 +83,6 @@ class MemorySink final : public query::RowSink {
   size_t max_rows_;
 };
 
-class NullSink final : public query::RowSink {
- public:
-  Status Begin(const std::vector<std::string>&, const std::vector<std::string>&) override {
-    return Status();
-  }
-  Status Rows(std::vector<query::Row>&&) override { return Status(); }
-};
-
 // Offsets and limits over a sink (reading a slice of a materialized result).
 Status ReplaySlice(const std::vector<std::string>& names, const std::vector<std::string>& types,
                    const std::vector<query::Row>& rows, int64_t offset, int64_t limit,
@@ -164,14 +156,9 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request,
     Finish(rec, status, out.stats, counting.count);
     return out;
   };
-  bool write_statement = options_.is_write_statement && options_.is_write_statement(request.sql);
-  bool viewer = !auth::RoleAtLeast(request.caller.role, auth::Role::kEditor);
+  bool write_statement = IsWriteStatement(request.sql);
   if (write_statement) {
     rec.statement_kind = "write";
-    if (viewer) {
-      return done(Status::PermissionDenied("viewers may only run SELECT queries; user '" +
-                                           request.caller.user + "' is a viewer"));
-    }
   } else {
     Result<std::vector<std::string>> kinds = query::StatementKinds(request.sql);
     if (!kinds.ok())
@@ -179,17 +166,9 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request,
     if (kinds->empty())
       return done(Status::InvalidArgument("no SQL statement to run"));
     rec.statement_kind = kinds->back();
-    // Viewers may only read; the check is here, on the server, whatever the client does.
-    if (viewer) {
-      Result<bool> read_only = query::IsReadOnlySql(request.sql);
-      if (!read_only.ok())
-        return done(read_only.status());
-      if (!*read_only) {
-        return done(Status::PermissionDenied("viewers may only run SELECT queries; user '" +
-                                             request.caller.user + "' is a viewer"));
-      }
-    }
   }
+  if (Status allowed = CheckRole(request, write_statement); !allowed.ok())
+    return done(allowed);
   Result<workgroup::Workgroup> group = WorkgroupOf(request.caller);
   if (!group.ok())
     return done(group.status());
@@ -252,12 +231,24 @@ QueryService::Outcome QueryService::Run(const QueryRequest& request, query::RowS
   return out;
 }
 
+bool QueryService::IsWriteStatement(const std::string& sql) const {
+  return options_.is_write_statement && options_.is_write_statement(sql);
+}
+
+// Viewers may only read; the check is here, on the server, whatever the client does.
+Status QueryService::CheckRole(const QueryRequest& request, bool write_statement) const {
+  if (auth::RoleAtLeast(request.caller.role, auth::Role::kEditor))
+    return Status();
+  Status refused = Status::PermissionDenied("viewers may only run SELECT queries; user '" +
+                                            request.caller.user + "' is a viewer");
+  if (write_statement)
+    return refused;
+  BASIN_ASSIGN_OR_RETURN(bool read_only, query::IsReadOnlySql(request.sql));
+  return read_only ? Status() : refused;
+}
+
 Result<query::QueryStats> QueryService::Explain(const QueryRequest& request) {
-  if (!auth::RoleAtLeast(request.caller.role, auth::Role::kEditor)) {
-    BASIN_ASSIGN_OR_RETURN(bool read_only, query::IsReadOnlySql(request.sql));
-    if (!read_only)
-      return Status::PermissionDenied("viewers may only run SELECT queries");
-  }
+  BASIN_RETURN_IF_ERROR(CheckRole(request, IsWriteStatement(request.sql)));
   BASIN_ASSIGN_OR_RETURN(workgroup::Workgroup group, WorkgroupOf(request.caller));
   BASIN_ASSIGN_OR_RETURN(query::Engine * engine, options_.engine_for(group));
   return engine->Plan(request.sql, query::ExecuteOptions{.default_database = request.database});
@@ -324,48 +315,45 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
   bool to_lake = kinds.ok() && kinds->size() == 1 && kinds->front() == "select";
   std::string url = options_.results_prefix + std::to_string(record.id) + ".parquet";
   std::string select = TrimStatement(request.sql);
+  // The result's columns as the Parquet object will have them, known from the plan.
+  std::vector<std::string> lake_names, lake_types;
   if (to_lake) {
     // Parquet has no 128-bit integers (DuckDB would write sum(BIGINT)'s HUGEINT as DOUBLE
     // and lose digits): such columns are stored as DECIMAL(38,0), which keeps every one.
     Result<query::Engine*> engine = DefaultEngine();
     Result<query::QueryStats> plan =
-        engine.ok() ? (*engine)->Plan(select, query::ExecuteOptions{.default_database = request.database})
-                    : Result<query::QueryStats>(engine.status());
+        engine.ok()
+            ? (*engine)->Plan(select, query::ExecuteOptions{.default_database = request.database})
+            : Result<query::QueryStats>(engine.status());
     if (plan.ok()) {
       std::string replace;
       for (size_t i = 0; i < plan->column_types.size() && i < plan->column_names.size(); ++i) {
-        if (plan->column_types[i] != "HUGEINT" && plan->column_types[i] != "UHUGEINT") continue;
+        lake_names.push_back(plan->column_names[i]);
+        lake_types.push_back(plan->column_types[i]);
+        if (plan->column_types[i] != "HUGEINT" && plan->column_types[i] != "UHUGEINT")
+          continue;
+        lake_types.back() = "DECIMAL(38,0)";
         std::string name = catalog::QuoteIdentifier(plan->column_names[i]);
-        replace += (replace.empty() ? "" : ", ") + std::string("CAST(") + name + " AS DECIMAL(38,0)) AS " + name;
+        replace += (replace.empty() ? "" : ", ") + std::string("CAST(") + name +
+                   " AS DECIMAL(38,0)) AS " + name;
       }
-      if (!replace.empty()) select = "SELECT * REPLACE (" + replace + ") FROM (\n" + select + "\n)";
+      if (!replace.empty())
+        select = "SELECT * REPLACE (" + replace + ") FROM (\n" + select + "\n)";
     }
   }
   std::string sql =
-      to_lake ? "COPY (\n" + select + "\n) TO " + query::QuoteLiteral(url) + " (FORMAT parquet)" : request.sql;
+      to_lake ? "COPY (\n" + select + "\n) TO " + query::QuoteLiteral(url) + " (FORMAT parquet)"
+              : request.sql;
+  // A COPY answers with one row: the number of rows it wrote.
   MemorySink memory(options_.max_memory_rows);
-  NullSink ignore;
-  query::RowSink& sink = to_lake ? static_cast<query::RowSink&>(ignore) : memory;
-  Outcome out = Execute(request, sql, sink, &job->cancel, record, admitted);
+  Outcome out = Execute(request, sql, memory, &job->cancel, record, admitted);
   if (to_lake && out.status.ok()) {
-    // The result's columns and row count, from the Parquet object itself.
     out.record.rows_returned = 0;
-    Result<query::Engine*> engine = DefaultEngine();
-    if (engine.ok()) {
-      MemorySink columns(0);
-      if ((*engine)
-              ->Execute("SELECT * FROM read_parquet(" + query::QuoteLiteral(url) + ") LIMIT 0",
-                        query::ExecuteOptions{.use_cache = false}, columns)
-              .ok()) {
-        memory.column_names = std::move(columns.column_names);
-        memory.column_types = std::move(columns.column_types);
-      }
-      auto count =
-          (*engine)->Execute("SELECT count(*) FROM read_parquet(" + query::QuoteLiteral(url) + ")",
-                             query::ExecuteOptions{.use_cache = false});
-      if (count.ok() && !count->rows.empty() && count->rows[0][0])
-        out.record.rows_returned = std::stoll(*count->rows[0][0]);
+    if (!memory.rows.empty() && !memory.rows[0].empty() && memory.rows[0][0]) {
+      out.record.rows_returned = std::stoll(*memory.rows[0][0]);
     }
+    memory.column_names = std::move(lake_names);
+    memory.column_types = std::move(lake_types);
   }
   {
     std::lock_guard<std::mutex> lock(job->mutex);
@@ -375,7 +363,8 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
       job->result_url = url;
     job->column_names = std::move(memory.column_names);
     job->column_types = std::move(memory.column_types);
-    if (!to_lake) job->rows = std::move(memory.rows);
+    if (!to_lake)
+      job->rows = std::move(memory.rows);
     job->finished = true;
   }
   Status updated = options_.history->Update(out.record);

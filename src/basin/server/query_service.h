@@ -109,6 +109,9 @@ class QueryService {
  private:
   struct Job;
   Result<workgroup::Workgroup> WorkgroupOf(const QueryCaller& caller);
+  bool IsWriteStatement(const std::string& sql) const;
+  /// PermissionDenied when the caller's role may not run the statement.
+  Status CheckRole(const QueryRequest& request, bool write_statement) const;
   /// `on_admitted` is called once the workgroup's queue lets the query run.
   Outcome Execute(const QueryRequest& request, const std::string& sql_to_run, query::RowSink& sink,
                   const std::atomic<bool>* cancel, query::QueryRecord record,
