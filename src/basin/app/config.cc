@@ -41,6 +41,17 @@ Status ReadBytes(const YAML::Node& node, const char* field, const std::string& f
   return Status::OK();
 }
 
+Status ReadDuration(const YAML::Node& node, const char* field, const std::string& file,
+                    std::chrono::milliseconds& out) {
+  std::string text;
+  BASIN_RETURN_IF_ERROR(Read(node, field, file, text));
+  if (text.empty()) return Status::OK();
+  Result<std::chrono::milliseconds> duration = ParseDuration(text);
+  if (!duration.ok()) return Status::InvalidArgument(file + ": field '" + field + "': " + duration.status().message());
+  out = *duration;
+  return Status::OK();
+}
+
 }  // namespace
 
 std::string Config::LakeUrl() const {
@@ -136,6 +147,22 @@ Result<Config> LoadConfig(const std::string& home, const std::map<std::string, s
     BASIN_RETURN_IF_ERROR(Read(engine["threads"], "engine.threads", file, config.engine_threads));
     BASIN_RETURN_IF_ERROR(ReadBytes(engine["memory_limit"], "engine.memory_limit", file, config.engine_memory_limit_bytes));
   }
+  if (YAML::Node streams = root["streams"]) {
+    BASIN_RETURN_IF_ERROR(ReadBytes(streams["wal_max_size"], "streams.wal_max_size", file, config.stream_wal_max_bytes));
+    BASIN_RETURN_IF_ERROR(
+        ReadBytes(streams["wal_segment_size"], "streams.wal_segment_size", file, config.stream_wal_segment_bytes));
+    BASIN_RETURN_IF_ERROR(
+        ReadBytes(streams["buffer_max_size"], "streams.buffer_max_size", file, config.stream_buffer_max_bytes));
+    BASIN_RETURN_IF_ERROR(ReadDuration(streams["refuse_when_failing_for"], "streams.refuse_when_failing_for", file,
+                                       config.stream_refuse_when_failing_for));
+    BASIN_RETURN_IF_ERROR(
+        Read(streams["delivery_workers"], "streams.delivery_workers", file, config.stream_delivery_workers));
+    if (config.stream_wal_segment_bytes < 4096 || config.stream_wal_max_bytes < 2 * config.stream_wal_segment_bytes)
+      return Status::InvalidArgument(file + ": field 'streams.wal_max_size' must be at least twice "
+                                     "streams.wal_segment_size (at least 4KiB)");
+    if (config.stream_delivery_workers < 1 || config.stream_delivery_workers > 64)
+      return Status::InvalidArgument(file + ": field 'streams.delivery_workers' must be 1-64");
+  }
   if (YAML::Node s3 = root["s3"]) {
     BASIN_RETURN_IF_ERROR(Read(s3["endpoint"], "s3.endpoint", file, config.s3.endpoint));
     BASIN_RETURN_IF_ERROR(Read(s3["region"], "s3.region", file, config.s3.region));
@@ -190,6 +217,11 @@ std::string DefaultConfigText(const std::string& lake, const std::string& metada
       "engine:\n"
       "  threads: 0    # 0: one per core\n"
       "  # memory_limit: 4GiB\n\n"
+      "streams:\n"
+      "  wal_max_size: 1GiB          # write-ahead log of acknowledged records; full: 503\n"
+      "  buffer_max_size: 256MiB     # undelivered records held in memory; full: 503\n"
+      "  refuse_when_failing_for: 60s   # a stream failing to deliver this long answers 503\n"
+      "  delivery_workers: 2         # deliveries of different streams at once\n\n"
       "# S3-compatible storage, for an s3:// lake and for s3:// URLs in commands and queries.\n"
       "# Credentials may also come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.\n"
       "s3:\n";

@@ -24,6 +24,12 @@ struct Config {
   uint64_t result_cache_entry_bytes = 16ull << 20;
   int engine_threads = 0;
   uint64_t engine_memory_limit_bytes = 0;
+  // streams: (docs/streams.md, "Back-pressure")
+  uint64_t stream_wal_max_bytes = 1ull << 30;      // write-ahead log disk use before 503
+  uint64_t stream_wal_segment_bytes = 64ull << 20;  // one log file; max is at least twice this
+  uint64_t stream_buffer_max_bytes = 256ull << 20;  // undelivered records in memory before 503
+  std::chrono::milliseconds stream_refuse_when_failing_for{60000};  // failing lake before 503
+  int stream_delivery_workers = 2;
   storage::S3Options s3;  // endpoint, region, path style, credentials (bucket comes from URLs)
 
   /// The lake as an absolute location: "/home/u/basin/lake" or "s3://bucket/prefix".

@@ -43,6 +43,26 @@ TEST(ConfigTest, DefaultsFileEnvironmentPrecedence) {
   EXPECT_EQ(with_env->LakeUrl(), "s3://bucket/lake");
 }
 
+TEST(ConfigTest, StreamSettings) {
+  Result<Config> defaults = LoadConfig(TempHome("lake: data\n"), {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->stream_wal_max_bytes, 1ull << 30);
+  EXPECT_EQ(defaults->stream_refuse_when_failing_for, std::chrono::seconds(60));
+  std::string home = TempHome(
+      "streams:\n  wal_max_size: 256KiB\n  wal_segment_size: 64KiB\n  buffer_max_size: 1MiB\n"
+      "  refuse_when_failing_for: 0\n  delivery_workers: 3\n");
+  Result<Config> config = LoadConfig(home, {});
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->stream_wal_max_bytes, 256u << 10);
+  EXPECT_EQ(config->stream_wal_segment_bytes, 64u << 10);
+  EXPECT_EQ(config->stream_buffer_max_bytes, 1u << 20);
+  EXPECT_EQ(config->stream_refuse_when_failing_for, std::chrono::milliseconds(0));
+  EXPECT_EQ(config->stream_delivery_workers, 3);
+  Result<Config> small = LoadConfig(TempHome("streams:\n  wal_max_size: 100KiB\n"), {});
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.status().message().find("streams.wal_max_size"), std::string::npos);
+}
+
 TEST(ConfigTest, ErrorsNameFileAndField) {
   std::string home = TempHome("server:\n  max_request_size: lots\n");
   Result<Config> bad = LoadConfig(home, {});

@@ -70,7 +70,12 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   stream::StreamStore streams(**database);
   // Recovers the stream write-ahead log: undelivered records are delivered again.
   Result<std::unique_ptr<delivery::StreamService>> stream_service = delivery::StreamService::Open(
-      {.wal_folder = config.home + "/streams/wal"}, streams, (*crawler)->catalog(), **stores, **engine);
+      {.wal_folder = config.home + "/streams/wal",
+       .wal = {.segment_bytes = config.stream_wal_segment_bytes, .max_bytes = config.stream_wal_max_bytes},
+       .max_buffered_bytes = config.stream_buffer_max_bytes,
+       .refuse_when_failing_for = config.stream_refuse_when_failing_for,
+       .delivery_workers = config.stream_delivery_workers},
+      streams, (*crawler)->catalog(), **stores, **engine);
   if (!stream_service.ok()) return ReportError(stream_service.status());
   Result<workgroup::WorkgroupStore*> workgroups = (*home)->Workgroups();
   if (!workgroups.ok()) return ReportError(workgroups.status());

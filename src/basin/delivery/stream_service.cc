@@ -15,6 +15,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using stream::Lsn;
 
+// Attempts of a delivery whose refused records cannot be written to the error prefix
+// before it delivers the good records without them (logged).
+constexpr int kErrorWriteAttempts = 3;
+
 std::string DumpJson(const nlohmann::json& json) {
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -131,7 +135,9 @@ nlohmann::json ToJson(const StreamStats& stats) {
           {"failed_records", stats.failed_records},
           {"buffered_records", stats.buffered_records},
           {"oldest_undelivered_age_seconds", stats.oldest_undelivered_age_seconds},
-          {"last_delivery_error", stats.last_delivery_error}};
+          {"last_delivery_error", stats.last_delivery_error},
+          {"failing_for_seconds", stats.failing_for_seconds},
+          {"refusing", stats.refusing}};
 }
 
 Result<std::unique_ptr<StreamService>> StreamService::Open(StreamServiceOptions options,
@@ -144,7 +150,10 @@ Result<std::unique_ptr<StreamService>> StreamService::Open(StreamServiceOptions 
   BASIN_ASSIGN_OR_RETURN(service->wal_, stream::WriteAheadLog::Open(service->options_.wal_folder,
                                                                     service->options_.wal));
   BASIN_RETURN_IF_ERROR(service->Recover());
-  service->delivery_thread_ = std::thread([raw = service.get()] { raw->RunDelivery(); });
+  StreamService* raw = service.get();
+  service->ticker_ = std::thread([raw] { raw->RunTicker(); });
+  for (int i = 0; i < std::max(1, service->options_.delivery_workers); ++i)
+    service->workers_.emplace_back([raw] { raw->RunWorker(); });
   return service;
 }
 
@@ -155,8 +164,12 @@ StreamService::~StreamService() {
     stopped_ = true;
   }
   wakeup_.notify_all();
-  if (delivery_thread_.joinable())
-    delivery_thread_.join();
+  work_ready_.notify_all();
+  if (ticker_.joinable())
+    ticker_.join();
+  for (std::thread& worker : workers_)
+    worker.join();
+  workers_.clear();
 }
 
 StreamService::StreamState& StreamService::StateFor(const stream::StoredStream& stored) {
@@ -236,6 +249,9 @@ Status StreamService::Recover() {
                                   ", which the log lacks");
         }
         Buffered entry{.lsn = lsn, .arrived = now, .records = batch->second};
+        for (const PartitionedRecord& record : entry.records)
+          entry.bytes += record.json.size();
+        buffered_bytes_ += entry.bytes;
         delivery.entries.push_back(std::move(entry));
         taken.insert(lsn);
       }
@@ -249,6 +265,7 @@ Status StreamService::Recover() {
         entry.bytes += record.json.size();
         state.partition_bytes[record.partition] += record.json.size();
       }
+      buffered_bytes_ += entry.bytes;
       state.buffer.emplace(lsn, std::move(entry));
     }
   }
@@ -323,6 +340,23 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
     if (stopped_)
       return Status::FailedPrecondition("the stream service is stopping");
     StreamState& state = StateFor(stored);
+    // Refused requests leave no trace: the producer sends them again.
+    auto now = Clock::now();
+    if (state.failing_since && now - *state.failing_since >= options_.refuse_when_failing_for) {
+      return Status::Unavailable("stream " + definition.name + " cannot deliver (failing for " +
+                                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                    now - *state.failing_since)
+                                                    .count()) +
+                                 " s: " + state.stats.last_delivery_error +
+                                 "); records are refused until a delivery succeeds");
+    }
+    if (buffered_bytes_ > 0 && buffered_bytes_ + good_bytes > options_.max_buffered_bytes) {
+      return Status::Unavailable("stream buffers hold " + std::to_string(buffered_bytes_) +
+                                 " bytes of undelivered records, the limit "
+                                 "(streams.buffer_max_size) is " +
+                                 std::to_string(options_.max_buffered_bytes) +
+                                 "; delivery is behind");
+    }
     state.stats.incoming_records += static_cast<int64_t>(records.size());
     state.stats.incoming_bytes += incoming_bytes;
     state.stats.failed_records += result.failed;
@@ -360,6 +394,7 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
         full = full || bytes >= (static_cast<uint64_t>(state.definition.buffer_mib) << 20);
       }
       entry.records = std::move(buffered);
+      buffered_bytes_ += entry.bytes;
       state.buffer.emplace(*lsn, std::move(entry));
     }
   }
@@ -379,9 +414,13 @@ Status StreamService::Stop() {
     stopped_ = true;
   }
   wakeup_.notify_all();
-  if (delivery_thread_.joinable())
-    delivery_thread_.join();
-  return DeliverDue(true);
+  work_ready_.notify_all();
+  if (ticker_.joinable())
+    ticker_.join();
+  for (std::thread& worker : workers_)
+    worker.join();
+  workers_.clear();
+  return DeliverAll();
 }
 
 Result<StreamStats> StreamService::Stats(std::string_view stream_name) {
@@ -390,7 +429,33 @@ Result<StreamStats> StreamService::Stats(std::string_view stream_name) {
   auto found = states_.find(stored.id);
   if (found == states_.end())
     return StreamStats{};
-  const StreamState& state = found->second;
+  return StatsOf(found->second);
+}
+
+std::map<std::string, StreamStats> StreamService::AllStats() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::map<std::string, StreamStats> all;
+  for (const auto& [id, state] : states_)
+    all[state.definition.name] = StatsOf(state);
+  return all;
+}
+
+uint64_t StreamService::BufferedBytes() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return buffered_bytes_;
+}
+
+std::chrono::seconds StreamService::RetryAfter(std::string_view stream_name) {
+  Result<stream::StoredStream> stored = streams_.Get(stream_name);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = stored.ok() ? states_.find(stored->id) : states_.end();
+  if (found == states_.end() || !found->second.failing_since)
+    return std::chrono::seconds(1);
+  auto wait = std::chrono::ceil<std::chrono::seconds>(found->second.next_attempt - Clock::now());
+  return std::max(std::chrono::seconds(1), wait);
+}
+
+StreamStats StreamService::StatsOf(const StreamState& state) {
   StreamStats stats = state.stats;
   std::optional<Clock::time_point> oldest;
   auto count = [&](const Buffered& entry) {
@@ -403,92 +468,152 @@ Result<StreamStats> StreamService::Stats(std::string_view stream_name) {
     for (const Buffered& entry : state.delivery->entries)
       count(entry);
   }
+  auto now = Clock::now();
   if (oldest)
-    stats.oldest_undelivered_age_seconds =
-        std::chrono::duration<double>(Clock::now() - *oldest).count();
+    stats.oldest_undelivered_age_seconds = std::chrono::duration<double>(now - *oldest).count();
+  if (state.failing_since) {
+    stats.failing_for_seconds = std::chrono::duration<double>(now - *state.failing_since).count();
+    stats.refusing = now - *state.failing_since >= options_.refuse_when_failing_for;
+  }
   return stats;
 }
 
-void StreamService::RunDelivery() {
+void StreamService::RunTicker() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     wakeup_.wait_for(lock, options_.tick);
     if (stopping_)
       break;
-    lock.unlock();
-    (void)DeliverDue(false);  // failures are logged and kept as last_delivery_error
-    lock.lock();
+    std::vector<int64_t> due = TakeDue(false);
+    if (due.empty())
+      continue;
+    due_.insert(due_.end(), due.begin(), due.end());
+    work_ready_.notify_all();
   }
 }
 
-Status StreamService::DeliverDue(bool everything) {
+void StreamService::RunWorker() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    work_ready_.wait(lock, [this] { return stopping_ || !due_.empty(); });
+    if (stopping_)
+      return;  // what is left is delivered by Stop, or after the next Open
+    int64_t id = due_.front();
+    due_.pop_front();
+    lock.unlock();
+    (void)DeliverOne(id);  // failures are logged and kept as last_delivery_error
+    TruncateDelivered();
+    lock.lock();
+    states_[id].delivering = false;
+  }
+}
+
+std::vector<int64_t> StreamService::TakeDue(bool everything) {
+  std::vector<int64_t> due;
+  auto now = Clock::now();
+  for (auto& [id, state] : states_) {
+    if (state.delivering)
+      continue;
+    if (state.delivery) {
+      if (everything || now >= state.next_attempt) {
+        state.delivering = true;
+        due.push_back(id);
+      }
+      continue;
+    }
+    if (state.buffer.empty())
+      continue;
+    bool old = now - state.buffer.begin()->second.arrived >=
+               std::chrono::seconds(state.definition.buffer_seconds);
+    uint64_t limit = static_cast<uint64_t>(state.definition.buffer_mib) << 20;
+    bool large = std::any_of(state.partition_bytes.begin(), state.partition_bytes.end(),
+                             [&](const auto& partition) { return partition.second >= limit; });
+    if (!everything && !old && !large)
+      continue;
+    Delivery delivery;
+    for (auto& [lsn, entry] : state.buffer)
+      delivery.entries.push_back(std::move(entry));
+    state.buffer.clear();
+    state.partition_bytes.clear();
+    state.delivery = std::move(delivery);
+    state.delivering = true;
+    due.push_back(id);
+  }
+  return due;
+}
+
+Status StreamService::DeliverAll() {
   std::vector<int64_t> due;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto now = Clock::now();
-    for (auto& [id, state] : states_) {
-      if (state.delivery) {
-        if (everything || now >= state.next_attempt)
-          due.push_back(id);
-        continue;
-      }
-      if (state.buffer.empty())
-        continue;
-      bool old = now - state.buffer.begin()->second.arrived >=
-                 std::chrono::seconds(state.definition.buffer_seconds);
-      uint64_t limit = static_cast<uint64_t>(state.definition.buffer_mib) << 20;
-      bool large = std::any_of(state.partition_bytes.begin(), state.partition_bytes.end(),
-                               [&](const auto& partition) { return partition.second >= limit; });
-      if (!everything && !old && !large)
-        continue;
-      Delivery delivery;
-      for (auto& [lsn, entry] : state.buffer)
-        delivery.entries.push_back(std::move(entry));
-      state.buffer.clear();
-      state.partition_bytes.clear();
-      state.delivery = std::move(delivery);
-      due.push_back(id);
-    }
+    due_.clear();
+    for (auto& [id, state] : states_)
+      state.delivering = false;  // the workers have stopped
+    due = TakeDue(true);
   }
   Status first;
   for (int64_t id : due) {
-    StreamState* state = nullptr;
-    std::optional<stream::StreamDefinition> definition;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      state = &states_[id];
-      definition = state->delivery->definition;
-      if (!definition)
-        definition = state->definition;
-    }
-    if (!state->delivery->definition) {
-      // Changes made since the last ingest count (a deleted stream delivers what it has left).
-      Result<stream::StoredStream> current = streams_.Get(definition->name);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (current.ok() && current->id == id)
-        definition = state->definition = current->definition;
-      state->delivery->definition = definition;
-    }
-    Status delivered = Deliver(*state, *definition, *state->delivery);
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (delivered.ok()) {
-      state->delivery.reset();
-      state->backoff = std::chrono::milliseconds(0);
-      state->stats.last_delivery_error.clear();
-      continue;
-    }
-    log::Warn("stream_delivery_failed",
-              {{"stream", definition->name}, {"error", delivered.ToString()}});
-    state->stats.last_delivery_error = delivered.ToString();
-    state->backoff =
-        std::min(options_.max_retry, std::max(options_.first_retry, state->backoff * 2));
-    state->next_attempt = Clock::now() + state->backoff;
+    Status delivered = DeliverOne(id);
     if (first.ok())
       first = delivered;
   }
-  if (!due.empty())
-    TruncateDelivered();
+  TruncateDelivered();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (int64_t id : due)
+    states_[id].delivering = false;
   return first;
+}
+
+Status StreamService::DeliverOne(int64_t id) {
+  StreamState* state = nullptr;
+  std::optional<stream::StreamDefinition> definition;
+  std::mutex* table_turn = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    state = &states_[id];
+    definition = state->delivery->definition;
+    if (!definition)
+      definition = state->definition;
+  }
+  if (!state->delivery->definition) {
+    // Changes made since the last ingest count (a deleted stream delivers what it has left).
+    Result<stream::StoredStream> current = streams_.Get(definition->name);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (current.ok() && current->id == id)
+      definition = state->definition = current->definition;
+    state->delivery->definition = definition;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_ptr<std::mutex>& turn =
+        table_turns_[Lower(definition->database + "." + definition->table)];
+    if (!turn)
+      turn = std::make_unique<std::mutex>();
+    table_turn = turn.get();
+  }
+  Status delivered;
+  {
+    std::lock_guard<std::mutex> turn(*table_turn);
+    delivered = Deliver(*state, *definition, *state->delivery);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (delivered.ok()) {
+    for (const Buffered& entry : state->delivery->entries)
+      buffered_bytes_ -= std::min(buffered_bytes_, entry.bytes);
+    state->delivery.reset();
+    state->backoff = std::chrono::milliseconds(0);
+    state->failing_since.reset();
+    state->stats.last_delivery_error.clear();
+    return Status::OK();
+  }
+  log::Warn("stream_delivery_failed",
+            {{"stream", definition->name}, {"error", delivered.ToString()}});
+  state->stats.last_delivery_error = delivered.ToString();
+  if (!state->failing_since)
+    state->failing_since = Clock::now();
+  state->backoff = std::min(options_.max_retry, std::max(options_.first_retry, state->backoff * 2));
+  state->next_attempt = Clock::now() + state->backoff;
+  return delivered;
 }
 
 void StreamService::TruncateDelivered() {
@@ -513,6 +638,7 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
                               Delivery& delivery) {
   if (delivery.entries.empty())
     return Status::OK();
+  ++delivery.attempts;
   const uint64_t stream_id = static_cast<uint64_t>(state.id);
   if (delivery.intent_lsn == 0) {
     std::vector<Lsn> lsns;
@@ -573,8 +699,17 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     }
   }
   if (!refused.empty()) {
-    BASIN_RETURN_IF_ERROR(WriteRefused(
-        definition, "delivery-" + ObjectName(definition.name, first, last, "json"), refused));
+    // A failing error prefix holds up the good records for a few attempts only; then the
+    // refused ones are counted and logged, and delivery goes on.
+    Status written = WriteRefused(
+        definition, "delivery-" + ObjectName(definition.name, first, last, "json"), refused);
+    if (!written.ok() && delivery.attempts < kErrorWriteAttempts)
+      return written.WithContext("writing refused records to " + definition.error_prefix);
+    if (!written.ok()) {
+      log::Warn("stream_error_write_failed", {{"stream", definition.name},
+                                              {"records", refused.size()},
+                                              {"error", written.ToString()}});
+    }
   }
 
   DeliveryCounts counts{.refused = static_cast<int64_t>(refused.size())};

@@ -8,10 +8,12 @@
 // expression) are not appended: they are written at once to the stream's error prefix, one
 // NDJSON object per request (`ingest-...json`, a line {index, code, reason, raw} each).
 //
-// One delivery thread buffers the appended records per stream, grouped by partition, and
-// delivers a stream's buffer when its oldest record is buffer_seconds old or a partition
-// holds buffer_mib: a kFlushIntent entry naming the batch entries (LSNs) it covers, then
-// one object per partition named from the first and last LSN (so a repeated delivery
+// A ticker thread watches the buffers (the appended records per stream, grouped by partition)
+// and hands a stream's buffer to a pool of delivery workers when its oldest record is
+// buffer_seconds old or a partition holds buffer_mib, so a slow destination holds up only
+// its own stream (deliveries into the same table take turns: the catalog update reads and
+// writes the whole table). A delivery is: a kFlushIntent entry naming the batch entries (LSNs) it
+// covers, then one object per partition named from the first and last LSN (so a repeated delivery
 // replaces its objects), then the catalog registration, then a kDeliveredMark. A failed
 // delivery is retried with backoff, exactly as it was (same entries, same names).
 //
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -52,6 +55,15 @@ struct StreamServiceOptions {
   /// Retry backoff of a failed delivery: doubles from the first to the most.
   std::chrono::milliseconds first_retry{500};
   std::chrono::milliseconds max_retry{30000};
+  /// Acknowledged records held in memory (they are also in the log) above which Ingest
+  /// refuses with Unavailable: memory stays bounded when delivery falls behind.
+  uint64_t max_buffered_bytes = 256ull << 20;
+  /// A stream whose deliveries have failed for this long (its lake or table unreachable)
+  /// refuses records with Unavailable until a delivery succeeds; until then the log absorbs
+  /// them. 0: refuse after the first failure.
+  std::chrono::milliseconds refuse_when_failing_for{60000};
+  /// Deliveries that may run at once (different streams).
+  int delivery_workers = 2;
 };
 
 /// Per record: OK, or why it was refused (then it went to the error prefix).
@@ -72,6 +84,8 @@ struct StreamStats {
   int64_t buffered_records = 0;  // acknowledged, not yet delivered
   double oldest_undelivered_age_seconds = 0;
   std::string last_delivery_error;  // "" after a delivery succeeds
+  double failing_for_seconds = 0;   // since the first of the failures in a row
+  bool refusing = false;            // Ingest answers Unavailable (see refuse_when_failing_for)
 };
 nlohmann::json ToJson(const StreamStats& stats);
 
@@ -84,7 +98,7 @@ class StreamService {
                                                      catalog::Catalog& catalog,
                                                      storage::StoreResolver& stores,
                                                      query::Engine& engine);
-  /// Stops the delivery thread WITHOUT delivering the buffers (they stay in the log and are
+  /// Stops the delivery threads WITHOUT delivering the buffers (they stay in the log and are
   /// delivered after the next Open). Call Stop first for a graceful shutdown.
   ~StreamService();
   StreamService(const StreamService&) = delete;
@@ -95,12 +109,20 @@ class StreamService {
   Result<IngestResult> Ingest(std::string_view stream_name, const std::vector<std::string>& records,
                               std::chrono::system_clock::time_point arrival);
 
-  /// Delivers every buffer (one attempt each), then stops the delivery thread. Returns the
+  /// Stops the delivery threads, then delivers every buffer (one attempt each). Returns the
   /// first delivery failure (those records stay in the log). Later Ingest calls fail.
   Status Stop();
 
   /// NotFound when no stream has this name; zeros for a stream without traffic.
   Result<StreamStats> Stats(std::string_view stream_name);
+  /// Every stream with traffic since Open, by name (for /metrics).
+  std::map<std::string, StreamStats> AllStats();
+  /// Bytes of records held in memory (buffers and deliveries under way).
+  uint64_t BufferedBytes();
+
+  /// When a refused producer should try again: the stream's next delivery attempt when it is
+  /// failing, else one second.
+  std::chrono::seconds RetryAfter(std::string_view stream_name);
 
  private:
   struct Buffered {
@@ -116,6 +138,7 @@ class StreamService {
     // The definition read when the delivery was first tried; its retries use the same one, so
     // they write the same objects (a recovered delivery uses the definition at the restart).
     std::optional<stream::StreamDefinition> definition;
+    int attempts = 0;
   };
   struct StreamState {
     int64_t id = 0;
@@ -123,9 +146,10 @@ class StreamService {
     std::map<stream::Lsn, Buffered> buffer;
     std::map<std::string, uint64_t> partition_bytes;
     std::optional<Delivery> delivery;  // taken from the buffer, not yet marked delivered
-    bool delivering = false;           // the delivery thread is running `delivery`
+    bool delivering = false;           // a worker is running (or will run) `delivery`
     std::chrono::steady_clock::time_point next_attempt{};
     std::chrono::milliseconds backoff{0};
+    std::optional<std::chrono::steady_clock::time_point> failing_since;
     StreamStats stats;
   };
 
@@ -137,9 +161,16 @@ class StreamService {
         stores_(stores),
         engine_(engine) {}
   Status Recover();
-  void RunDelivery();
-  // Starts due deliveries (all when `everything`); returns the first failure.
-  Status DeliverDue(bool everything);
+  void RunTicker();
+  void RunWorker();
+  // Moves due buffers into deliveries and returns the streams to deliver (all with anything
+  // to deliver when `everything`); marks them delivering. REQUIRES: mutex_ held.
+  std::vector<int64_t> TakeDue(bool everything);
+  // Runs the stream's delivery and records the outcome (stats, backoff); then truncates.
+  Status DeliverOne(int64_t id);
+  // Delivers everything now, one stream after the other (Stop); returns the first failure.
+  Status DeliverAll();
+  StreamStats StatsOf(const StreamState& state);  // REQUIRES: mutex_ held
   Status Deliver(StreamState& state, const stream::StreamDefinition& definition,
                  Delivery& delivery);
   void TruncateDelivered();
@@ -155,14 +186,19 @@ class StreamService {
   std::unique_ptr<stream::WriteAheadLog> wal_;
 
   std::mutex mutex_;
-  std::condition_variable wakeup_;
+  std::condition_variable wakeup_;      // the ticker: a buffer is full, or stopping
+  std::condition_variable work_ready_;  // the workers: due_ has work, or stopping
+  std::deque<int64_t> due_;             // GUARDED_BY(mutex_); streams to deliver
+  uint64_t buffered_bytes_ = 0;         // GUARDED_BY(mutex_); records in buffers and deliveries
+  std::map<std::string, std::unique_ptr<std::mutex>> table_turns_;  // GUARDED_BY(mutex_)
   std::map<int64_t, StreamState> states_;  // GUARDED_BY(mutex_); by stream id
   // Lower bounds of the LSNs of appends under way (not yet buffered): the log must keep them.
   std::multiset<stream::Lsn> appending_;  // GUARDED_BY(mutex_)
   bool stopping_ = false;                 // GUARDED_BY(mutex_)
   bool stopped_ = false;                  // GUARDED_BY(mutex_)
   uint64_t refused_objects_ = 0;          // GUARDED_BY(mutex_); makes error object names unique
-  std::thread delivery_thread_;
+  std::thread ticker_;
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace basin::delivery

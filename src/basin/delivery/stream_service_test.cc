@@ -1,6 +1,7 @@
 #include "basin/delivery/stream_service.h"
 
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -15,16 +16,66 @@ namespace {
 
 using std::chrono::system_clock;
 
+// A local lake whose writes under one prefix fail, or are slow, while a test says so.
+class FaultyStore : public storage::ObjectStore {
+ public:
+  explicit FaultyStore(std::unique_ptr<storage::ObjectStore> inner) : inner_(std::move(inner)) {}
+  void FailWritesUnder(std::string prefix) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    failing_ = std::move(prefix);
+  }
+  void SlowWritesUnder(std::string prefix, std::chrono::milliseconds delay) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    slow_ = std::move(prefix);
+    delay_ = delay;
+  }
+
+  std::string Describe() const override { return inner_->Describe(); }
+  Result<std::vector<storage::ObjectInfo>> List(std::string_view prefix,
+                                                const storage::ListOptions& options) override {
+    return inner_->List(prefix, options);
+  }
+  Result<storage::ObjectInfo> Stat(std::string_view key) override { return inner_->Stat(key); }
+  Result<std::unique_ptr<storage::RandomAccessReader>> OpenForRead(std::string_view key) override {
+    return inner_->OpenForRead(key);
+  }
+  Result<std::unique_ptr<storage::ObjectWriter>> OpenForWrite(std::string_view key) override {
+    std::chrono::milliseconds delay{0};
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!failing_.empty() && key.starts_with(failing_))
+        return Status::Unavailable("test: the store at " + failing_ + " is unreachable");
+      if (!slow_.empty() && key.starts_with(slow_))
+        delay = delay_;
+    }
+    std::this_thread::sleep_for(delay);
+    return inner_->OpenForWrite(key);
+  }
+  Status Delete(std::string_view key) override { return inner_->Delete(key); }
+  Status Copy(std::string_view source, std::string_view target) override {
+    return inner_->Copy(source, target);
+  }
+  storage::StoreCounters counters() const override { return inner_->counters(); }
+  bool is_remote() const override { return false; }
+
+ private:
+  std::unique_ptr<storage::ObjectStore> inner_;
+  std::mutex mutex_;
+  std::string failing_, slow_;
+  std::chrono::milliseconds delay_{0};
+};
+
 // A service over a temp-folder lake, a scratch SQLite catalog and an engine that reads
 // catalog tables as `basin query` does.
-class StreamServiceTest : public ::testing::Test {
+class StreamServiceTest : public ::testing::TestWithParam<metadata::Backend> {
  protected:
   void SetUp() override {
     root_ = storage::testing::TempFolder();
-    lake_ = std::shared_ptr<storage::ObjectStore>(
+    faulty_ = std::make_shared<FaultyStore>(
         std::move(storage::LocalObjectStore::Make(root_ + "/lake")).value());
+    lake_ = faulty_;
     stores_ = std::make_shared<storage::StoreResolver>(lake_, storage::S3Options{});
-    auto scratch = metadata::ScratchDatabase::Make(metadata::Backend::kSqlite);
+    auto scratch = metadata::ScratchDatabase::Make(GetParam());
     ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
     scratch_.emplace(std::move(scratch).value());
     database_ = std::move(metadata::Database::Open(scratch_->location())).value();
@@ -58,12 +109,14 @@ class StreamServiceTest : public ::testing::Test {
     ASSERT_TRUE(streams_->Create(definition).ok());
   }
 
-  void OpenService(stream::WalOptions wal = {}) {
-    auto opened = StreamService::Open({.wal_folder = root_ + "/wal",
-                                       .wal = wal,
-                                       .tick = std::chrono::milliseconds(20),
-                                       .first_retry = std::chrono::milliseconds(50)},
-                                      *streams_, *catalog_, *stores_, *engine_);
+  void OpenService(stream::WalOptions wal = {}) { OpenServiceWith({.wal = wal}); }
+
+  // `options` with the test's log folder and quick timers.
+  void OpenServiceWith(StreamServiceOptions options) {
+    options.wal_folder = root_ + "/wal";
+    options.tick = std::chrono::milliseconds(20);
+    options.first_retry = std::chrono::milliseconds(50);
+    auto opened = StreamService::Open(std::move(options), *streams_, *catalog_, *stores_, *engine_);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     service_ = std::move(opened).value();
   }
@@ -106,6 +159,7 @@ class StreamServiceTest : public ::testing::Test {
   }
 
   std::string root_;
+  std::shared_ptr<FaultyStore> faulty_;
   std::shared_ptr<storage::ObjectStore> lake_;
   std::shared_ptr<storage::StoreResolver> stores_;
   std::optional<metadata::ScratchDatabase> scratch_;
@@ -124,7 +178,7 @@ stream::StreamDefinition Clicks(int buffer_seconds = 1) {
           .buffer_seconds = buffer_seconds};
 }
 
-TEST_F(StreamServiceTest, TimeFlushDeliversOnePartitionPerValueAndRefusesBadRecords) {
+TEST_P(StreamServiceTest, TimeFlushDeliversOnePartitionPerValueAndRefusesBadRecords) {
   CreateStream(Clicks());
   OpenService();
   IngestResult result =
@@ -167,7 +221,7 @@ TEST_F(StreamServiceTest, TimeFlushDeliversOnePartitionPerValueAndRefusesBadReco
   EXPECT_TRUE(service_->Stop().ok());
 }
 
-TEST_F(StreamServiceTest, UnknownStreamAndTooLargeRecords) {
+TEST_P(StreamServiceTest, UnknownStreamAndTooLargeRecords) {
   stream::StreamDefinition small = Clicks();
   small.max_record_bytes = 30;
   CreateStream(small);
@@ -178,7 +232,7 @@ TEST_F(StreamServiceTest, UnknownStreamAndTooLargeRecords) {
   EXPECT_EQ(result.records[0].code(), StatusCode::kPayloadTooLarge);
 }
 
-TEST_F(StreamServiceTest, NdjsonUnpartitionedAndStopFlushes) {
+TEST_P(StreamServiceTest, NdjsonUnpartitionedAndStopFlushes) {
   CreateStream({.name = "logs",
                 .database = "web",
                 .table = "logs",
@@ -196,7 +250,7 @@ TEST_F(StreamServiceTest, NdjsonUnpartitionedAndStopFlushes) {
             StatusCode::kFailedPrecondition);
 }
 
-TEST_F(StreamServiceTest, RestartDeliversEveryAcknowledgedRecordExactlyOnce) {
+TEST_P(StreamServiceTest, RestartDeliversEveryAcknowledgedRecordExactlyOnce) {
   CreateStream(Clicks(/*buffer_seconds=*/900));
   OpenService();
   int next_id = 0;
@@ -222,7 +276,7 @@ TEST_F(StreamServiceTest, RestartDeliversEveryAcknowledgedRecordExactlyOnce) {
   EXPECT_EQ(Scalar("SELECT count(DISTINCT id) FROM web.clicks"), "25");
 }
 
-TEST_F(StreamServiceTest, RepeatedFlushIntentReplacesItsObjects) {
+TEST_P(StreamServiceTest, RepeatedFlushIntentReplacesItsObjects) {
   CreateStream(Clicks(/*buffer_seconds=*/900));
   Result<stream::StoredStream> stored = streams_->Get("clicks");
   ASSERT_TRUE(stored.ok());
@@ -265,7 +319,7 @@ TEST_F(StreamServiceTest, RepeatedFlushIntentReplacesItsObjects) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "2");
 }
 
-TEST_F(StreamServiceTest, ConcurrentIngestWhileDeliveringIsExactlyOnce) {
+TEST_P(StreamServiceTest, ConcurrentIngestWhileDeliveringIsExactlyOnce) {
   stream::StreamDefinition definition = Clicks(/*buffer_seconds=*/0);
   CreateStream(definition);
   OpenService();
@@ -293,7 +347,7 @@ TEST_F(StreamServiceTest, ConcurrentIngestWhileDeliveringIsExactlyOnce) {
             std::to_string(kThreads * kRequests * 2));
 }
 
-TEST_F(StreamServiceTest, FailingDeliveryIsRetriedWithoutHoldingUpOtherStreams) {
+TEST_P(StreamServiceTest, FailingDeliveryIsRetriedWithoutHoldingUpOtherStreams) {
   CreateStream(Clicks());
   CreateStream({.name = "logs",
                 .database = "web",
@@ -323,7 +377,7 @@ TEST_F(StreamServiceTest, FailingDeliveryIsRetriedWithoutHoldingUpOtherStreams) 
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "1");
 }
 
-TEST_F(StreamServiceTest, UnknownFieldsErrorSendsRecordsToTheErrorPrefix) {
+TEST_P(StreamServiceTest, UnknownFieldsErrorSendsRecordsToTheErrorPrefix) {
   stream::StreamDefinition strict = Clicks();
   strict.unknown_fields = stream::UnknownFieldPolicy::kError;
   CreateStream(strict);
@@ -341,7 +395,7 @@ TEST_F(StreamServiceTest, UnknownFieldsErrorSendsRecordsToTheErrorPrefix) {
   EXPECT_NE(lake_->ReadAll(errors[0])->find("extra"), std::string::npos);
 }
 
-TEST_F(StreamServiceTest, CompressedNdjson) {
+TEST_P(StreamServiceTest, CompressedNdjson) {
   CreateStream({.name = "logs",
                 .database = "web",
                 .table = "logs",
@@ -359,7 +413,7 @@ TEST_F(StreamServiceTest, CompressedNdjson) {
   EXPECT_EQ(Scalar("SELECT string_agg(msg, ',' ORDER BY id) FROM web.logs"), "a,b");
 }
 
-TEST_F(StreamServiceTest, DefaultPrefixExpressionPartitionsByArrivalDate) {
+TEST_P(StreamServiceTest, DefaultPrefixExpressionPartitionsByArrivalDate) {
   CreateStream({.name = "daily", .database = "web", .table = "daily", .buffer_seconds = 900});
   OpenService();
   auto arrival = std::chrono::sys_days(std::chrono::year_month_day(
@@ -379,7 +433,7 @@ TEST_F(StreamServiceTest, DefaultPrefixExpressionPartitionsByArrivalDate) {
   EXPECT_EQ(table->partition_keys, (std::vector<catalog::PartitionKey>{{"dt", "DATE"}}));
 }
 
-TEST_F(StreamServiceTest, AColumnAddedLaterRewritesTheOlderObjectsOfThePartition) {
+TEST_P(StreamServiceTest, AColumnAddedLaterRewritesTheOlderObjectsOfThePartition) {
   CreateStream({.name = "logs",
                 .database = "web",
                 .table = "logs",
@@ -398,7 +452,7 @@ TEST_F(StreamServiceTest, AColumnAddedLaterRewritesTheOlderObjectsOfThePartition
   EXPECT_EQ(Scalar("SELECT sum(extra) FROM web.logs"), "5");
 }
 
-TEST_F(StreamServiceTest, FullLogRefusesWithUnavailableUntilDeliveryCatchesUp) {
+TEST_P(StreamServiceTest, FullLogRefusesWithUnavailableUntilDeliveryCatchesUp) {
   CreateStream(Clicks(/*buffer_seconds=*/900));
   OpenService({.segment_bytes = 4096, .max_bytes = 8192});
   std::string padding(1000, 'x');
@@ -424,7 +478,7 @@ TEST_F(StreamServiceTest, FullLogRefusesWithUnavailableUntilDeliveryCatchesUp) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), std::to_string(accepted + 1));
 }
 
-TEST_F(StreamServiceTest, DeliveryUsesTheDefinitionAsChangedSinceTheLastIngest) {
+TEST_P(StreamServiceTest, DeliveryUsesTheDefinitionAsChangedSinceTheLastIngest) {
   CreateStream(Clicks(/*buffer_seconds=*/900));
   OpenService();
   IngestOk("clicks", {R"({"type": "a", "id": 1})"});
@@ -436,6 +490,114 @@ TEST_F(StreamServiceTest, DeliveryUsesTheDefinitionAsChangedSinceTheLastIngest) 
   EXPECT_TRUE(Keys("streams/web/clicks/").empty());
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "1");
 }
+
+TEST_P(StreamServiceTest, FullBuffersRefuseWithUnavailableUntilDelivered) {
+  CreateStream(Clicks(/*buffer_seconds=*/1));
+  OpenServiceWith({.max_buffered_bytes = 2000});
+  std::string padding(600, 'x');
+  auto record = [&](int id) {
+    return R"({"type": "a", "id": )" + std::to_string(id) + R"(, "pad": ")" + padding + R"("})";
+  };
+  IngestOk("clicks", {record(1)});
+  IngestOk("clicks", {record(2)});
+  IngestOk("clicks", {record(3)});
+  EXPECT_GT(service_->BufferedBytes(), 1800u);
+  Result<IngestResult> refused = service_->Ingest("clicks", {record(4)}, system_clock::now());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("streams.buffer_max_size"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_EQ(service_->Stats("clicks")->incoming_records, 3);  // a refused request leaves no trace
+  WaitDelivered("clicks", 3);
+  EXPECT_EQ(service_->BufferedBytes(), 0u);
+  IngestOk("clicks", {record(4)});
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "4");
+}
+
+TEST_P(StreamServiceTest, AFailingLakeRefusesRecordsUntilADeliverySucceeds) {
+  CreateStream(Clicks(/*buffer_seconds=*/0));
+  CreateStream({.name = "logs",
+                .database = "web",
+                .table = "logs",
+                .prefix_expression = "",
+                .buffer_seconds = 0});
+  faulty_->FailWritesUnder("streams/web/clicks/");
+  OpenServiceWith({.refuse_when_failing_for = std::chrono::milliseconds(0)});
+  IngestOk("clicks", {R"({"type": "a", "id": 1})"});  // acknowledged: it is in the log
+  StreamStats stats;
+  for (int i = 0; i < 200 && !stats.refusing; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    stats = *service_->Stats("clicks");
+  }
+  ASSERT_TRUE(stats.refusing) << ToJson(stats).dump();
+  EXPECT_NE(stats.last_delivery_error.find("unreachable"), std::string::npos);
+  Result<IngestResult> refused =
+      service_->Ingest("clicks", {R"({"type": "a", "id": 2})"}, system_clock::now());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("unreachable"), std::string::npos);
+  EXPECT_GE(service_->RetryAfter("clicks").count(), 1);
+  // Another stream is not affected.
+  IngestOk("logs", {R"({"id": 1})"});
+  WaitDelivered("logs", 1);
+  // The lake is back: the next retry delivers, and records are accepted again.
+  faulty_->FailWritesUnder("");
+  WaitDelivered("clicks", 1);
+  EXPECT_FALSE(service_->Stats("clicks")->refusing);
+  IngestOk("clicks", {R"({"type": "a", "id": 3})"});
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM web.clicks"), "1,3");
+}
+
+TEST_P(StreamServiceTest, ASlowDestinationDoesNotHoldUpOtherStreams) {
+  CreateStream(Clicks(/*buffer_seconds=*/0));
+  CreateStream({.name = "logs",
+                .database = "web",
+                .table = "logs",
+                .prefix_expression = "",
+                .buffer_seconds = 0});
+  faulty_->SlowWritesUnder("streams/web/clicks/", std::chrono::milliseconds(2000));
+  OpenServiceWith({.delivery_workers = 2});
+  IngestOk("clicks", {R"({"type": "a", "id": 1})"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // clicks' delivery is under way
+  auto sent = std::chrono::steady_clock::now();
+  IngestOk("logs", {R"({"id": 1})"});
+  while (service_->Stats("logs")->delivered_records < 1 &&
+         std::chrono::steady_clock::now() - sent < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(service_->Stats("logs")->delivered_records, 1);
+  // clicks writes two objects (staged records, then Parquet), 2 s each: logs went first.
+  EXPECT_EQ(service_->Stats("clicks")->delivered_records, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(3000));
+  faulty_->SlowWritesUnder("", std::chrono::milliseconds(0));
+  WaitDelivered("clicks", 1);
+}
+
+TEST_P(StreamServiceTest, AFailingErrorPrefixDoesNotHoldUpGoodRecordsForever) {
+  stream::StreamDefinition strict = Clicks();
+  strict.unknown_fields = stream::UnknownFieldPolicy::kError;
+  strict.error_prefix = "lake://broken/errors/";
+  CreateStream(strict);
+  OpenService();
+  IngestOk("clicks", {R"({"type": "a", "id": 1})"});
+  WaitDelivered("clicks", 1);  // the table is created with the first delivery's columns
+  faulty_->FailWritesUnder("broken/");
+  IngestOk("clicks", {R"({"type": "a", "id": 2})", R"({"type": "a", "id": 3, "extra": true})"});
+  WaitDelivered("clicks", 2);  // after a few attempts to write the refused record
+  StreamStats stats = *service_->Stats("clicks");
+  EXPECT_EQ(stats.failed_records, 1);
+  EXPECT_EQ(stats.last_delivery_error, "");
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "2");
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, StreamServiceTest,
+                         ::testing::Values(metadata::Backend::kSqlite,
+                                           metadata::Backend::kPostgres),
+                         [](const auto& info) {
+                           return std::string(metadata::BackendName(info.param));
+                         });
 
 TEST(DeliveryFormatTest, RoundTripsAndNames) {
   EXPECT_EQ(ObjectName("s", 3, 42, "parquet"),

@@ -91,7 +91,7 @@ void ApiServer::RegisterStreamRoutes() {
         });
 
   // Body: NDJSON or a JSON array of records. Answers per record; 503 with Retry-After when
-  // the write-ahead log is full.
+  // the write-ahead log or the buffers are full, or the stream has been failing to deliver.
   if (service != nullptr) {
     Route("POST", kRecordsPattern, Access::kEditor,
           [service](const Request& request, Response& response, const RequestContext&) {
@@ -101,8 +101,11 @@ void ApiServer::RegisterStreamRoutes() {
             Result<delivery::IngestResult> ingested = service->Ingest(
                 request.matches[1].str(), *records, std::chrono::system_clock::now());
             if (!ingested.ok()) {
-              if (ingested.status().code() == StatusCode::kUnavailable)
-                response.set_header("Retry-After", "1");
+              if (ingested.status().code() == StatusCode::kUnavailable) {
+                response.set_header(
+                    "Retry-After",
+                    std::to_string(service->RetryAfter(request.matches[1].str()).count()));
+              }
               return WriteError(response, ingested.status());
             }
             nlohmann::json errors = nlohmann::json::array();
