@@ -11,6 +11,7 @@
 #include "basin/server/query_service.h"
 #include "basin/writer/write_statement.h"
 #include "basin/common/log.h"
+#include "basin/app/server_client.h"
 #include "basin/delivery/stream_service.h"
 #include "basin/server/api_server.h"
 #include "basin/stream/stream_store.h"
@@ -94,7 +95,11 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
                            &(*home)->Admission(), &queries, &streams,
                            stream_service->get());
   if (Status bound = server.Bind(); !bound.ok()) return ReportError(bound);
-  log::Info("server_started", {{"url", "http://" + options.host + ":" + std::to_string(server.port())},
+  std::string url = "http://" + options.host + ":" + std::to_string(server.port());
+  // So that `basin stream put` and friends find a server on a port the OS picked.
+  if (Status written = WriteServerAddress(config.home, url); !written.ok())
+    log::Warn("server_address_not_written", {{"error", written.ToString()}});
+  log::Info("server_started", {{"url", url},
                                {"port", server.port()}, {"home", config.home}, {"lake", (*stores)->lake().Describe()},
                                {"duckdb", query::Engine::LoadedVersion()}});
 
@@ -111,6 +116,7 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   // Graceful: the buffers are delivered now rather than after the next start.
   if (Status flushed = (*stream_service)->Stop(); !flushed.ok())
     log::Warn("stream_flush_failed", {{"error", flushed.ToString()}});
+  RemoveServerAddress(config.home);
   log::Info("server_stopped");
   return ran.ok() ? kExitOk : ReportError(ran);
 }

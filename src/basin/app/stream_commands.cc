@@ -8,11 +8,17 @@
 #include <CLI/CLI.hpp>
 
 #include "basin/app/cli.h"
+#include "basin/app/server_client.h"
+#include "basin/app/stream_put_command.h"
 #include "basin/common/time_format.h"
 #include "basin/stream/stream_store.h"
 
 namespace basin::app {
 namespace {
+
+struct ServerFlags {
+  std::optional<std::string> url, token;
+};
 
 // The definition flags of create and update, and which of them were given.
 struct DefinitionFlags {
@@ -184,7 +190,46 @@ int RunList(const GlobalFlags& flags) {
   return kExitOk;
 }
 
-int RunDescribe(const GlobalFlags& flags, const std::string& name) {
+// The stream's live counters from the running server (they live in its memory), or why
+// there are none.
+Result<nlohmann::json> LiveStats(Home& home, const std::string& name, const ServerFlags& server) {
+  BASIN_ASSIGN_OR_RETURN(std::unique_ptr<ServerClient> client,
+                         ServerClient::Connect(home, server.url, server.token));
+  BASIN_ASSIGN_OR_RETURN(ServerResponse response, client->Get("/api/streams/" + name));
+  if (response.status != 200)
+    return Status::Unavailable(client->url() + ": " + ErrorMessageOf(response));
+  nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
+  if (!body.is_object() || !body["stats"].is_object())
+    return Status::Unavailable(client->url() + " does not deliver streams");
+  return body["stats"];
+}
+
+void PrintStats(const nlohmann::json& stats) {
+  auto integer = [&](const char* key) {
+    return stats.value(key, int64_t{0});
+  };
+  std::printf(
+      "stats (since the server started):\n"
+      "  incoming:          %lld records, %s\n"
+      "  delivered:         %lld records in %lld object(s), %s\n"
+      "  failed records:    %lld (in the error prefix)\n"
+      "  buffered:          %lld records, oldest %.1f s old\n",
+      static_cast<long long>(integer("incoming_records")),
+      HumanBytes(static_cast<uint64_t>(integer("incoming_bytes"))).c_str(),
+      static_cast<long long>(integer("delivered_records")),
+      static_cast<long long>(integer("delivered_objects")),
+      HumanBytes(static_cast<uint64_t>(integer("delivered_bytes"))).c_str(),
+      static_cast<long long>(integer("failed_records")),
+      static_cast<long long>(integer("buffered_records")),
+      stats.value("oldest_undelivered_age_seconds", 0.0));
+  std::string error = stats.value("last_delivery_error", "");
+  std::printf("  last error:        %s\n", error.empty() ? "-" : error.c_str());
+  if (stats.value("refusing", false))
+    std::printf("  REFUSING records:  deliveries failing for %.0f s\n",
+                stats.value("failing_for_seconds", 0.0));
+}
+
+int RunDescribe(const GlobalFlags& flags, const std::string& name, const ServerFlags& server) {
   std::unique_ptr<Home> home;
   Result<stream::StreamStore> store = OpenStore(flags, home);
   if (!store.ok())
@@ -192,10 +237,19 @@ int RunDescribe(const GlobalFlags& flags, const std::string& name) {
   Result<stream::StoredStream> stored = store->Get(name);
   if (!stored.ok())
     return ReportError(stored.status());
+  Result<nlohmann::json> stats = LiveStats(*home, name, server);
   if (flags.json) {
-    PrintJson(stream::ToJson(*stored));
+    nlohmann::json described = stream::ToJson(*stored);
+    described["stats"] = stats.ok() ? *stats : nlohmann::json();
+    if (!stats.ok())
+      described["stats_unavailable"] = stats.status().message();
+    PrintJson(described);
   } else {
     PrintDescription(*stored);
+    if (stats.ok())
+      PrintStats(*stats);
+    else
+      std::printf("stats:             none (%s)\n", stats.status().message().c_str());
   }
   return kExitOk;
 }
@@ -259,9 +313,30 @@ void AddStreamCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   CLI::App* list = streams->add_subcommand("list", "List delivery streams by name");
   list->callback([&] { exit_code = RunList(flags); });
 
-  CLI::App* describe = streams->add_subcommand("describe", "Show a stream's definition");
+  static ServerFlags server;
+  auto add_server_options = [](CLI::App* command) {
+    command->add_option("--url", server.url,
+                        "The server (default: BASIN_URL, else the one running on this home)");
+    command->add_option("--token", server.token,
+                        "API token (default: BASIN_TOKEN, else a short session of an admin)");
+  };
+  CLI::App* describe = streams->add_subcommand(
+      "describe", "Show a stream's definition and its live stats (from the running server)");
   describe->add_option("name", name, "Name")->required();
-  describe->callback([&] { exit_code = RunDescribe(flags, name); });
+  add_server_options(describe);
+  describe->callback([&] { exit_code = RunDescribe(flags, name, server); });
+
+  static StreamPutFlags put;
+  CLI::App* put_command = streams->add_subcommand(
+      "put", "Send records (NDJSON, or one JSON array) from a file or stdin to a stream");
+  put_command->add_option("name", put.name, "Stream name")->required();
+  put_command->add_option("file", put.file, "File of records, or - for stdin")->required();
+  add_server_options(put_command);
+  put_command->callback([&] {
+    put.url = server.url;
+    put.token = server.token;
+    exit_code = RunStreamPut(flags, put);
+  });
 
   CLI::App* update =
       streams->add_subcommand("update", "Change a stream's definition (flags left out stay)");

@@ -119,6 +119,7 @@ class StreamService {
   std::map<std::string, StreamStats> AllStats();
   /// Bytes of records held in memory (buffers and deliveries under way).
   uint64_t BufferedBytes();
+  uint64_t max_buffered_bytes() const { return options_.max_buffered_bytes; }
 
   /// When a refused producer should try again: the stream's next delivery attempt when it is
   /// failing, else one second.

@@ -281,6 +281,7 @@ void ApiServer::RegisterRoutes() {
   RegisterSavedQueryRoutes();
   RegisterWorkgroupRoutes();
   RegisterStreamRoutes();
+  RegisterMetricsRoutes();
   RegisterFirehoseRoutes();
 }
 

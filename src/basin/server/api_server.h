@@ -117,6 +117,7 @@ class ApiServer {
   void RegisterSavedQueryRoutes();
   void RegisterWorkgroupRoutes();
   void RegisterStreamRoutes();
+  void RegisterMetricsRoutes();
   // firehose_routes.cc. Registered last: it matches any POST outside /api/.
   void RegisterFirehoseRoutes();
   /// Sets `bearer_token` to the token used, when the credential is a token.
