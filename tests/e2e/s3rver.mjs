@@ -1,6 +1,7 @@
 // Starts the S3 API server used by the tests: @20minutes/s3rver, which verifies SigV4
 // signatures (credentials S3RVER/S3RVER). Usage: node s3rver.mjs DIR [BUCKET...]
-// Listens on 127.0.0.1 at a port the OS picks and prints one line: {"port": N}.
+// Listens on 127.0.0.1 at a port the OS picks (or S3RVER_PORT, so a test can restart it
+// where its clients expect it) and prints one line: {"port": N}.
 // Needs NODE_OPTIONS=--openssl-legacy-provider: its continuation tokens use a cipher
 // that OpenSSL 3 disables by default.
 import S3rver from '@20minutes/s3rver';
@@ -13,7 +14,7 @@ if (!directory) {
 const server = new S3rver({
   directory,
   address: '127.0.0.1',
-  port: 0,
+  port: Number(process.env.S3RVER_PORT || 0),
   silent: true,
   configureBuckets: buckets.map((name) => ({ name })),
 });
