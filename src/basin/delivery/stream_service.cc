@@ -755,6 +755,15 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     }
     columns = catalog::MergeColumns(columns, found);
   }
+  // A field that is also a partition key is the partition's value (as in Hive and Glue): it
+  // is not a column, so Parquet objects do not store it twice and scans show it once.
+  const std::vector<catalog::PartitionKey> keys =
+      existing.ok() ? existing->partition_keys : expression.PartitionKeys();
+  std::erase_if(columns, [&](const catalog::Column& column) {
+    return std::any_of(keys.begin(), keys.end(), [&](const catalog::PartitionKey& key) {
+      return Lower(key.name) == Lower(column.name);
+    });
+  });
   std::string extension = Extension(definition);
   for (const Group& group : groups) {
     std::string target =
@@ -796,8 +805,6 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
   }
 
   if (!lines_of.empty()) {
-    std::vector<catalog::PartitionKey> keys =
-        existing.ok() ? existing->partition_keys : expression.PartitionKeys();
     catalog::TableUpdate update;
     update.changed_by = "stream:" + definition.name;
     update.create_database = true;

@@ -491,6 +491,31 @@ TEST_P(StreamServiceTest, DeliveryUsesTheDefinitionAsChangedSinceTheLastIngest) 
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "1");
 }
 
+TEST_P(StreamServiceTest, AFieldNamedLikeItsPartitionKeyIsOneColumn) {
+  CreateStream({.name = "clicks",
+                .database = "web",
+                .table = "clicks",
+                .prefix_expression = "type=!{field:type}/",
+                .buffer_seconds = 0});
+  OpenService();
+  IngestOk("clicks", {R"({"type": "a", "id": 1})", R"({"type": "b", "id": 2})"});
+  WaitDelivered("clicks", 2);
+  IngestOk("clicks", {R"({"type": "a", "id": 3})"});
+  WaitDelivered("clicks", 3);
+  ASSERT_TRUE(service_->Stop().ok());
+  Result<catalog::Table> table = catalog_->GetTable("web", "clicks");
+  ASSERT_TRUE(table.ok());
+  for (const catalog::Column& column : table->columns)
+    EXPECT_NE(column.name, "type");
+  ASSERT_EQ(table->partition_keys.size(), 1u);
+  Result<query::QueryResult> all = engine_->Execute("SELECT * FROM web.clicks ORDER BY id");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->column_names, (std::vector<std::string>{"id", "type"}));
+  EXPECT_EQ(Scalar("SELECT string_agg(type || id, ',' ORDER BY id) FROM web.clicks"), "a1,b2,a3");
+  // The older object of partition type=a was not rewritten: the columns did not change.
+  EXPECT_EQ(Keys("streams/web/clicks/type=a/").size(), 2u);
+}
+
 TEST_P(StreamServiceTest, FullBuffersRefuseWithUnavailableUntilDelivered) {
   CreateStream(Clicks(/*buffer_seconds=*/1));
   OpenServiceWith({.max_buffered_bytes = 2000});

@@ -1,6 +1,7 @@
 #include "basin/query/table_scan.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <unordered_map>
 
@@ -78,12 +79,28 @@ std::string ReaderSql(const catalog::Table& table, const std::vector<std::string
          (escape.empty() ? "" : ", escape = " + QuoteLiteral(escape)) + compression_option + ")";
 }
 
+// A data column named like a partition key is the partition's value (as in Hive and Glue,
+// and as DuckDB's hive_partitioning reads such files): listing both would add a "_1" copy.
+bool IsPartitionKey(const catalog::Table& table, std::string_view column) {
+  return std::any_of(table.partition_keys.begin(), table.partition_keys.end(),
+                     [&](const catalog::PartitionKey& key) {
+                       return key.name.size() == column.size() &&
+                              std::equal(key.name.begin(), key.name.end(), column.begin(),
+                                         [](char a, char b) {
+                                           return std::tolower(static_cast<unsigned char>(a)) ==
+                                                  std::tolower(static_cast<unsigned char>(b));
+                                         });
+                     });
+}
+
 // The table's columns (cast to the catalog's types; NULL where the group lacks one), then
 // its partition columns.
 std::string ProjectionSql(const catalog::Table& table,
                           const std::vector<catalog::Column>& group_columns) {
   std::vector<std::string> projection;
   for (const catalog::Column& column : table.columns) {
+    if (IsPartitionKey(table, column.name))
+      continue;
     std::string name = catalog::QuoteIdentifier(column.name);
     bool present = group_columns.empty() || std::any_of(group_columns.begin(), group_columns.end(),
                                                         [&](const catalog::Column& other) {
@@ -100,6 +117,8 @@ std::string ProjectionSql(const catalog::Table& table,
 std::string EmptySql(const catalog::Table& table) {
   std::vector<std::string> projection;
   for (const catalog::Column& column : table.columns) {
+    if (IsPartitionKey(table, column.name))
+      continue;
     projection.push_back("CAST(NULL AS " + column.type + ") AS " +
                          catalog::QuoteIdentifier(column.name));
   }
