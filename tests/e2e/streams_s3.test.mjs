@@ -168,12 +168,12 @@ describe('streams on an S3 lake', { skip: !s3TestServer() && NO_S3_REASON }, () 
     assert.equal(stats.failed_records, 2);
     assert.equal(stats.last_delivery_error, '');
 
-    // Objects: <prefix>dt=<day>/event=<type>/events-<first lsn>-<last lsn>.parquet.
+    // Objects: <prefix>dt=<day>/event=<type>/events-<UTC time>-<first lsn>-<last lsn>.parquet.
     const keys = await listKeys(s3, bucket, `${root}streams/web/events/`);
     const days = new Set([utcDate(startedAt), utcDate(Date.now())]);
     const events = new Set();
     for (const key of keys) {
-      const match = /^dt=(\d{4}-\d\d-\d\d)\/event=([a-z]+)\/events-(\d{20})-(\d{20})\.parquet$/.exec(key);
+      const match = /^dt=(\d{4}-\d\d-\d\d)\/event=([a-z]+)\/events-\d{8}T\d{6}Z-(\d{20})-(\d{20})\.parquet$/.exec(key);
       assert.ok(match, `unexpected object ${key} in ${keys.join(', ')}`);
       assert.ok(days.has(match[1]), key);
       assert.ok(BigInt(match[3]) <= BigInt(match[4]), key);
@@ -220,7 +220,7 @@ describe('streams on an S3 lake', { skip: !s3TestServer() && NO_S3_REASON }, () 
     assert.ok(keys.length >= 1, 'objects delivered');
     const found = [];
     for (const key of keys) {
-      assert.match(key, /^dt=\d{4}-\d\d-\d\d\/logs-\d{20}-\d{20}\.json\.gz$/);
+      assert.match(key, /^dt=\d{4}-\d\d-\d\d\/logs-\d{8}T\d{6}Z-\d{20}-\d{20}\.json\.gz$/);
       const text = gunzipSync(await getObject(s3, bucket, prefix + key)).toString('utf8');
       found.push(...text.trim().split('\n').map((line) => JSON.parse(line)));
     }
@@ -389,7 +389,7 @@ describe('a stream whose S3 lake becomes unreachable', { skip: !s3TestServer() &
     try {
       const keys = await listKeys(s3, bucket, 'lake/streams/web/resilient/');
       assert.ok(keys.length >= 2, keys.join(', '));
-      for (const key of keys) assert.match(key, /^dt=\d{4}-\d\d-\d\d\/resilient-\d{20}-\d{20}\.parquet$/);
+      for (const key of keys) assert.match(key, /^dt=\d{4}-\d\d-\d\d\/resilient-\d{8}T\d{6}Z-\d{20}-\d{20}\.parquet$/);
     } finally {
       s3.destroy();
     }

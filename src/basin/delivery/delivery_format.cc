@@ -1,6 +1,7 @@
 #include "basin/delivery/delivery_format.h"
 
 #include <cstdio>
+#include <ctime>
 
 #include <nlohmann/json.hpp>
 
@@ -18,22 +19,27 @@ Result<PartitionedRecord> DecodeRecord(std::string_view encoded) {
                            std::string(encoded.substr(newline + 1))};
 }
 
-std::string EncodeFlushIntent(const std::vector<stream::Lsn>& lsns) {
-  return nlohmann::json{{"lsns", lsns}}.dump();
+std::string EncodeFlushIntent(const FlushIntent& intent) {
+  return nlohmann::json{{"lsns", intent.lsns}, {"time", intent.unix_seconds}}.dump();
 }
 
-Result<std::vector<stream::Lsn>> DecodeFlushIntent(std::string_view payload) {
+Result<FlushIntent> DecodeFlushIntent(std::string_view payload) {
   nlohmann::json json = nlohmann::json::parse(payload, nullptr, false);
   if (!json.is_object() || !json.contains("lsns") || !json["lsns"].is_array() ||
       json["lsns"].empty())
     return Status::InvalidArgument("malformed flush intent: " + std::string(payload));
-  std::vector<stream::Lsn> lsns;
+  FlushIntent intent;
   for (const auto& lsn : json["lsns"]) {
     if (!lsn.is_number_unsigned())
       return Status::InvalidArgument("malformed flush intent: " + std::string(payload));
-    lsns.push_back(lsn.get<stream::Lsn>());
+    intent.lsns.push_back(lsn.get<stream::Lsn>());
   }
-  return lsns;
+  if (json.contains("time")) {
+    if (!json["time"].is_number_integer())
+      return Status::InvalidArgument("malformed flush intent: " + std::string(payload));
+    intent.unix_seconds = json["time"].get<int64_t>();
+  }
+  return intent;
 }
 
 std::string EncodeDeliveredMark(stream::Lsn intent_lsn) {
@@ -47,12 +53,21 @@ Result<stream::Lsn> DecodeDeliveredMark(std::string_view payload) {
   return json["intent"].get<stream::Lsn>();
 }
 
-std::string ObjectName(std::string_view stream, stream::Lsn first, stream::Lsn last,
-                       std::string_view extension) {
+std::string ObjectName(std::string_view stream, int64_t unix_seconds, stream::Lsn first,
+                       stream::Lsn last, std::string_view extension) {
+  std::string name(stream);
+  if (unix_seconds > 0) {
+    std::time_t time = static_cast<std::time_t>(unix_seconds);
+    std::tm utc{};
+    gmtime_r(&time, &utc);
+    char stamp[24];
+    std::strftime(stamp, sizeof(stamp), "-%Y%m%dT%H%M%SZ", &utc);
+    name += stamp;
+  }
   char numbers[48];
   std::snprintf(numbers, sizeof(numbers), "-%020llu-%020llu.",
                 static_cast<unsigned long long>(first), static_cast<unsigned long long>(last));
-  return std::string(stream) + numbers + std::string(extension);
+  return name + numbers + std::string(extension);
 }
 
 std::string Extension(const stream::StreamDefinition& definition) {

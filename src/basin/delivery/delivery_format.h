@@ -24,18 +24,27 @@ struct PartitionedRecord {
 std::string EncodeRecord(const PartitionedRecord& record);
 Result<PartitionedRecord> DecodeRecord(std::string_view encoded);
 
-/// A flush intent: the batch entries (LSNs, ascending) one delivery covers. The delivery's
-/// object names come from the first and last (see ObjectName).
-std::string EncodeFlushIntent(const std::vector<stream::Lsn>& lsns);
-Result<std::vector<stream::Lsn>> DecodeFlushIntent(std::string_view payload);
+/// A flush intent: the batch entries (LSNs, ascending) one delivery covers, and when it was
+/// first tried (UTC seconds; 0 in intents written before names carried a time). The
+/// delivery's object names come from these (see ObjectName).
+struct FlushIntent {
+  std::vector<stream::Lsn> lsns;
+  int64_t unix_seconds = 0;
+  friend bool operator==(const FlushIntent&, const FlushIntent&) = default;
+};
+std::string EncodeFlushIntent(const FlushIntent& intent);
+Result<FlushIntent> DecodeFlushIntent(std::string_view payload);
 
 /// A delivered mark names the flush intent (its LSN) whose delivery completed.
 std::string EncodeDeliveredMark(stream::Lsn intent_lsn);
 Result<stream::Lsn> DecodeDeliveredMark(std::string_view payload);
 
-/// "<stream>-<first 20 digits>-<last 20 digits>.<ext>": the same for a repeated delivery.
-std::string ObjectName(std::string_view stream, stream::Lsn first, stream::Lsn last,
-                       std::string_view extension);
+/// "<stream>-<yyyyMMddTHHmmssZ>-<first LSN, 20 digits>-<last, 20 digits>.<ext>": the
+/// stream, when the delivery was first tried, and its place in the log; the same for a
+/// repeated delivery, and sorted by name in delivery order. Without the time segment when
+/// `unix_seconds` is 0 (an intent from before times were recorded).
+std::string ObjectName(std::string_view stream, int64_t unix_seconds, stream::Lsn first,
+                       stream::Lsn last, std::string_view extension);
 
 /// "parquet", "json", "json.gz" or "json.zst".
 std::string Extension(const stream::StreamDefinition& definition);

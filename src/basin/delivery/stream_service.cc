@@ -182,7 +182,7 @@ StreamService::StreamState& StreamService::StateFor(const stream::StoredStream& 
 Status StreamService::Recover() {
   struct Seen {
     std::map<Lsn, std::vector<PartitionedRecord>> batches;
-    std::map<Lsn, std::vector<Lsn>> intents;
+    std::map<Lsn, FlushIntent> intents;
     std::set<Lsn> marked;
   };
   std::map<uint64_t, Seen> seen;
@@ -228,7 +228,8 @@ Status StreamService::Recover() {
     }
     StreamState& state = StateFor(*found->second);
     std::set<Lsn> taken;  // delivered, or in the delivery to repeat
-    for (const auto& [intent, lsns] : stream.intents) {
+    for (const auto& [intent, recorded] : stream.intents) {
+      const std::vector<Lsn>& lsns = recorded.lsns;
       if (stream.marked.contains(intent)) {
         taken.insert(lsns.begin(), lsns.end());
         continue;
@@ -240,7 +241,7 @@ Status StreamService::Recover() {
                                 std::to_string(state.delivery->intent_lsn) + " and " +
                                 std::to_string(intent) + ")");
       }
-      Delivery delivery{.intent_lsn = intent};
+      Delivery delivery{.intent_lsn = intent, .intent_time = recorded.unix_seconds};
       for (Lsn lsn : lsns) {
         auto batch = stream.batches.find(lsn);
         if (batch == stream.batches.end()) {
@@ -644,12 +645,16 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     std::vector<Lsn> lsns;
     for (const Buffered& entry : delivery.entries)
       lsns.push_back(entry.lsn);
-    std::string payload = EncodeFlushIntent(lsns);
+    int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    std::string payload = EncodeFlushIntent({.lsns = lsns, .unix_seconds = now});
     BASIN_ASSIGN_OR_RETURN(Lsn intent, wal_->Append({.kind = stream::EntryKind::kFlushIntent,
                                                      .stream_id = stream_id,
                                                      .payload = payload}));
     std::lock_guard<std::mutex> lock(mutex_);
     delivery.intent_lsn = intent;
+    delivery.intent_time = now;
   }
   const Lsn first = delivery.entries.front().lsn;
   const Lsn last = delivery.entries.back().lsn;
@@ -702,7 +707,9 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     // A failing error prefix holds up the good records for a few attempts only; then the
     // refused ones are counted and logged, and delivery goes on.
     Status written = WriteRefused(
-        definition, "delivery-" + ObjectName(definition.name, first, last, "json"), refused);
+        definition,
+        "delivery-" + ObjectName(definition.name, delivery.intent_time, first, last, "json"),
+        refused);
     if (!written.ok() && delivery.attempts < kErrorWriteAttempts)
       return written.WithContext("writing refused records to " + definition.error_prefix);
     if (!written.ok()) {
@@ -729,9 +736,9 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
       DeleteTemporary(*group.tmp.store, group.tmp.key);
   };
   for (const auto& [partition, lines] : lines_of) {
-    std::string temporary =
-        definition.prefix + "_tmp/" +
-        ObjectName(definition.name, first, last, std::to_string(groups.size()) + ".json");
+    std::string temporary = definition.prefix + "_tmp/" +
+                            ObjectName(definition.name, delivery.intent_time, first, last,
+                                       std::to_string(groups.size()) + ".json");
     Result<storage::StoreResolver::Resolved> tmp = stores_.Resolve(temporary);
     if (!tmp.ok()) {
       remove_temporaries();
@@ -766,8 +773,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
   });
   std::string extension = Extension(definition);
   for (const Group& group : groups) {
-    std::string target =
-        definition.prefix + group.partition + ObjectName(definition.name, first, last, extension);
+    std::string target = definition.prefix + group.partition +
+                         ObjectName(definition.name, delivery.intent_time, first, last, extension);
     Result<storage::StoreResolver::Resolved> final_object = stores_.Resolve(target);
     Status written = final_object.status();
     if (final_object.ok() && definition.format == stream::OutputFormat::kNdjson) {
@@ -796,7 +803,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
 
   if (definition.format == stream::OutputFormat::kParquet && existing.ok() &&
       !SameColumns(existing->columns, columns)) {
-    std::string delivered_name = ObjectName(definition.name, first, last, extension);
+    std::string delivered_name =
+        ObjectName(definition.name, delivery.intent_time, first, last, extension);
     for (const Group& group : groups) {
       BASIN_RETURN_IF_ERROR(AlignOlderObjects(engine_, stores_, definition.prefix + group.partition,
                                               definition.prefix + "_tmp/", delivered_name,

@@ -135,6 +135,7 @@ class StreamService {
   // A delivery under way (or to retry): its intent is in the log once intent_lsn != 0.
   struct Delivery {
     stream::Lsn intent_lsn = 0;
+    int64_t intent_time = 0;        // UTC seconds in the intent: part of the object names
     std::vector<Buffered> entries;  // ascending LSN
     // The definition read when the delivery was first tried; its retries use the same one, so
     // they write the same objects (a recovered delivery uses the definition at the restart).

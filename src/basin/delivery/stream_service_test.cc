@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -170,6 +171,14 @@ class StreamServiceTest : public ::testing::TestWithParam<metadata::Backend> {
   std::unique_ptr<StreamService> service_;
 };
 
+// Object keys with the delivery time taken out of their names ("-20261125T062533Z").
+std::vector<std::string> WithoutTime(std::vector<std::string> keys) {
+  static const std::regex kTime("-[0-9]{8}T[0-9]{6}Z-");
+  for (std::string& key : keys)
+    key = std::regex_replace(key, kTime, "-");
+  return keys;
+}
+
 stream::StreamDefinition Clicks(int buffer_seconds = 1) {
   return {.name = "clicks",
           .database = "web",
@@ -194,7 +203,7 @@ TEST_P(StreamServiceTest, TimeFlushDeliversOnePartitionPerValueAndRefusesBadReco
       << result.records[3].message();
 
   WaitDelivered("clicks", 3);  // buffer_seconds 1, no further records: the timer delivers
-  std::vector<std::string> clicks = Keys("streams/web/clicks/event=click/");
+  std::vector<std::string> clicks = WithoutTime(Keys("streams/web/clicks/event=click/"));
   ASSERT_EQ(clicks.size(), 1u);
   EXPECT_EQ(
       clicks[0],
@@ -242,7 +251,7 @@ TEST_P(StreamServiceTest, NdjsonUnpartitionedAndStopFlushes) {
   OpenService();
   IngestOk("logs", {R"({"id": 1, "msg": "a"})", R"({"id": 2, "msg": "b"})"});
   ASSERT_TRUE(service_->Stop().ok());
-  EXPECT_EQ(Keys("streams/web/logs/"),
+  EXPECT_EQ(WithoutTime(Keys("streams/web/logs/")),
             std::vector<std::string>{
                 "streams/web/logs/logs-00000000000000000001-00000000000000000001.json"});
   EXPECT_EQ(Scalar("SELECT string_agg(msg, ',' ORDER BY id) FROM web.logs"), "a,b");
@@ -284,7 +293,8 @@ TEST_P(StreamServiceTest, RepeatedFlushIntentReplacesItsObjects) {
   std::vector<std::string> records = {EncodeRecord({"event=a/", R"({"id":1,"type":"a"})"}),
                                       EncodeRecord({"event=b/", R"({"id":2,"type":"b"})"})};
   std::string batch = stream::EncodeRecordBatch(records);
-  std::string intent = EncodeFlushIntent({1});
+  // 2025-11-24T16:00:00Z: the repeat names its objects with the intent's time, not its own.
+  std::string intent = EncodeFlushIntent({.lsns = {1}, .unix_seconds = 1764000000});
   {
     // As if a delivery had written its objects and crashed before its mark.
     auto wal = stream::WriteAheadLog::Open(root_ + "/wal");
@@ -312,10 +322,10 @@ TEST_P(StreamServiceTest, RepeatedFlushIntentReplacesItsObjects) {
   OpenService();
   WaitDelivered("clicks", 2);
   ASSERT_TRUE(service_->Stop().ok());
-  EXPECT_EQ(
-      Keys("streams/web/clicks/event=a/"),
-      std::vector<std::string>{
-          "streams/web/clicks/event=a/clicks-00000000000000000001-00000000000000000001.parquet"});
+  EXPECT_EQ(Keys("streams/web/clicks/event=a/"),
+            std::vector<std::string>{
+                "streams/web/clicks/event=a/"
+                "clicks-20251124T160000Z-00000000000000000001-00000000000000000001.parquet"});
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "2");
 }
 
@@ -407,7 +417,7 @@ TEST_P(StreamServiceTest, CompressedNdjson) {
   IngestOk("logs", {R"({"id": 1, "msg": "a"})", R"({"id": 2, "msg": "b"})"});
   ASSERT_TRUE(service_->Stop().ok());
 
-  EXPECT_EQ(Keys("streams/web/logs/"),
+  EXPECT_EQ(WithoutTime(Keys("streams/web/logs/")),
             std::vector<std::string>{
                 "streams/web/logs/logs-00000000000000000001-00000000000000000001.json.gz"});
   EXPECT_EQ(Scalar("SELECT string_agg(msg, ',' ORDER BY id) FROM web.logs"), "a,b");
@@ -423,7 +433,7 @@ TEST_P(StreamServiceTest, DefaultPrefixExpressionPartitionsByArrivalDate) {
       service_->Ingest("daily", {R"({"id": 1})", R"({"id": 2})"}, arrival);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   ASSERT_TRUE(service_->Stop().ok());
-  EXPECT_EQ(Keys("streams/web/daily/dt=2026-03-07/"),
+  EXPECT_EQ(WithoutTime(Keys("streams/web/daily/dt=2026-03-07/")),
             std::vector<std::string>{"streams/web/daily/dt=2026-03-07/"
                                      "daily-00000000000000000001-00000000000000000001.parquet"});
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.daily WHERE dt = DATE '2026-03-07'"), "2");
@@ -625,12 +635,16 @@ INSTANTIATE_TEST_SUITE_P(Engines, StreamServiceTest,
                          });
 
 TEST(DeliveryFormatTest, RoundTripsAndNames) {
-  EXPECT_EQ(ObjectName("s", 3, 42, "parquet"),
+  EXPECT_EQ(ObjectName("s", 1764000000, 3, 42, "parquet"),
+            "s-20251124T160000Z-00000000000000000003-00000000000000000042.parquet");
+  EXPECT_EQ(ObjectName("s", 0, 3, 42, "parquet"),  // an intent from before times were kept
             "s-00000000000000000003-00000000000000000042.parquet");
   Result<PartitionedRecord> record = DecodeRecord(EncodeRecord({"dt=x/", "{\"a\":\"1\\n2\"}"}));
   ASSERT_TRUE(record.ok());
   EXPECT_EQ(record->partition, "dt=x/");
-  EXPECT_EQ(*DecodeFlushIntent(EncodeFlushIntent({4, 9})), (std::vector<stream::Lsn>{4, 9}));
+  FlushIntent intent{.lsns = {4, 9}, .unix_seconds = 1764000000};
+  EXPECT_EQ(*DecodeFlushIntent(EncodeFlushIntent(intent)), intent);
+  EXPECT_EQ(DecodeFlushIntent(R"({"lsns": [4]})")->unix_seconds, 0);
   EXPECT_EQ(*DecodeDeliveredMark(EncodeDeliveredMark(7)), 7u);
   EXPECT_FALSE(DecodeFlushIntent("{}").ok());
   std::vector<catalog::PartitionKey> keys = {{"dt", "DATE"}, {"event", "VARCHAR"}};
