@@ -6,6 +6,7 @@
 #include "basin/catalog/schema.h"
 #include "basin/common/log.h"
 #include "basin/delivery/compression.h"
+#include "basin/delivery/record_screen.h"
 #include "basin/query/table_scan.h"
 #include "basin/stream/prefix_expression.h"
 
@@ -122,6 +123,61 @@ Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
     BASIN_RETURN_IF_ERROR(copied);
   }
   return Status::OK();
+}
+
+// Strings for non-text columns are cast by DuckDB when the objects are written; those it
+// cannot cast would fail the whole delivery for ever. They are found with the engine's own
+// TRY_CAST over the staged records (one query per group, only when there are such strings)
+// and their records refused. Returns how many were refused.
+Result<size_t> RefuseUncastableStrings(query::Engine& engine, const std::string& staged_url,
+                                       const catalog::Table& table,
+                                       std::vector<ScreenedRecord>& records,
+                                       std::vector<nlohmann::json>& refused) {
+  std::map<std::string, std::string> types;  // of the columns to check, by name
+  for (const ScreenedRecord& record : records) {
+    for (const auto& [column, value] : record.engine_checks) {
+      for (const catalog::Column& known : table.columns) {
+        if (known.name == column)
+          types[column] = known.type;
+      }
+    }
+  }
+  if (types.empty())
+    return size_t{0};
+  std::string read_columns, selects;
+  for (const auto& [column, type] : types) {
+    read_columns +=
+        (read_columns.empty() ? "" : ", ") + query::QuoteLiteral(column) + ": 'VARCHAR'";
+    std::string name = catalog::QuoteIdentifier(column);
+    selects += std::string(selects.empty() ? "" : " UNION ALL ") + "SELECT DISTINCT " +
+               query::QuoteLiteral(column) + " AS c, " + name + " AS v FROM staged WHERE " + name +
+               " IS NOT NULL AND TRY_CAST(" + name + " AS " + type + ") IS NULL";
+  }
+  BASIN_ASSIGN_OR_RETURN(
+      query::QueryResult bad,
+      engine.Execute("WITH staged AS (SELECT * FROM read_json(" + query::QuoteLiteral(staged_url) +
+                     ", format = 'newline_delimited', columns = {" + read_columns + "})) " +
+                     selects));
+  std::set<std::pair<std::string, std::string>> uncastable;
+  for (const auto& row : bad.rows) {
+    if (row.size() >= 2 && row[0] && row[1])
+      uncastable.emplace(*row[0], *row[1]);
+  }
+  if (uncastable.empty())
+    return size_t{0};
+  const std::string qualified = table.database + "." + table.name;
+  size_t before = records.size();
+  std::erase_if(records, [&](const ScreenedRecord& record) {
+    for (const auto& check : record.engine_checks) {
+      if (uncastable.contains(check)) {
+        refused.push_back(
+            EngineRefusal(record, check.first, check.second, types[check.first], qualified));
+        return true;
+      }
+    }
+    return false;
+  });
+  return before - records.size();
 }
 
 }  // namespace
@@ -669,59 +725,37 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
                                       ", the stream writes " + TableFormat(definition));
   }
 
-  // Records with fields the table lacks, when the stream may not add columns.
-  std::set<std::string> known;
-  bool check_fields =
-      existing.ok() && definition.unknown_fields == stream::UnknownFieldPolicy::kError;
-  if (check_fields) {
-    for (const catalog::Column& column : existing->columns)
-      known.insert(Lower(column.name));
+  // Records the table cannot take (unknown fields when the stream may not add columns,
+  // values its column types cannot hold) go to the error prefix.
+  std::vector<const PartitionedRecord*> all_records;
+  for (const Buffered& entry : delivery.entries) {
+    for (const PartitionedRecord& record : entry.records)
+      all_records.push_back(&record);
   }
+  ScreenedRecords screened = ScreenRecords(
+      all_records, existing.ok() ? std::optional<catalog::Table>(*existing) : std::nullopt,
+      definition.unknown_fields == stream::UnknownFieldPolicy::kError);
+  std::vector<nlohmann::json>& refused = screened.refused;
   std::map<std::string, std::string> lines_of;  // by partition
   std::map<std::string, int64_t> records_of;
-  std::vector<nlohmann::json> refused;
-  for (const Buffered& entry : delivery.entries) {
-    for (const PartitionedRecord& record : entry.records) {
-      if (check_fields) {
-        nlohmann::json parsed = nlohmann::json::parse(record.json, nullptr, false);
-        std::string unknown;
-        for (const auto& [key, value] : parsed.items()) {
-          if (!known.contains(Lower(key))) {
-            unknown = key;
-            break;
-          }
-        }
-        if (!unknown.empty()) {
-          refused.push_back({{"code", "InvalidArgument"},
-                             {"reason", "field '" + unknown + "' is not a column of " + qualified +
-                                            " (the stream's unknown_fields is error)"},
-                             {"raw", record.json}});
-          continue;
-        }
-      }
-      lines_of[record.partition] += record.json + "\n";
-      records_of[record.partition] += 1;
-    }
-  }
-  if (!refused.empty()) {
-    // A failing error prefix holds up the good records for a few attempts only; then the
-    // refused ones are counted and logged, and delivery goes on.
-    Status written = WriteRefused(
-        definition,
-        "delivery-" + ObjectName(definition.name, delivery.intent_time, first, last, "json"),
-        refused);
-    if (!written.ok() && delivery.attempts < kErrorWriteAttempts)
-      return written.WithContext("writing refused records to " + definition.error_prefix);
-    if (!written.ok()) {
-      log::Warn("stream_error_write_failed", {{"stream", definition.name},
-                                              {"records", refused.size()},
-                                              {"error", written.ToString()}});
-    }
-  }
+  auto take_lines = [&](const std::string& partition, const std::vector<ScreenedRecord>& records) {
+    std::string& lines = lines_of[partition];
+    lines.clear();
+    for (const ScreenedRecord& record : records)
+      lines += record.json + "\n";
+    records_of[partition] = static_cast<int64_t>(records.size());
+  };
+  for (const auto& [partition, records] : screened.by_partition)
+    take_lines(partition, records);
 
-  DeliveryCounts counts{.refused = static_cast<int64_t>(refused.size())};
   std::vector<catalog::Column> columns =
       existing.ok() ? existing->columns : std::vector<catalog::Column>{};
+  auto in_table = [&](const std::string& name) {
+    return existing.ok() && std::any_of(existing->columns.begin(), existing->columns.end(),
+                                        [&](const catalog::Column& column) {
+                                          return Lower(column.name) == Lower(name);
+                                        });
+  };
   // Each group as NDJSON in a '_' folder (table scans skip those), for the engine to read;
   // every object is then written with the columns of all groups, so they read together.
   struct Group {
@@ -735,7 +769,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     for (Group& group : groups)
       DeleteTemporary(*group.tmp.store, group.tmp.key);
   };
-  for (const auto& [partition, lines] : lines_of) {
+  for (auto& [partition, records] : screened.by_partition) {
+    const std::string& lines = lines_of[partition];
     std::string temporary = definition.prefix + "_tmp/" +
                             ObjectName(definition.name, delivery.intent_time, first, last,
                                        std::to_string(groups.size()) + ".json");
@@ -746,22 +781,57 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     }
     groups.push_back({partition, &lines, temporary, *tmp});
     Status staged = tmp->store->Write(tmp->key, lines);
+    if (staged.ok()) {
+      Result<size_t> dropped =
+          existing.ok() ? RefuseUncastableStrings(engine_, temporary, *existing, records, refused)
+                        : Result<size_t>(size_t{0});
+      staged = dropped.status();
+      if (dropped.ok() && *dropped > 0) {
+        take_lines(partition, records);
+        staged = tmp->store->Write(tmp->key, lines);
+      }
+    }
     Result<query::QueryResult> described =
-        staged.ok()
+        staged.ok() && !records.empty()
             ? engine_.Execute("DESCRIBE SELECT * FROM read_json(" + query::QuoteLiteral(temporary) +
                               ", format = 'newline_delimited')")
-            : Result<query::QueryResult>(staged);
+        : staged.ok() ? Result<query::QueryResult>(query::QueryResult{})
+                      : Result<query::QueryResult>(staged);
     if (!described.ok()) {
       remove_temporaries();
       return described.status().WithContext("reading the records of " + definition.name);
     }
+    if (records.empty()) {  // every record of the partition was refused
+      DeleteTemporary(*groups.back().tmp.store, groups.back().tmp.key);
+      groups.pop_back();
+      lines_of.erase(partition);
+      continue;
+    }
     std::vector<catalog::Column> found;
     for (const auto& row : described->rows) {
-      if (row.size() >= 2 && row[0] && row[1])
+      if (row.size() >= 2 && row[0] && row[1] && !in_table(*row[0]))
         found.push_back({.name = *row[0], .type = *row[1]});
     }
-    columns = catalog::MergeColumns(columns, found);
+    columns = catalog::MergeColumns(columns, found);  // the table's columns keep their types
   }
+  if (!refused.empty()) {
+    // A failing error prefix holds up the good records for a few attempts only; then the
+    // refused ones are counted and logged, and delivery goes on.
+    Status written = WriteRefused(
+        definition,
+        "delivery-" + ObjectName(definition.name, delivery.intent_time, first, last, "json"),
+        refused);
+    if (!written.ok() && delivery.attempts < kErrorWriteAttempts) {
+      remove_temporaries();
+      return written.WithContext("writing refused records to " + definition.error_prefix);
+    }
+    if (!written.ok()) {
+      log::Warn("stream_error_write_failed", {{"stream", definition.name},
+                                              {"records", refused.size()},
+                                              {"error", written.ToString()}});
+    }
+  }
+  DeliveryCounts counts{.refused = static_cast<int64_t>(refused.size())};
   // A field that is also a partition key is the partition's value (as in Hive and Glue): it
   // is not a column, so Parquet objects do not store it twice and scans show it once.
   const std::vector<catalog::PartitionKey> keys =

@@ -526,6 +526,42 @@ TEST_P(StreamServiceTest, AFieldNamedLikeItsPartitionKeyIsOneColumn) {
   EXPECT_EQ(Keys("streams/web/clicks/type=a/").size(), 2u);
 }
 
+TEST_P(StreamServiceTest, ValuesTheColumnTypesCannotHoldGoToTheErrorPrefix) {
+  CreateStream(Clicks(/*buffer_seconds=*/0));
+  OpenService();
+  IngestOk("clicks", {R"({"type": "a", "id": 1, "day": "2026-11-25"})"});
+  WaitDelivered("clicks", 1);  // the table: id BIGINT, day DATE
+  IngestOk("clicks", {
+                         R"({"type": "a", "id": "42", "day": "2026-11-26"})",  // DuckDB casts it
+                         R"({"type": "a", "id": "abc"})",
+                         R"({"type": "a", "id": 1.5})",
+                         R"({"type": "b", "id": 7, "day": "not a date"})",
+                         R"({"type": "b", "id": 8, "day": null})",
+                     });
+  WaitDelivered("clicks", 3);
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(service_->Stats("clicks")->failed_records, 3);
+  EXPECT_EQ(Scalar("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM web.clicks"), "1,8,42");
+  Result<catalog::Table> table = catalog_->GetTable("web", "clicks");
+  ASSERT_TRUE(table.ok());
+  for (const catalog::Column& column : table->columns) {  // types are kept, never widened
+    if (column.name == "id") {
+      EXPECT_EQ(column.type, "BIGINT");
+    } else if (column.name == "day") {
+      EXPECT_EQ(column.type, "DATE");
+    }
+  }
+  std::vector<std::string> errors = Keys("streams/_errors/clicks/");
+  ASSERT_EQ(errors.size(), 1u);
+  std::string text = *lake_->ReadAll(errors[0]);
+  EXPECT_NE(text.find(R"(field 'id': \"abc\" cannot be converted to BIGINT)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("field 'id': 1.5 is not a whole number"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(field 'day': \"not a date\" cannot be converted to DATE)"),
+            std::string::npos)
+      << text;
+}
+
 TEST_P(StreamServiceTest, FullBuffersRefuseWithUnavailableUntilDelivered) {
   CreateStream(Clicks(/*buffer_seconds=*/1));
   OpenServiceWith({.max_buffered_bytes = 2000});
