@@ -1,7 +1,7 @@
 # basin: two commands do everything on a fresh Debian 12 machine.
 #   make run   installs what is missing, builds, and starts basin on the embedded default
 #   make test  installs what is missing, builds (release + ASan/UBSan), runs every test
-# Other targets: build, asan, bench, bench-query, install (PREFIX=/usr/local), format, clean.
+# Other targets: build, asan, bench, bench-query, bench-ingest, install (PREFIX=/usr/local), format, clean.
 
 BUILD_DIR ?= build/release
 ASAN_DIR  ?= build/asan
@@ -12,7 +12,7 @@ JOBS      ?= $(shell nproc)
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps test-deps configure build asan run test test-release test-asan test-e2e bench bench-query install format clean
+.PHONY: all deps test-deps configure build asan run test test-release test-asan test-e2e bench bench-query bench-ingest install format clean
 
 all: build
 
@@ -46,6 +46,10 @@ bench: build test-deps
 # The query benchmark alone; QUERY_BENCH_FLAGS="--quick" for a 1M-row smoke run.
 bench-query: build test-deps
 	scripts/with-test-servers.sh bench/run-query.sh $(BUILD_DIR) $(QUERY_BENCH_FLAGS)
+
+# The stream ingest benchmark alone; INGEST_BENCH_FLAGS="--quick" for a few-second smoke run.
+bench-ingest: build
+	bench/run-ingest.sh $(BUILD_DIR) $(INGEST_BENCH_FLAGS)
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)

@@ -170,6 +170,8 @@ class ServerProcess {
   ~ServerProcess() { Stop(); }
 
   int port() const { return port_; }
+  /// The server's process id (0 once stopped), for reading /proc/<pid>/status.
+  pid_t pid() const { return pid_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
   /// SIGTERM, then SIGKILL if it has not exited after 10 s.
