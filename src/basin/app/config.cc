@@ -135,6 +135,9 @@ Result<Config> LoadConfig(const std::string& home, const std::map<std::string, s
   if (YAML::Node server = root["server"]) {
     BASIN_RETURN_IF_ERROR(Read(server["listen"], "server.listen", file, config.listen));
     BASIN_RETURN_IF_ERROR(ReadBytes(server["max_request_size"], "server.max_request_size", file, config.max_request_bytes));
+    BASIN_RETURN_IF_ERROR(Read(server["threads"], "server.threads", file, config.server_threads));
+    if (config.server_threads < 2 || config.server_threads > 4096)
+      return Status::InvalidArgument(file + ": field 'server.threads' must be 2-4096");
   }
   if (YAML::Node log = root["log"]) BASIN_RETURN_IF_ERROR(Read(log["level"], "log.level", file, config.log_level));
   if (YAML::Node query = root["query"]) {
@@ -207,7 +210,8 @@ std::string DefaultConfigText(const std::string& lake, const std::string& metada
       "metadata: " + metadata + "\n\n"
       "server:\n"
       "  listen: 127.0.0.1:8080\n"
-      "  max_request_size: 64MiB\n\n"
+      "  max_request_size: 64MiB\n"
+      "  threads: 64   # concurrent connections (a kept-alive connection holds one)\n\n"
       "log:\n"
       "  level: info   # trace, debug, info, warn, error\n\n"
       "query:\n"

@@ -63,7 +63,8 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   if (!crawler.ok()) return ReportError(crawler.status());
 
   server::ServerOptions options{.host = address->first, .port = address->second,
-                                .max_request_bytes = config.max_request_bytes};
+                                .max_request_bytes = config.max_request_bytes,
+                                .worker_threads = config.server_threads};
   Result<metadata::Database*> database = (*home)->Metadata();
   if (!database.ok()) return ReportError(database.status());
   query::QueryHistory history(**database);

@@ -1,9 +1,10 @@
 #include "basin/delivery/record_screen.h"
 
 #include <cctype>
-#include <cmath>
-#include <limits>
 #include <set>
+
+#include "basin/catalog/schema.h"
+#include "basin/query/table_scan.h"
 
 namespace basin::delivery {
 namespace {
@@ -22,139 +23,112 @@ std::string Lower(std::string_view text) {
   return lower;
 }
 
-// The smallest and largest value of an integer type, or nullopt for other types.
-std::optional<std::pair<double, double>> IntegerRange(const std::string& base) {
-  if (base == "TINYINT" || base == "INT1")
-    return std::pair{-128.0, 127.0};
-  if (base == "SMALLINT" || base == "INT2")
-    return std::pair{-32768.0, 32767.0};
-  if (base == "INTEGER" || base == "INT" || base == "INT4")
-    return std::pair{-2147483648.0, 2147483647.0};
-  if (base == "BIGINT" || base == "INT8" || base == "HUGEINT")
-    return std::pair{-9223372036854775808.0, 9223372036854775807.0};
-  if (base == "UTINYINT")
-    return std::pair{0.0, 255.0};
-  if (base == "USMALLINT")
-    return std::pair{0.0, 65535.0};
-  if (base == "UINTEGER")
-    return std::pair{0.0, 4294967295.0};
-  if (base == "UBIGINT" || base == "UHUGEINT")
-    return std::pair{0.0, 18446744073709551615.0};
-  return std::nullopt;
-}
-
-std::string Shown(const nlohmann::json& value) {
-  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return text.size() > 60 ? text.substr(0, 57) + "..." : text;
-}
-
-}  // namespace
-
-std::string ValueMisfit(const nlohmann::json& value, std::string_view type, bool* ask_engine) {
-  *ask_engine = false;
-  if (value.is_null())
-    return "";
+// "BIGINT", "DECIMAL(18,3)" -> "BIGINT", "DECIMAL"; "" for nested types (any value goes).
+std::string ScalarBase(std::string_view type) {
   std::string upper = Upper(type);
   std::string base = upper.substr(0, upper.find_first_of("(<[ "));
   bool nested = upper.find_first_of("[<") != std::string::npos || base == "STRUCT" ||
                 base == "MAP" || base == "LIST" || base == "UNION";
-  if (nested)
-    return value.is_structured() ? "" : Shown(value) + " is not an object or array";
-  if (base == "VARCHAR" || base == "TEXT" || base == "STRING" || base == "JSON" || base == "BLOB" ||
-      base == "ENUM")
-    return "";
-  if (value.is_structured())
-    return Shown(value) + " is not a single value";
-  if (value.is_string()) {
-    *ask_engine = true;  // DuckDB's cast decides ("42", "2026-11-25", "true")
-    return "";
-  }
-  if (std::optional<std::pair<double, double>> range = IntegerRange(base)) {
-    if (!value.is_number())
-      return Shown(value) + " is not a number";
-    if (value.is_number_float()) {
-      double number = value.get<double>();
-      if (std::floor(number) != number)
-        return Shown(value) + " is not a whole number";
-    }
-    double number = value.is_number_unsigned() ? static_cast<double>(value.get<uint64_t>())
-                                               : value.get<double>();
-    if (number < range->first || number > range->second)
-      return Shown(value) + " is out of range";
-    return "";
-  }
-  if (base == "DOUBLE" || base == "FLOAT" || base == "REAL" || base == "DECIMAL" ||
-      base == "NUMERIC" || base == "FLOAT4" || base == "FLOAT8")
-    return value.is_number() ? "" : Shown(value) + " is not a number";
-  if (base == "BOOLEAN" || base == "BOOL")
-    return value.is_boolean() ? "" : Shown(value) + " is not true or false";
-  if (base == "DATE" || base.starts_with("TIME") || base == "INTERVAL" || base == "UUID")
-    return Shown(value) + " is not a string";
-  return "";  // a type basin does not know: DuckDB decides when writing
+  return nested ? "" : base;
 }
+
+bool IsText(const std::string& base) {
+  return base == "VARCHAR" || base == "TEXT" || base == "STRING" || base == "JSON" ||
+         base == "BLOB" || base == "ENUM";
+}
+
+bool IsInteger(const std::string& base) {
+  static const std::set<std::string> kIntegers = {
+      "TINYINT", "SMALLINT", "INTEGER",  "INT",       "BIGINT",   "HUGEINT", "INT1",    "INT2",
+      "INT4",    "INT8",     "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"};
+  return kIntegers.contains(base);
+}
+
+std::string Shown(const std::string& value) {
+  return value.size() > 60 ? value.substr(0, 57) + "..." : value;
+}
+
+}  // namespace
 
 ScreenedRecords ScreenRecords(const std::vector<const PartitionedRecord*>& records,
                               const std::optional<catalog::Table>& table,
                               bool refuse_unknown_fields) {
   ScreenedRecords screened;
-  if (!table) {
-    for (const PartitionedRecord* record : records)
-      screened.by_partition[record->partition].push_back({record->json, {}});
-    return screened;
+  std::set<std::string> known;  // lower-case column and partition key names
+  bool check = table.has_value() && refuse_unknown_fields;
+  if (check) {
+    for (const catalog::Column& column : table->columns)
+      known.insert(Lower(column.name));
+    for (const catalog::PartitionKey& key : table->partition_keys)
+      known.insert(Lower(key.name));
   }
-  const std::string qualified = table->database + "." + table->name;
-  std::map<std::string, const catalog::Column*> columns;  // by lower-case name
-  for (const catalog::Column& column : table->columns)
-    columns[Lower(column.name)] = &column;
-  std::set<std::string> partition_keys;
-  for (const catalog::PartitionKey& key : table->partition_keys)
-    partition_keys.insert(Lower(key.name));
-
   for (const PartitionedRecord* record : records) {
-    nlohmann::json parsed = nlohmann::json::parse(record->json, nullptr, false);
-    ScreenedRecord kept{record->json, {}};
-    std::string reason;
-    for (const auto& [key, value] : parsed.items()) {
-      std::string name = Lower(key);
-      if (partition_keys.contains(name))
-        continue;  // the partition's value
-      auto column = columns.find(name);
-      if (column == columns.end()) {
-        if (refuse_unknown_fields) {
-          reason = "field '" + key + "' is not a column of " + qualified +
-                   " (the stream's unknown_fields is error)";
+    if (check) {
+      nlohmann::json parsed = nlohmann::json::parse(record->json, nullptr, false);
+      std::string unknown;
+      for (const auto& [key, value] : parsed.items()) {
+        if (!known.contains(Lower(key))) {
+          unknown = key;
           break;
         }
-        continue;  // a new column
       }
-      bool ask_engine = false;
-      std::string misfit = ValueMisfit(value, column->second->type, &ask_engine);
-      if (!misfit.empty()) {
-        reason = "field '" + key + "': " + misfit + ", so it cannot be stored in column " +
-                 column->second->name + " " + column->second->type + " of " + qualified;
-        break;
+      if (!unknown.empty()) {
+        screened.refused.push_back(
+            {{"code", "InvalidArgument"},
+             {"reason", "field '" + unknown + "' is not a column of " + table->database + "." +
+                            table->name + " (the stream's unknown_fields is error)"},
+             {"raw", record->json}});
+        continue;
       }
-      if (ask_engine)
-        kept.engine_checks.emplace_back(column->second->name, value.get<std::string>());
     }
-    if (!reason.empty()) {
-      screened.refused.push_back(
-          {{"code", "InvalidArgument"}, {"reason", reason}, {"raw", record->json}});
-      continue;
-    }
-    screened.by_partition[record->partition].push_back(std::move(kept));
+    screened.by_partition[record->partition].push_back(record->json);
   }
   return screened;
 }
 
-nlohmann::json EngineRefusal(const ScreenedRecord& record, const std::string& column,
-                             const std::string& value, const std::string& type,
-                             const std::string& qualified_table) {
+std::string StagedLine(const std::string& record_json, size_t row) {
+  std::string line = "{\"" + std::string(kRowField) + "\":" + std::to_string(row);
+  if (record_json.size() > 2)  // "{...}": its fields follow
+    line += "," + record_json.substr(1);
+  else
+    line += "}";
+  return line;
+}
+
+std::string CastCheckSql(const std::string& staged_url, const catalog::Table& table) {
+  std::string read_columns = query::QuoteLiteral(kRowField) + ": 'BIGINT'";
+  std::string checks;
+  for (const catalog::Column& column : table.columns) {
+    std::string base = ScalarBase(column.type);
+    if (base.empty() || IsText(base))
+      continue;
+    // Read as text (a number as its digits, an object as its JSON), then cast as the
+    // delivery will; for integers, a fraction would be rounded: refused instead.
+    std::string name = catalog::QuoteIdentifier(column.name);
+    std::string bad = "TRY_CAST(" + name + " AS " + column.type + ") IS NULL";
+    if (IsInteger(base))
+      bad += " OR (TRY_CAST(" + name + " AS DOUBLE) IS NOT NULL AND TRY_CAST(" + name +
+             " AS DOUBLE) <> floor(TRY_CAST(" + name + " AS DOUBLE)))";
+    read_columns += ", " + query::QuoteLiteral(column.name) + ": 'VARCHAR'";
+    checks += std::string(checks.empty() ? "" : " UNION ALL ") + "SELECT " +
+              catalog::QuoteIdentifier(kRowField) + " AS row, " + query::QuoteLiteral(column.name) +
+              " AS name, " + name + " AS value FROM staged WHERE " + name + " IS NOT NULL AND (" +
+              bad + ")";
+  }
+  if (checks.empty())
+    return "";
+  return "WITH staged AS (SELECT * FROM read_json(" + query::QuoteLiteral(staged_url) +
+         ", format = 'newline_delimited', columns = {" + read_columns + "})) " + checks;
+}
+
+nlohmann::json CastRefusal(const std::string& record_json, const catalog::Column& column,
+                           const std::string& value, const std::string& qualified_table) {
   return {{"code", "InvalidArgument"},
-          {"reason", "field '" + column + "': " + Shown(nlohmann::json(value)) +
-                         " cannot be converted to " + type + ", so it cannot be stored in column " +
-                         column + " of " + qualified_table},
-          {"raw", record.json}};
+          {"reason", "field '" + column.name + "': value '" + Shown(value) +
+                         "' cannot be converted to " + column.type +
+                         ", so it cannot be stored in column " + column.name + " of " +
+                         qualified_table},
+          {"raw", record_json}};
 }
 
 }  // namespace basin::delivery

@@ -1,19 +1,15 @@
 #pragma once
 
-// Which of a delivery's records the destination table can take. A record goes to the error
-// prefix, with the reason, when it has a field the table lacks and the stream may not add
-// columns, or a value its column's type cannot hold without loss ("abc" or 1.5 for a BIGINT
-// column, an object for a DATE). Columns keep their types: a stream only adds columns.
-//
-// Strings for non-text columns ("2026-11-25" for a DATE, "42" for a BIGINT) are parsed by
-// DuckDB's own casts, which only the engine knows exactly: such values are returned as
-// `engine_checks` for the delivery to confirm (see StreamService::Deliver).
+// Which of a delivery's records the destination table can take (see StreamService::Deliver):
+// with the stream's unknown_fields = error, a record with a field the table lacks goes to
+// the error prefix; a value its column's type cannot hold ("abc" for a BIGINT, 1.5 for an
+// INTEGER, "soon" for a DATE) goes there too. Columns keep their types: a stream only adds
+// columns. Values are checked by DuckDB over the staged records (CastCheckSql), so the
+// check uses the casts that will write them, at the engine's speed.
 
 #include <map>
 #include <optional>
 #include <string>
-#include <string_view>
-#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,29 +19,31 @@
 
 namespace basin::delivery {
 
-/// Whether `value` fits a column of DuckDB type `type`: "" when it does (or when only the
-/// engine can tell, then *ask_engine is set), else why not.
-std::string ValueMisfit(const nlohmann::json& value, std::string_view type, bool* ask_engine);
+/// The field a staged record line carries its position in (see StagedLine).
+inline constexpr char kRowField[] = "__basin_row";
 
-struct ScreenedRecord {
-  std::string json;
-  /// (column name as in the table, string value) pairs the engine must confirm.
-  std::vector<std::pair<std::string, std::string>> engine_checks;
-};
-
+/// Records by partition, and the refused ones as {code, reason, raw}.
 struct ScreenedRecords {
-  std::map<std::string, std::vector<ScreenedRecord>> by_partition;
-  std::vector<nlohmann::json> refused;  // {code, reason, raw} per record
+  std::map<std::string, std::vector<std::string>> by_partition;  // compact JSON objects
+  std::vector<nlohmann::json> refused;
 };
 
-/// `table`: the destination as it is (nullopt before the first delivery: everything fits).
+/// Sorts records into partitions; with `table` and `refuse_unknown_fields`, refuses those
+/// with a field that is neither a column nor a partition key of `table`.
 ScreenedRecords ScreenRecords(const std::vector<const PartitionedRecord*>& records,
                               const std::optional<catalog::Table>& table,
                               bool refuse_unknown_fields);
 
-/// The refusal of a record whose string `value` the engine could not cast to `type`.
-nlohmann::json EngineRefusal(const ScreenedRecord& record, const std::string& column,
-                             const std::string& value, const std::string& type,
-                             const std::string& qualified_table);
+/// A record as staged for the engine: its JSON object with kRowField = `row` added first.
+std::string StagedLine(const std::string& record_json, size_t row);
+
+/// The query that lists the (row, column, value) of every value in the staged NDJSON at
+/// `staged_url` that a column of `table` cannot hold; "" when no column needs checking
+/// (text and nested columns take any value).
+std::string CastCheckSql(const std::string& staged_url, const catalog::Table& table);
+
+/// The refusal of a record whose `value` the engine could not cast to `column`'s type.
+nlohmann::json CastRefusal(const std::string& record_json, const catalog::Column& column,
+                           const std::string& value, const std::string& qualified_table);
 
 }  // namespace basin::delivery

@@ -125,59 +125,44 @@ Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
   return Status::OK();
 }
 
-// Strings for non-text columns are cast by DuckDB when the objects are written; those it
-// cannot cast would fail the whole delivery for ever. They are found with the engine's own
-// TRY_CAST over the staged records (one query per group, only when there are such strings)
-// and their records refused. Returns how many were refused.
-Result<size_t> RefuseUncastableStrings(query::Engine& engine, const std::string& staged_url,
-                                       const catalog::Table& table,
-                                       std::vector<ScreenedRecord>& records,
-                                       std::vector<nlohmann::json>& refused) {
-  std::map<std::string, std::string> types;  // of the columns to check, by name
-  for (const ScreenedRecord& record : records) {
-    for (const auto& [column, value] : record.engine_checks) {
-      for (const catalog::Column& known : table.columns) {
-        if (known.name == column)
-          types[column] = known.type;
-      }
-    }
-  }
-  if (types.empty())
+// Values a column's type cannot hold would fail the whole delivery for ever when the objects
+// are written. They are found with the engine's own casts over the staged records (one query
+// per group; see CastCheckSql) and their records refused. Returns how many were refused.
+Result<size_t> RefuseUncastable(query::Engine& engine, const std::string& staged_url,
+                                const catalog::Table& table, std::vector<std::string>& records,
+                                std::vector<nlohmann::json>& refused) {
+  std::string sql = CastCheckSql(staged_url, table);
+  if (sql.empty())
     return size_t{0};
-  std::string read_columns, selects;
-  for (const auto& [column, type] : types) {
-    read_columns +=
-        (read_columns.empty() ? "" : ", ") + query::QuoteLiteral(column) + ": 'VARCHAR'";
-    std::string name = catalog::QuoteIdentifier(column);
-    selects += std::string(selects.empty() ? "" : " UNION ALL ") + "SELECT DISTINCT " +
-               query::QuoteLiteral(column) + " AS c, " + name + " AS v FROM staged WHERE " + name +
-               " IS NOT NULL AND TRY_CAST(" + name + " AS " + type + ") IS NULL";
-  }
-  BASIN_ASSIGN_OR_RETURN(
-      query::QueryResult bad,
-      engine.Execute("WITH staged AS (SELECT * FROM read_json(" + query::QuoteLiteral(staged_url) +
-                     ", format = 'newline_delimited', columns = {" + read_columns + "})) " +
-                     selects));
-  std::set<std::pair<std::string, std::string>> uncastable;
+  BASIN_ASSIGN_OR_RETURN(query::QueryResult bad, engine.Execute(sql));
+  std::map<size_t, std::pair<std::string, std::string>> first_problem;  // by row
   for (const auto& row : bad.rows) {
-    if (row.size() >= 2 && row[0] && row[1])
-      uncastable.emplace(*row[0], *row[1]);
+    if (row.size() < 3 || !row[0] || !row[1] || !row[2])
+      continue;
+    size_t index = std::stoull(*row[0]);
+    if (index < records.size())
+      first_problem.try_emplace(index, *row[1], *row[2]);
   }
-  if (uncastable.empty())
+  if (first_problem.empty())
     return size_t{0};
   const std::string qualified = table.database + "." + table.name;
-  size_t before = records.size();
-  std::erase_if(records, [&](const ScreenedRecord& record) {
-    for (const auto& check : record.engine_checks) {
-      if (uncastable.contains(check)) {
-        refused.push_back(
-            EngineRefusal(record, check.first, check.second, types[check.first], qualified));
-        return true;
+  std::vector<std::string> kept;
+  for (size_t index = 0; index < records.size(); ++index) {
+    auto problem = first_problem.find(index);
+    if (problem == first_problem.end()) {
+      kept.push_back(std::move(records[index]));
+      continue;
+    }
+    for (const catalog::Column& column : table.columns) {
+      if (column.name == problem->second.first) {
+        refused.push_back(CastRefusal(records[index], column, problem->second.second, qualified));
+        break;
       }
     }
-    return false;
-  });
-  return before - records.size();
+  }
+  size_t dropped = records.size() - kept.size();
+  records = std::move(kept);
+  return dropped;
 }
 
 }  // namespace
@@ -736,31 +721,22 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
       all_records, existing.ok() ? std::optional<catalog::Table>(*existing) : std::nullopt,
       definition.unknown_fields == stream::UnknownFieldPolicy::kError);
   std::vector<nlohmann::json>& refused = screened.refused;
-  std::map<std::string, std::string> lines_of;  // by partition
-  std::map<std::string, int64_t> records_of;
-  auto take_lines = [&](const std::string& partition, const std::vector<ScreenedRecord>& records) {
-    std::string& lines = lines_of[partition];
-    lines.clear();
-    for (const ScreenedRecord& record : records)
-      lines += record.json + "\n";
-    records_of[partition] = static_cast<int64_t>(records.size());
-  };
-  for (const auto& [partition, records] : screened.by_partition)
-    take_lines(partition, records);
 
   std::vector<catalog::Column> columns =
       existing.ok() ? existing->columns : std::vector<catalog::Column>{};
   auto in_table = [&](const std::string& name) {
-    return existing.ok() && std::any_of(existing->columns.begin(), existing->columns.end(),
-                                        [&](const catalog::Column& column) {
-                                          return Lower(column.name) == Lower(name);
-                                        });
+    return Lower(name) == kRowField ||
+           (existing.ok() && std::any_of(existing->columns.begin(), existing->columns.end(),
+                                         [&](const catalog::Column& column) {
+                                           return Lower(column.name) == Lower(name);
+                                         }));
   };
-  // Each group as NDJSON in a '_' folder (table scans skip those), for the engine to read;
-  // every object is then written with the columns of all groups, so they read together.
+  // Each group as NDJSON in a '_' folder (table scans skip those), each record with its
+  // position added (kRowField), for the engine to check and read; every object is then
+  // written with the columns of all groups, so they read together.
   struct Group {
     std::string partition;
-    const std::string* lines = nullptr;
+    const std::vector<std::string>* records = nullptr;
     std::string temporary;
     storage::StoreResolver::Resolved tmp;
   };
@@ -769,8 +745,13 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     for (Group& group : groups)
       DeleteTemporary(*group.tmp.store, group.tmp.key);
   };
+  auto staged_text = [](const std::vector<std::string>& records) {
+    std::string text;
+    for (size_t row = 0; row < records.size(); ++row)
+      text += StagedLine(records[row], row) + "\n";
+    return text;
+  };
   for (auto& [partition, records] : screened.by_partition) {
-    const std::string& lines = lines_of[partition];
     std::string temporary = definition.prefix + "_tmp/" +
                             ObjectName(definition.name, delivery.intent_time, first, last,
                                        std::to_string(groups.size()) + ".json");
@@ -779,33 +760,27 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
       remove_temporaries();
       return tmp.status();
     }
-    groups.push_back({partition, &lines, temporary, *tmp});
-    Status staged = tmp->store->Write(tmp->key, lines);
-    if (staged.ok()) {
-      Result<size_t> dropped =
-          existing.ok() ? RefuseUncastableStrings(engine_, temporary, *existing, records, refused)
-                        : Result<size_t>(size_t{0});
+    groups.push_back({partition, &records, temporary, *tmp});
+    Status staged = tmp->store->Write(tmp->key, staged_text(records));
+    if (staged.ok() && existing.ok()) {
+      Result<size_t> dropped = RefuseUncastable(engine_, temporary, *existing, records, refused);
       staged = dropped.status();
-      if (dropped.ok() && *dropped > 0) {
-        take_lines(partition, records);
-        staged = tmp->store->Write(tmp->key, lines);
-      }
+      if (dropped.ok() && *dropped > 0 && !records.empty())
+        staged = tmp->store->Write(tmp->key, staged_text(records));
+    }
+    if (staged.ok() && records.empty()) {  // every record of the partition was refused
+      DeleteTemporary(*groups.back().tmp.store, groups.back().tmp.key);
+      groups.pop_back();
+      continue;
     }
     Result<query::QueryResult> described =
-        staged.ok() && !records.empty()
+        staged.ok()
             ? engine_.Execute("DESCRIBE SELECT * FROM read_json(" + query::QuoteLiteral(temporary) +
                               ", format = 'newline_delimited')")
-        : staged.ok() ? Result<query::QueryResult>(query::QueryResult{})
-                      : Result<query::QueryResult>(staged);
+            : Result<query::QueryResult>(staged);
     if (!described.ok()) {
       remove_temporaries();
       return described.status().WithContext("reading the records of " + definition.name);
-    }
-    if (records.empty()) {  // every record of the partition was refused
-      DeleteTemporary(*groups.back().tmp.store, groups.back().tmp.key);
-      groups.pop_back();
-      lines_of.erase(partition);
-      continue;
     }
     std::vector<catalog::Column> found;
     for (const auto& row : described->rows) {
@@ -848,7 +823,10 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     Result<storage::StoreResolver::Resolved> final_object = stores_.Resolve(target);
     Status written = final_object.status();
     if (final_object.ok() && definition.format == stream::OutputFormat::kNdjson) {
-      Result<std::string> compressed = Compress(*group.lines, definition.compression);
+      std::string lines;
+      for (const std::string& record : *group.records)
+        lines += record + "\n";
+      Result<std::string> compressed = Compress(lines, definition.compression);
       written = compressed.ok() ? final_object->store->Write(final_object->key, *compressed)
                                 : compressed.status();
     } else if (final_object.ok()) {
@@ -865,7 +843,7 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
       remove_temporaries();
       return info.status().WithContext("writing " + target);
     }
-    counts.records += records_of[group.partition];
+    counts.records += static_cast<int64_t>(group.records->size());
     counts.objects += 1;
     counts.bytes += static_cast<int64_t>(info->size);
   }
@@ -882,7 +860,7 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     }
   }
 
-  if (!lines_of.empty()) {
+  if (!groups.empty()) {
     catalog::TableUpdate update;
     update.changed_by = "stream:" + definition.name;
     update.create_database = true;
@@ -907,7 +885,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     update.table.stats.rows = std::nullopt;
     if (!keys.empty()) {
-      for (const auto& [partition, lines] : lines_of) {
+      for (const Group& group : groups) {
+        const std::string& partition = group.partition;
         BASIN_ASSIGN_OR_RETURN(std::vector<std::string> values, PartitionValues(partition, keys));
         catalog::Partition registered{.values = std::move(values),
                                       .location = definition.prefix + partition,

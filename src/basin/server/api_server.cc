@@ -110,6 +110,8 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
   http_->set_read_timeout(30, 0);
   // Idle keep-alive connections would otherwise hold a graceful stop for seconds.
   http_->set_keep_alive_timeout(1);
+  // The default (5 requests, then reconnect) makes steady producers queue for a thread.
+  http_->set_keep_alive_max_count(10000);
   http_->set_write_timeout(30, 0);
   // An answer is written in pieces (headers, then body); with Nagle's algorithm on, the body
   // waits for the client's delayed ACK of the headers: 40 ms per request on a kept-alive

@@ -33,7 +33,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: the OS picks one (see ApiServer::port)
   uint64_t max_request_bytes = 64ull << 20;
-  int worker_threads = 8;
+  /// cpp-httplib holds a thread per open connection (a kept-alive one until it has been idle
+  /// for a second), so this bounds concurrent clients: producers keep connections open.
+  int worker_threads = 64;
   std::chrono::seconds session_ttl{std::chrono::hours(12)};
 };
 
