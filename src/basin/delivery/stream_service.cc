@@ -325,13 +325,38 @@ Status StreamService::WriteRefused(const stream::StreamDefinition& definition,
   return resolved.store->Write(resolved.key, text);
 }
 
+Result<std::shared_ptr<const StreamService::KnownStream>> StreamService::Known(
+    std::string_view stream_name) {
+  auto now = Clock::now();
+  {
+    std::lock_guard<std::mutex> lock(known_mutex_);
+    auto found = known_.find(stream_name);
+    if (found != known_.end() && now - found->second->read_at < options_.definition_ttl)
+      return found->second;
+  }
+  BASIN_ASSIGN_OR_RETURN(stream::StoredStream stored, streams_.Get(stream_name));
+  BASIN_ASSIGN_OR_RETURN(stream::PrefixExpression expression,
+                         stream::ParsePrefixExpression(stored.definition.prefix_expression));
+  auto known = std::make_shared<const KnownStream>(
+      KnownStream{std::move(stored), std::move(expression), now});
+  std::lock_guard<std::mutex> lock(known_mutex_);
+  known_[std::string(stream_name)] = known;
+  return known;
+}
+
+void StreamService::Forget(std::string_view stream_name) {
+  std::lock_guard<std::mutex> lock(known_mutex_);
+  if (auto found = known_.find(stream_name); found != known_.end())
+    known_.erase(found);
+}
+
 Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
                                            const std::vector<std::string>& records,
                                            std::chrono::system_clock::time_point arrival) {
-  BASIN_ASSIGN_OR_RETURN(stream::StoredStream stored, streams_.Get(stream_name));
+  BASIN_ASSIGN_OR_RETURN(std::shared_ptr<const KnownStream> known, Known(stream_name));
+  const stream::StoredStream& stored = known->stored;
   const stream::StreamDefinition& definition = stored.definition;
-  BASIN_ASSIGN_OR_RETURN(stream::PrefixExpression expression,
-                         stream::ParsePrefixExpression(definition.prefix_expression));
+  const stream::PrefixExpression& expression = known->expression;
   IngestResult result;
   std::vector<std::string> good;
   std::vector<PartitionedRecord> buffered;

@@ -64,6 +64,9 @@ struct StreamServiceOptions {
   std::chrono::milliseconds refuse_when_failing_for{60000};
   /// Deliveries that may run at once (different streams).
   int delivery_workers = 2;
+  /// How long Ingest uses a stream definition it has read before reading it again: a change
+  /// made by another process (the CLI) counts within this.
+  std::chrono::milliseconds definition_ttl{1000};
 };
 
 /// Per record: OK, or why it was refused (then it went to the error prefix).
@@ -121,6 +124,9 @@ class StreamService {
   uint64_t BufferedBytes();
   uint64_t max_buffered_bytes() const { return options_.max_buffered_bytes; }
 
+  /// Drops the definition Ingest keeps of a stream (after a change through this process).
+  void Forget(std::string_view stream_name);
+
   /// When a refused producer should try again: the stream's next delivery attempt when it is
   /// failing, else one second.
   std::chrono::seconds RetryAfter(std::string_view stream_name);
@@ -162,6 +168,13 @@ class StreamService {
         catalog_(catalog),
         stores_(stores),
         engine_(engine) {}
+  // A definition as Ingest uses it, read at most every options_.definition_ttl.
+  struct KnownStream {
+    stream::StoredStream stored;
+    stream::PrefixExpression expression;
+    std::chrono::steady_clock::time_point read_at;
+  };
+  Result<std::shared_ptr<const KnownStream>> Known(std::string_view stream_name);
   Status Recover();
   void RunTicker();
   void RunWorker();
@@ -187,6 +200,8 @@ class StreamService {
   query::Engine& engine_;
   std::unique_ptr<stream::WriteAheadLog> wal_;
 
+  std::mutex known_mutex_;
+  std::map<std::string, std::shared_ptr<const KnownStream>, std::less<>> known_;  // by name
   std::mutex mutex_;
   std::condition_variable wakeup_;      // the ticker: a buffer is full, or stopping
   std::condition_variable work_ready_;  // the workers: due_ has work, or stopping

@@ -419,6 +419,8 @@ void ApiServer::RegisterFirehoseRoutes() {
             return WriteAwsError(response, name.status());
           if (Status deleted = store.Delete(*name); !deleted.ok())
             return WriteAwsError(response, deleted);
+          if (service != nullptr)
+            service->Forget(*name);
           return WriteAws(response, 200, nlohmann::json::object());
         }
         response.set_header("x-amzn-ErrorType", "UnknownOperationException");

@@ -128,7 +128,7 @@ void ApiServer::RegisterStreamRoutes() {
   // Body: the fields to change; those left out stay. The name cannot change, but a body
   // that repeats it (a definition read with GET, edited and sent back) is fine.
   Route("PUT", kNamePattern, Access::kEditor,
-        [&store](const Request& request, Response& response, const RequestContext&) {
+        [&store, service](const Request& request, Response& response, const RequestContext&) {
           Result<nlohmann::json> body = ParseJsonBody(request.body);
           if (!body.ok())
             return WriteError(response, body.status());
@@ -140,14 +140,18 @@ void ApiServer::RegisterStreamRoutes() {
           Result<stream::StoredStream> updated = store.Update(request.matches[1].str(), *changes);
           if (!updated.ok())
             return WriteError(response, updated.status());
+          if (service != nullptr)
+            service->Forget(updated->definition.name);
           WriteJson(response, 200, stream::ToJson(*updated));
         });
 
   Route("DELETE", kNamePattern, Access::kEditor,
-        [&store](const Request& request, Response& response, const RequestContext&) {
+        [&store, service](const Request& request, Response& response, const RequestContext&) {
           std::string name = request.matches[1].str();
           if (Status deleted = store.Delete(name); !deleted.ok())
             return WriteError(response, deleted);
+          if (service != nullptr)
+            service->Forget(name);
           WriteJson(response, 200, {{"deleted", name}});
         });
 }
