@@ -16,6 +16,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using stream::Lsn;
 
+// A delivery takes at most this many times the stream's buffer_mib from its buffer.
+constexpr uint64_t kDeliveryHints = 2;
+
 // Attempts of a delivery whose refused records cannot be written to the error prefix
 // before it delivers the good records without them (logged).
 constexpr int kErrorWriteAttempts = 3;
@@ -597,11 +600,22 @@ std::vector<int64_t> StreamService::TakeDue(bool everything) {
                              [&](const auto& partition) { return partition.second >= limit; });
     if (!everything && !old && !large)
       continue;
+    // One delivery takes at most kDeliveryHints times the size hint (oldest first): when
+    // delivery falls behind, objects stay near the hint and a delivery's memory (records,
+    // staged copy, the engine's work) stays bounded; the rest goes in the next delivery.
     Delivery delivery;
-    for (auto& [lsn, entry] : state.buffer)
-      delivery.entries.push_back(std::move(entry));
-    state.buffer.clear();
+    uint64_t taken = 0;
+    while (!state.buffer.empty() && (taken == 0 || taken < kDeliveryHints * limit)) {
+      auto oldest = state.buffer.begin();
+      taken += oldest->second.bytes;
+      delivery.entries.push_back(std::move(oldest->second));
+      state.buffer.erase(oldest);
+    }
     state.partition_bytes.clear();
+    for (const auto& [lsn, entry] : state.buffer) {
+      for (const PartitionedRecord& record : entry.records)
+        state.partition_bytes[record.partition] += record.json.size();
+    }
     state.delivery = std::move(delivery);
     state.delivering = true;
     due.push_back(id);
