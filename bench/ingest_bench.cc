@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "bench/basin_process.h"
+#include "bench/bench_failure.h"
 #include "bench/machine.h"
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -96,17 +97,8 @@ const char kUsage[] =
     "  --basin PATH        the basin program (default: basin beside ingest_bench)\n"
     "  --dir DIR           where homes and the baseline file go (default: a temp folder)\n";
 
-// Thrown by Fail and caught in main, so that servers stop and scratch files go on the way out.
-struct BenchFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] void Fail(const std::string& message) {
-  throw BenchFailure(message);
-}
-
 void Note(const std::string& message) {
-  std::fprintf(stderr, "ingest_bench: %s\n", message.c_str());
+  NoteAs("ingest_bench", message);
 }
 
 double ParseNumber(std::string_view flag, const std::string& value) {

@@ -36,6 +36,7 @@
 
 #include "bench/api_client.h"
 #include "bench/basin_process.h"
+#include "bench/bench_failure.h"
 #include "bench/machine.h"
 #include "bench/query_report.h"
 #include "bench/query_suite.h"
@@ -82,17 +83,8 @@ const char kUsage[] =
     "  --basin PATH         the basin program (default: basin beside query_bench)\n"
     "  --data-dir DIR       where the generated lake is kept between runs (default bench/data)\n";
 
-// Thrown by Fail and caught in main, so that servers stop and scratch files go on the way out.
-struct BenchFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] void Fail(const std::string& message) {
-  throw BenchFailure(message);
-}
-
 void Note(const std::string& message) {
-  std::fprintf(stderr, "query_bench: %s\n", message.c_str());
+  NoteAs("query_bench", message);
 }
 
 uint64_t ParseNumber(std::string_view flag, const std::string& value) {

@@ -207,6 +207,10 @@ StreamService::~StreamService() {
     stopping_ = true;
     stopped_ = true;
   }
+  JoinThreads();
+}
+
+void StreamService::JoinThreads() {
   wakeup_.notify_all();
   work_ready_.notify_all();
   if (ticker_.joinable())
@@ -483,13 +487,7 @@ Status StreamService::Stop() {
     stopping_ = true;
     stopped_ = true;
   }
-  wakeup_.notify_all();
-  work_ready_.notify_all();
-  if (ticker_.joinable())
-    ticker_.join();
-  for (std::thread& worker : workers_)
-    worker.join();
-  workers_.clear();
+  JoinThreads();
   return DeliverAll();
 }
 

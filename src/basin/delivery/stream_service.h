@@ -177,6 +177,7 @@ class StreamService {
   Result<std::shared_ptr<const KnownStream>> Known(std::string_view stream_name);
   Status Recover();
   void RunTicker();
+  void JoinThreads();  // REQUIRES: stopping_ set
   void RunWorker();
   // Moves due buffers into deliveries and returns the streams to deliver (all with anything
   // to deliver when `everything`); marks them delivering. REQUIRES: mutex_ held.

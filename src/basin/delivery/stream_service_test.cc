@@ -179,6 +179,15 @@ std::vector<std::string> WithoutTime(std::vector<std::string> keys) {
   return keys;
 }
 
+// An unpartitioned stream into web.logs.
+stream::StreamDefinition Logs(int buffer_seconds) {
+  return {.name = "logs",
+          .database = "web",
+          .table = "logs",
+          .prefix_expression = "",
+          .buffer_seconds = buffer_seconds};
+}
+
 stream::StreamDefinition Clicks(int buffer_seconds = 1) {
   return {.name = "clicks",
           .database = "web",
@@ -359,11 +368,7 @@ TEST_P(StreamServiceTest, ConcurrentIngestWhileDeliveringIsExactlyOnce) {
 
 TEST_P(StreamServiceTest, FailingDeliveryIsRetriedWithoutHoldingUpOtherStreams) {
   CreateStream(Clicks());
-  CreateStream({.name = "logs",
-                .database = "web",
-                .table = "logs",
-                .prefix_expression = "",
-                .buffer_seconds = 1});
+  CreateStream(Logs(/*buffer_seconds=*/1));
   // The destination is a CSV table: the stream (Parquet) cannot deliver to it.
   catalog::TableUpdate blocker;
   blocker.table = {
@@ -589,11 +594,7 @@ TEST_P(StreamServiceTest, FullBuffersRefuseWithUnavailableUntilDelivered) {
 
 TEST_P(StreamServiceTest, AFailingLakeRefusesRecordsUntilADeliverySucceeds) {
   CreateStream(Clicks(/*buffer_seconds=*/0));
-  CreateStream({.name = "logs",
-                .database = "web",
-                .table = "logs",
-                .prefix_expression = "",
-                .buffer_seconds = 0});
+  CreateStream(Logs(/*buffer_seconds=*/0));
   faulty_->FailWritesUnder("streams/web/clicks/");
   OpenServiceWith({.refuse_when_failing_for = std::chrono::milliseconds(0)});
   IngestOk("clicks", {R"({"type": "a", "id": 1})"});  // acknowledged: it is in the log
@@ -624,11 +625,7 @@ TEST_P(StreamServiceTest, AFailingLakeRefusesRecordsUntilADeliverySucceeds) {
 
 TEST_P(StreamServiceTest, ASlowDestinationDoesNotHoldUpOtherStreams) {
   CreateStream(Clicks(/*buffer_seconds=*/0));
-  CreateStream({.name = "logs",
-                .database = "web",
-                .table = "logs",
-                .prefix_expression = "",
-                .buffer_seconds = 0});
+  CreateStream(Logs(/*buffer_seconds=*/0));
   faulty_->SlowWritesUnder("streams/web/clicks/", std::chrono::milliseconds(2000));
   OpenServiceWith({.delivery_workers = 2});
   IngestOk("clicks", {R"({"type": "a", "id": 1})"});
