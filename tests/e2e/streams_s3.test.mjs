@@ -191,10 +191,10 @@ describe('streams on an S3 lake', { skip: !s3TestServer() && NO_S3_REASON }, () 
     assert.deepEqual(await rows(server, eve,
       "SELECT count(*) FROM web.events WHERE event = 'search' AND id LIKE 'f-%'"), [['20']]);
 
-    // The refused records: one object per request under the error prefix, with reasons.
+    // The refused records: one object per delivery under the error prefix, with reasons.
     const errorKeys = await listKeys(s3, bucket, `${root}streams/_errors/events/`);
     assert.equal(errorKeys.length, 1, errorKeys.join(', '));
-    assert.match(errorKeys[0], /^ingest-events-\d+-\d+\.json$/);
+    assert.match(errorKeys[0], /^delivery-events-\d{8}T\d{6}Z-\d{20}-\d{20}\.json$/);
     const lines = (await getObject(s3, bucket, `${root}streams/_errors/events/${errorKeys[0]}`))
       .toString('utf8').trim().split('\n').map((line) => JSON.parse(line));
     assert.deepEqual(lines.map((l) => [l.index, l.code, l.raw]), [

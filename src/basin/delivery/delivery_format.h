@@ -21,6 +21,10 @@ struct PartitionedRecord {
   std::string partition;  // relative to the stream's prefix, "" or ending in '/'
   std::string json;       // one line
 };
+/// The partition of a record refused at ingest; its json is the refusal {index, code,
+/// reason, raw}, delivered to the error prefix. No prefix expression yields it (theirs are
+/// "" or end in '/').
+inline constexpr std::string_view kRefusedPartition = "!refused";
 std::string EncodeRecord(const PartitionedRecord& record);
 Result<PartitionedRecord> DecodeRecord(std::string_view encoded);
 

@@ -63,6 +63,13 @@ ScreenedRecords ScreenRecords(const std::vector<const PartitionedRecord*>& recor
       known.insert(Lower(key.name));
   }
   for (const PartitionedRecord* record : records) {
+    if (record->partition == kRefusedPartition) {
+      nlohmann::json refusal = nlohmann::json::parse(record->json, nullptr, false);
+      screened.refused.push_back(refusal.is_object() ? refusal
+                                                     : nlohmann::json{{"raw", record->json}});
+      ++screened.refused_at_ingest;
+      continue;
+    }
     if (check) {
       nlohmann::json parsed = nlohmann::json::parse(record->json, nullptr, false);
       std::string unknown;

@@ -26,10 +26,12 @@ inline constexpr char kRowField[] = "__basin_row";
 struct ScreenedRecords {
   std::map<std::string, std::vector<std::string>> by_partition;  // compact JSON objects
   std::vector<nlohmann::json> refused;
+  size_t refused_at_ingest = 0;  // of `refused`: already counted when they arrived
 };
 
-/// Sorts records into partitions; with `table` and `refuse_unknown_fields`, refuses those
-/// with a field that is neither a column nor a partition key of `table`.
+/// Sorts records into partitions; records of kRefusedPartition (refused at ingest) become
+/// refusals; with `table` and `refuse_unknown_fields`, refuses records with a field that is
+/// neither a column nor a partition key of `table`.
 ScreenedRecords ScreenRecords(const std::vector<const PartitionedRecord*>& records,
                               const std::optional<catalog::Table>& table,
                               bool refuse_unknown_fields);

@@ -365,10 +365,9 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
   const stream::StreamDefinition& definition = stored.definition;
   const stream::PrefixExpression& expression = known->expression;
   IngestResult result;
-  std::vector<std::string> good;
+  std::vector<std::string> good;  // encoded, for the log entry
   std::vector<PartitionedRecord> buffered;
-  std::vector<nlohmann::json> refused;
-  uint64_t good_bytes = 0;
+  uint64_t good_bytes = 0;  // of the entry: accepted and refused records
   int64_t incoming_bytes = 0;
   for (size_t i = 0; i < records.size(); ++i) {
     const std::string& raw = records[i];
@@ -393,21 +392,23 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
       }
     }
     if (status.ok()) {
-      good_bytes += record.json.size();
-      good.push_back(EncodeRecord(record));
-      buffered.push_back(std::move(record));
+      ++result.accepted;
     } else {
-      refused.push_back({{"index", i},
-                         {"code", std::string(StatusCodeName(status.code()))},
-                         {"reason", status.message()},
-                         {"raw", raw}});
+      // Logged with the good records, so it reaches the error prefix exactly once, with the
+      // delivery, and a lake that is down never holds up the acknowledgement.
+      record = {std::string(kRefusedPartition),
+                DumpJson({{"index", i},
+                          {"code", std::string(StatusCodeName(status.code()))},
+                          {"reason", status.message()},
+                          {"raw", raw}})};
+      ++result.failed;
     }
+    good_bytes += record.json.size();
+    good.push_back(EncodeRecord(record));
+    buffered.push_back(std::move(record));
     result.records.push_back(std::move(status));
   }
-  result.accepted = static_cast<int64_t>(good.size());
-  result.failed = static_cast<int64_t>(refused.size());
 
-  uint64_t refused_number = 0;
   std::multiset<Lsn>::iterator appending;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -431,22 +432,7 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
                                  std::to_string(options_.max_buffered_bytes) +
                                  "; delivery is behind");
     }
-    state.stats.incoming_records += static_cast<int64_t>(records.size());
-    state.stats.incoming_bytes += incoming_bytes;
-    state.stats.failed_records += result.failed;
-    refused_number = ++refused_objects_;
     appending = appending_.insert(wal_->counters().next_lsn);
-  }
-  if (!refused.empty()) {
-    auto millis =
-        std::chrono::duration_cast<std::chrono::milliseconds>(arrival.time_since_epoch()).count();
-    std::string name = "ingest-" + definition.name + "-" + std::to_string(millis) + "-" +
-                       std::to_string(refused_number) + ".json";
-    if (Status written = WriteRefused(definition, name, refused); !written.ok()) {
-      log::Warn("stream_error_write_failed", {{"stream", definition.name},
-                                              {"records", refused.size()},
-                                              {"error", written.ToString()}});
-    }
   }
   Result<Lsn> lsn = Lsn{0};
   if (!good.empty()) {
@@ -461,6 +447,9 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
     appending_.erase(appending);
     if (!good.empty() && lsn.ok()) {
       StreamState& state = states_[stored.id];
+      state.stats.incoming_records += static_cast<int64_t>(records.size());
+      state.stats.incoming_bytes += incoming_bytes;
+      state.stats.failed_records += result.failed;
       Buffered entry{.lsn = *lsn, .arrived = Clock::now(), .bytes = good_bytes};
       for (const PartitionedRecord& record : buffered) {
         uint64_t& bytes = state.partition_bytes[record.partition];
@@ -843,7 +832,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
                                               {"error", written.ToString()}});
     }
   }
-  DeliveryCounts counts{.refused = static_cast<int64_t>(refused.size())};
+  DeliveryCounts counts{.refused =
+                            static_cast<int64_t>(refused.size() - screened.refused_at_ingest)};
   // A field that is also a partition key is the partition's value (as in Hive and Glue): it
   // is not a column, so Parquet objects do not store it twice and scans show it once.
   const std::vector<catalog::PartitionKey> keys =

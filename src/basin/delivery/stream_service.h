@@ -214,7 +214,6 @@ class StreamService {
   std::multiset<stream::Lsn> appending_;  // GUARDED_BY(mutex_)
   bool stopping_ = false;                 // GUARDED_BY(mutex_)
   bool stopped_ = false;                  // GUARDED_BY(mutex_)
-  uint64_t refused_objects_ = 0;          // GUARDED_BY(mutex_); makes error object names unique
   std::thread ticker_;
   std::vector<std::thread> workers_;
 };

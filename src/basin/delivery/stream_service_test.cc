@@ -568,6 +568,30 @@ TEST_P(StreamServiceTest, ValuesTheColumnTypesCannotHoldGoToTheErrorPrefix) {
       << text;
 }
 
+TEST_P(StreamServiceTest, RecordsRefusedAtIngestReachTheErrorPrefixOnceThroughTheLog) {
+  CreateStream(Clicks(/*buffer_seconds=*/900));
+  faulty_->FailWritesUnder("streams/");  // the lake is down: ingest does not touch it
+  OpenService();
+  IngestResult result = IngestOk("clicks", {R"({"type": "a", "id": 1})", "not json"});
+  EXPECT_EQ(result.accepted, 1);
+  EXPECT_EQ(result.failed, 1);
+  EXPECT_EQ(service_->Stats("clicks")->failed_records, 1);
+  EXPECT_TRUE(Keys("streams/_errors/clicks/").empty());
+  service_.reset();  // a crash: nothing delivered
+  faulty_->FailWritesUnder("");
+  OpenService();
+  ASSERT_TRUE(service_->Stop().ok());
+  std::vector<std::string> errors = Keys("streams/_errors/clicks/");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("/delivery-clicks-"), std::string::npos) << errors[0];
+  std::string text = *lake_->ReadAll(errors[0]);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_NE(text.find(R"("index":1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("raw":"not json")"), std::string::npos) << text;
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "1");
+  EXPECT_EQ(service_->Stats("clicks")->failed_records, 0);  // counted when it arrived, before
+}
+
 TEST_P(StreamServiceTest, FullBuffersRefuseWithUnavailableUntilDelivered) {
   CreateStream(Clicks(/*buffer_seconds=*/1));
   OpenServiceWith({.max_buffered_bytes = 2000});
@@ -626,7 +650,7 @@ TEST_P(StreamServiceTest, AFailingLakeRefusesRecordsUntilADeliverySucceeds) {
 TEST_P(StreamServiceTest, ASlowDestinationDoesNotHoldUpOtherStreams) {
   CreateStream(Clicks(/*buffer_seconds=*/0));
   CreateStream(Logs(/*buffer_seconds=*/0));
-  faulty_->SlowWritesUnder("streams/web/clicks/", std::chrono::milliseconds(2000));
+  faulty_->SlowWritesUnder("streams/web/clicks/", std::chrono::milliseconds(3000));
   OpenServiceWith({.delivery_workers = 2});
   IngestOk("clicks", {R"({"type": "a", "id": 1})"});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // clicks' delivery is under way
@@ -636,9 +660,9 @@ TEST_P(StreamServiceTest, ASlowDestinationDoesNotHoldUpOtherStreams) {
          std::chrono::steady_clock::now() - sent < std::chrono::seconds(10))
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(service_->Stats("logs")->delivered_records, 1);
-  // clicks writes two objects (staged records, then Parquet), 2 s each: logs went first.
+  // clicks writes two objects (staged records, then Parquet), 3 s each: logs went first.
   EXPECT_EQ(service_->Stats("clicks")->delivered_records, 0);
-  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(3000));
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(5000));
   faulty_->SlowWritesUnder("", std::chrono::milliseconds(0));
   WaitDelivered("clicks", 1);
 }
