@@ -365,9 +365,9 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
   const stream::StreamDefinition& definition = stored.definition;
   const stream::PrefixExpression& expression = known->expression;
   IngestResult result;
-  std::vector<std::string> good;  // encoded, for the log entry
+  std::vector<std::string> encoded;  // the log entry's records: accepted and refused
   std::vector<PartitionedRecord> buffered;
-  uint64_t good_bytes = 0;  // of the entry: accepted and refused records
+  uint64_t entry_bytes = 0;
   int64_t incoming_bytes = 0;
   for (size_t i = 0; i < records.size(); ++i) {
     const std::string& raw = records[i];
@@ -394,7 +394,7 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
     if (status.ok()) {
       ++result.accepted;
     } else {
-      // Logged with the good records, so it reaches the error prefix exactly once, with the
+      // Logged with the accepted records, so it reaches the error prefix exactly once, with the
       // delivery, and a lake that is down never holds up the acknowledgement.
       record = {std::string(kRefusedPartition),
                 DumpJson({{"index", i},
@@ -403,8 +403,8 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
                           {"raw", raw}})};
       ++result.failed;
     }
-    good_bytes += record.json.size();
-    good.push_back(EncodeRecord(record));
+    entry_bytes += record.json.size();
+    encoded.push_back(EncodeRecord(record));
     buffered.push_back(std::move(record));
     result.records.push_back(std::move(status));
   }
@@ -425,7 +425,7 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
                                  " s: " + state.stats.last_delivery_error +
                                  "); records are refused until a delivery succeeds");
     }
-    if (buffered_bytes_ > 0 && buffered_bytes_ + good_bytes > options_.max_buffered_bytes) {
+    if (buffered_bytes_ > 0 && buffered_bytes_ + entry_bytes > options_.max_buffered_bytes) {
       return Status::Unavailable("stream buffers hold " + std::to_string(buffered_bytes_) +
                                  " bytes of undelivered records, the limit "
                                  "(streams.buffer_max_size) is " +
@@ -435,8 +435,8 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
     appending = appending_.insert(wal_->counters().next_lsn);
   }
   Result<Lsn> lsn = Lsn{0};
-  if (!good.empty()) {
-    std::string payload = stream::EncodeRecordBatch(good);
+  if (!encoded.empty()) {
+    std::string payload = stream::EncodeRecordBatch(encoded);
     lsn = wal_->Append({.kind = stream::EntryKind::kRecordBatch,
                         .stream_id = static_cast<uint64_t>(stored.id),
                         .payload = payload});
@@ -445,12 +445,12 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
   {
     std::lock_guard<std::mutex> lock(mutex_);
     appending_.erase(appending);
-    if (!good.empty() && lsn.ok()) {
+    if (!encoded.empty() && lsn.ok()) {
       StreamState& state = states_[stored.id];
       state.stats.incoming_records += static_cast<int64_t>(records.size());
       state.stats.incoming_bytes += incoming_bytes;
       state.stats.failed_records += result.failed;
-      Buffered entry{.lsn = *lsn, .arrived = Clock::now(), .bytes = good_bytes};
+      Buffered entry{.lsn = *lsn, .arrived = Clock::now(), .bytes = entry_bytes};
       for (const PartitionedRecord& record : buffered) {
         uint64_t& bytes = state.partition_bytes[record.partition];
         bytes += record.json.size();
