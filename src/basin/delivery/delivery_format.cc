@@ -42,15 +42,32 @@ Result<FlushIntent> DecodeFlushIntent(std::string_view payload) {
   return intent;
 }
 
-std::string EncodeDeliveredMark(stream::Lsn intent_lsn) {
-  return nlohmann::json{{"intent", intent_lsn}}.dump();
+std::string EncodeDeliveredMark(const DeliveredMark& mark) {
+  nlohmann::json json{{"intent", mark.intent}};
+  if (!mark.deferred.empty()) {
+    nlohmann::json deferred = nlohmann::json::array();
+    for (const PartitionedRecord& record : mark.deferred)
+      deferred.push_back({record.partition, record.json});
+    json["deferred"] = std::move(deferred);
+  }
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Result<stream::Lsn> DecodeDeliveredMark(std::string_view payload) {
+Result<DeliveredMark> DecodeDeliveredMark(std::string_view payload) {
   nlohmann::json json = nlohmann::json::parse(payload, nullptr, false);
   if (!json.is_object() || !json.contains("intent") || !json["intent"].is_number_unsigned())
-    return Status::InvalidArgument("malformed delivered mark: " + std::string(payload));
-  return json["intent"].get<stream::Lsn>();
+    return Status::InvalidArgument("malformed delivered mark: " +
+                                   std::string(payload.substr(0, 200)));
+  DeliveredMark mark{.intent = json["intent"].get<stream::Lsn>()};
+  if (json.contains("deferred")) {
+    for (const nlohmann::json& record : json["deferred"]) {
+      if (!record.is_array() || record.size() != 2 || !record[0].is_string() ||
+          !record[1].is_string())
+        return Status::InvalidArgument("malformed deferred record in a delivered mark");
+      mark.deferred.push_back({record[0].get<std::string>(), record[1].get<std::string>()});
+    }
+  }
+  return mark;
 }
 
 std::string ObjectName(std::string_view stream, int64_t unix_seconds, stream::Lsn first,

@@ -39,9 +39,16 @@ struct FlushIntent {
 std::string EncodeFlushIntent(const FlushIntent& intent);
 Result<FlushIntent> DecodeFlushIntent(std::string_view payload);
 
-/// A delivered mark names the flush intent (its LSN) whose delivery completed.
-std::string EncodeDeliveredMark(stream::Lsn intent_lsn);
-Result<stream::Lsn> DecodeDeliveredMark(std::string_view payload);
+/// A delivered mark names the flush intent (its LSN) whose delivery completed, and the
+/// records of partitions that could not be written then (`deferred`): they live on as a
+/// record batch at the mark's own LSN, delivered later, so one failing partition does not
+/// hold up the others. One entry, so a crash cannot split the two.
+struct DeliveredMark {
+  stream::Lsn intent = 0;
+  std::vector<PartitionedRecord> deferred;
+};
+std::string EncodeDeliveredMark(const DeliveredMark& mark);
+Result<DeliveredMark> DecodeDeliveredMark(std::string_view payload);
 
 /// "<stream>-<yyyyMMddTHHmmssZ>-<first LSN, 20 digits>-<last, 20 digits>.<ext>": the
 /// stream, when the delivery was first tried, and its place in the log; the same for a

@@ -252,8 +252,10 @@ Status StreamService::Recover() {
         break;
       }
       case stream::EntryKind::kDeliveredMark: {
-        BASIN_ASSIGN_OR_RETURN(Lsn intent, DecodeDeliveredMark(entry.payload));
-        stream.marked.insert(intent);
+        BASIN_ASSIGN_OR_RETURN(DeliveredMark mark, DecodeDeliveredMark(entry.payload));
+        stream.marked.insert(mark.intent);
+        if (!mark.deferred.empty())
+          stream.batches[entry.lsn] = std::move(mark.deferred);
         break;
       }
     }
@@ -587,6 +589,8 @@ std::vector<int64_t> StreamService::TakeDue(bool everything) {
                              [&](const auto& partition) { return partition.second >= limit; });
     if (!everything && !old && !large)
       continue;
+    if (!everything && state.backoff.count() > 0 && now < state.next_attempt)
+      continue;  // a partition failed in the last delivery: wait for the next attempt
     // One delivery takes at most kDeliveryHints times the size hint (oldest first): when
     // delivery falls behind, objects stay near the hint and a delivery's memory (records,
     // staged copy, the engine's work) stays bounded; the rest goes in the next delivery.
@@ -660,19 +664,28 @@ Status StreamService::DeliverOne(int64_t id) {
     table_turn = turn.get();
   }
   Status delivered;
+  Status deferred;  // a partition that could not be written; the others were delivered
   {
     std::lock_guard<std::mutex> turn(*table_turn);
-    delivered = Deliver(*state, *definition, *state->delivery);
+    delivered = Deliver(*state, *definition, *state->delivery, &deferred);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   if (delivered.ok()) {
     for (const Buffered& entry : state->delivery->entries)
       buffered_bytes_ -= std::min(buffered_bytes_, entry.bytes);
     state->delivery.reset();
-    state->backoff = std::chrono::milliseconds(0);
     state->failing_since.reset();
-    state->stats.last_delivery_error.clear();
-    return Status::OK();
+    if (deferred.ok()) {
+      state->backoff = std::chrono::milliseconds(0);
+      state->stats.last_delivery_error.clear();
+      return Status::OK();
+    }
+    // The stream delivers; one partition waits for its next attempt (with backoff).
+    state->stats.last_delivery_error = deferred.ToString();
+    state->backoff =
+        std::min(options_.max_retry, std::max(options_.first_retry, state->backoff * 2));
+    state->next_attempt = Clock::now() + state->backoff;
+    return deferred;
   }
   log::Warn("stream_delivery_failed",
             {{"stream", definition->name}, {"error", delivered.ToString()}});
@@ -703,7 +716,7 @@ void StreamService::TruncateDelivered() {
 }
 
 Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition& definition,
-                              Delivery& delivery) {
+                              Delivery& delivery, Status* deferred_failure) {
   if (delivery.entries.empty())
     return Status::OK();
   ++delivery.attempts;
@@ -844,6 +857,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     });
   });
   std::string extension = Extension(definition);
+  std::vector<const Group*> written_groups;
+  std::vector<PartitionedRecord> deferred;
   for (const Group& group : groups) {
     std::string target = definition.prefix + group.partition +
                          ObjectName(definition.name, delivery.intent_time, first, last, extension);
@@ -867,27 +882,40 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     Result<storage::ObjectInfo> info = written.ok() ? final_object->store->Stat(final_object->key)
                                                     : Result<storage::ObjectInfo>(written);
     if (!info.ok()) {
-      remove_temporaries();
-      return info.status().WithContext("writing " + target);
+      // The other partitions go on; this one's records are deferred (see DeliveredMark).
+      Status failure = info.status().WithContext("writing " + target);
+      log::Warn("stream_partition_failed",
+                {{"stream", definition.name}, {"error", failure.ToString()}});
+      if (deferred_failure->ok())
+        *deferred_failure = failure;
+      for (const std::string& record : *group.records)
+        deferred.push_back({group.partition, record});
+      continue;
     }
+    written_groups.push_back(&group);
     counts.records += static_cast<int64_t>(group.records->size());
     counts.objects += 1;
     counts.bytes += static_cast<int64_t>(info->size);
   }
   remove_temporaries();
+  if (written_groups.empty() && !groups.empty()) {
+    Status failure = *deferred_failure;
+    *deferred_failure = Status::OK();
+    return failure;  // nothing written: the whole delivery is retried as it is
+  }
 
   if (definition.format == stream::OutputFormat::kParquet && existing.ok() &&
       !SameColumns(existing->columns, columns)) {
     std::string delivered_name =
         ObjectName(definition.name, delivery.intent_time, first, last, extension);
-    for (const Group& group : groups) {
-      BASIN_RETURN_IF_ERROR(AlignOlderObjects(engine_, stores_, definition.prefix + group.partition,
-                                              definition.prefix + "_tmp/", delivered_name,
-                                              columns));
+    for (const Group* group : written_groups) {
+      BASIN_RETURN_IF_ERROR(
+          AlignOlderObjects(engine_, stores_, definition.prefix + group->partition,
+                            definition.prefix + "_tmp/", delivered_name, columns));
     }
   }
 
-  if (!groups.empty()) {
+  if (!written_groups.empty()) {
     catalog::TableUpdate update;
     update.changed_by = "stream:" + definition.name;
     update.create_database = true;
@@ -912,8 +940,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     update.table.stats.rows = std::nullopt;
     if (!keys.empty()) {
-      for (const Group& group : groups) {
-        const std::string& partition = group.partition;
+      for (const Group* group : written_groups) {
+        const std::string& partition = group->partition;
         BASIN_ASSIGN_OR_RETURN(std::vector<std::string> values, PartitionValues(partition, keys));
         catalog::Partition registered{.values = std::move(values),
                                       .location = definition.prefix + partition,
@@ -937,12 +965,22 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
       return applied.status().WithContext("registering " + qualified);
   }
 
-  std::string mark = EncodeDeliveredMark(delivery.intent_lsn);
-  BASIN_RETURN_IF_ERROR(
-      wal_->Append(
-              {.kind = stream::EntryKind::kDeliveredMark, .stream_id = stream_id, .payload = mark})
-          .status());
+  std::string mark = EncodeDeliveredMark({.intent = delivery.intent_lsn, .deferred = deferred});
+  BASIN_ASSIGN_OR_RETURN(Lsn mark_lsn, wal_->Append({.kind = stream::EntryKind::kDeliveredMark,
+                                                     .stream_id = stream_id,
+                                                     .payload = mark}));
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!deferred.empty()) {
+    // Buffered again at the mark's LSN, with the arrival of the delivery's oldest records.
+    Buffered entry{.lsn = mark_lsn, .arrived = delivery.entries.front().arrived};
+    for (const PartitionedRecord& record : deferred) {
+      entry.bytes += record.json.size();
+      state.partition_bytes[record.partition] += record.json.size();
+    }
+    entry.records = std::move(deferred);
+    buffered_bytes_ += entry.bytes;
+    state.buffer.emplace(mark_lsn, std::move(entry));
+  }
   state.stats.delivered_records += counts.records;
   state.stats.delivered_objects += counts.objects;
   state.stats.delivered_bytes += counts.bytes;

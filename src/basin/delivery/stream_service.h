@@ -187,8 +187,11 @@ class StreamService {
   // Delivers everything now, one stream after the other (Stop); returns the first failure.
   Status DeliverAll();
   StreamStats StatsOf(const StreamState& state);  // REQUIRES: mutex_ held
-  Status Deliver(StreamState& state, const stream::StreamDefinition& definition,
-                 Delivery& delivery);
+  // Delivers `delivery`. When some partitions' objects are written and others' cannot be,
+  // the written ones are delivered and the others' records deferred (DeliveredMark):
+  // returns OK with *deferred_failure set.
+  Status Deliver(StreamState& state, const stream::StreamDefinition& definition, Delivery& delivery,
+                 Status* deferred_failure);
   void TruncateDelivered();
   StreamState& StateFor(const stream::StoredStream& stored);  // REQUIRES: mutex_ held
   Status WriteRefused(const stream::StreamDefinition& definition, std::string_view object_name,

@@ -592,6 +592,31 @@ TEST_P(StreamServiceTest, RecordsRefusedAtIngestReachTheErrorPrefixOnceThroughTh
   EXPECT_EQ(service_->Stats("clicks")->failed_records, 0);  // counted when it arrived, before
 }
 
+TEST_P(StreamServiceTest, AFailingPartitionDoesNotHoldUpTheOthersAndIsDeliveredOnce) {
+  CreateStream(Clicks(/*buffer_seconds=*/0));
+  faulty_->FailWritesUnder("streams/web/clicks/event=b/");
+  OpenService();
+  IngestOk("clicks",
+           {R"({"type": "a", "id": 1})", R"({"type": "b", "id": 2})", R"({"type": "a", "id": 3})"});
+  WaitDelivered("clicks", 2);  // partition a, while b cannot be written
+  StreamStats stats = *service_->Stats("clicks");
+  EXPECT_NE(stats.last_delivery_error.find("event=b"), std::string::npos)
+      << stats.last_delivery_error;
+  EXPECT_EQ(stats.buffered_records, 1);
+  EXPECT_FALSE(stats.refusing);
+  IngestOk("clicks", {R"({"type": "a", "id": 4})"});
+  WaitDelivered("clicks", 3);  // a keeps going
+  service_.reset();            // a crash, with b's record deferred in the log
+  OpenService();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(service_->Stats("clicks")->delivered_records, 0);  // a is not delivered again
+  faulty_->FailWritesUnder("");
+  WaitDelivered("clicks", 1);
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(type || id, ',' ORDER BY id) FROM web.clicks"),
+            "a1,b2,a3,a4");
+}
+
 TEST_P(StreamServiceTest, FullBuffersRefuseWithUnavailableUntilDelivered) {
   CreateStream(Clicks(/*buffer_seconds=*/1));
   OpenServiceWith({.max_buffered_bytes = 2000});
@@ -703,7 +728,13 @@ TEST(DeliveryFormatTest, RoundTripsAndNames) {
   FlushIntent intent{.lsns = {4, 9}, .unix_seconds = 1764000000};
   EXPECT_EQ(*DecodeFlushIntent(EncodeFlushIntent(intent)), intent);
   EXPECT_EQ(DecodeFlushIntent(R"({"lsns": [4]})")->unix_seconds, 0);
-  EXPECT_EQ(*DecodeDeliveredMark(EncodeDeliveredMark(7)), 7u);
+  EXPECT_EQ(DecodeDeliveredMark(EncodeDeliveredMark({.intent = 7}))->intent, 7u);
+  Result<DeliveredMark> mark =
+      DecodeDeliveredMark(EncodeDeliveredMark({.intent = 8, .deferred = {{"k=b/", "{\"a\":1}"}}}));
+  ASSERT_TRUE(mark.ok());
+  ASSERT_EQ(mark->deferred.size(), 1u);
+  EXPECT_EQ(mark->deferred[0].partition, "k=b/");
+  EXPECT_EQ(mark->deferred[0].json, "{\"a\":1}");
   EXPECT_FALSE(DecodeFlushIntent("{}").ok());
   std::vector<catalog::PartitionKey> keys = {{"dt", "DATE"}, {"event", "VARCHAR"}};
   EXPECT_EQ(*PartitionValues("dt=2026-11-25/x/event=click/", keys),
