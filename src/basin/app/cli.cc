@@ -48,6 +48,16 @@ Result<std::unique_ptr<Home>> OpenHome(const GlobalFlags& flags) {
   return std::make_unique<Home>(std::move(config));
 }
 
+int ReportDeleted(const GlobalFlags& flags, const Status& deleted, std::string_view kind,
+                  const std::string& name) {
+  if (!deleted.ok()) return ReportError(deleted);
+  if (flags.json)
+    PrintJson({{"deleted", name}});
+  else
+    std::cout << "deleted " << kind << " " << name << std::endl;
+  return kExitOk;
+}
+
 void InstallInterruptFlag() {
   struct sigaction action {};
   action.sa_handler = [](int) { interrupted = true; };

@@ -6,10 +6,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "basin/app/home.h"
+#include "basin/common/result.h"
 #include "basin/common/status.h"
 
 namespace CLI {
@@ -38,6 +40,19 @@ void PrintJson(const nlohmann::json& document);
 
 /// Opens the basin home that the flags and environment name.
 Result<std::unique_ptr<Home>> OpenHome(const GlobalFlags& flags);
+
+/// A store over the home's metadata database (saved queries, streams, ...); `home` keeps
+/// the database open for as long as the store is used.
+template <typename Store>
+Result<Store> OpenMetadataStore(const GlobalFlags& flags, std::unique_ptr<Home>& home) {
+  BASIN_ASSIGN_OR_RETURN(home, OpenHome(flags));
+  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, home->Metadata());
+  return Store(*database);
+}
+
+/// The end of a `delete` command: the error, or {"deleted": name} / "deleted KIND NAME".
+int ReportDeleted(const GlobalFlags& flags, const Status& deleted, std::string_view kind,
+                  const std::string& name);
 
 /// Set by SIGINT while a long command runs; long loops check it and stop cleanly.
 extern std::atomic<bool> interrupted;

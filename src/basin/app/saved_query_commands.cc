@@ -22,9 +22,7 @@ struct SaveFlags {
 };
 
 Result<query::SavedQueryStore> OpenStore(const GlobalFlags& flags, std::unique_ptr<Home>& home) {
-  BASIN_ASSIGN_OR_RETURN(home, OpenHome(flags));
-  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, home->Metadata());
-  return query::SavedQueryStore(*database);
+  return OpenMetadataStore<query::SavedQueryStore>(flags, home);
 }
 
 // The SQL of --sql, or of the file -f names ('-': stdin).
@@ -122,14 +120,7 @@ int RunDelete(const GlobalFlags& flags, const std::string& name) {
   Result<query::SavedQueryStore> store = OpenStore(flags, home);
   if (!store.ok())
     return ReportError(store.status());
-  if (Status deleted = store->Delete(name); !deleted.ok())
-    return ReportError(deleted);
-  if (flags.json) {
-    PrintJson({{"deleted", name}});
-  } else {
-    std::cout << "deleted saved query " << name << std::endl;
-  }
-  return kExitOk;
+  return ReportDeleted(flags, store->Delete(name), "saved query", name);
 }
 
 }  // namespace

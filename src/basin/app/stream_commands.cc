@@ -105,9 +105,7 @@ Status CheckTableFlag(const nlohmann::json& fields) {
 }
 
 Result<stream::StreamStore> OpenStore(const GlobalFlags& flags, std::unique_ptr<Home>& home) {
-  BASIN_ASSIGN_OR_RETURN(home, OpenHome(flags));
-  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, home->Metadata());
-  return stream::StreamStore(*database);
+  return OpenMetadataStore<stream::StreamStore>(flags, home);
 }
 
 void PrintDescription(const stream::StoredStream& stored) {
@@ -286,14 +284,7 @@ int RunDelete(const GlobalFlags& flags, const std::string& name) {
   Result<stream::StreamStore> store = OpenStore(flags, home);
   if (!store.ok())
     return ReportError(store.status());
-  if (Status deleted = store->Delete(name); !deleted.ok())
-    return ReportError(deleted);
-  if (flags.json) {
-    PrintJson({{"deleted", name}});
-  } else {
-    std::cout << "deleted stream " << name << std::endl;
-  }
-  return kExitOk;
+  return ReportDeleted(flags, store->Delete(name), "stream", name);
 }
 
 }  // namespace

@@ -177,7 +177,9 @@ void PrintWorkgroup(const workgroup::Workgroup& workgroup,
   std::cout << std::flush;
 }
 
-int RunCreate(const GlobalFlags& flags, const std::string& name, const SettingsFlags& input) {
+// create (a new workgroup) or update (the settings given; the others stay).
+int RunSave(const GlobalFlags& flags, const std::string& name, const SettingsFlags& input,
+            bool create) {
   Result<workgroup::WorkgroupSettings> settings = SettingsFrom(input);
   if (!settings.ok())
     return ReportError(settings.status());
@@ -185,36 +187,18 @@ int RunCreate(const GlobalFlags& flags, const std::string& name, const SettingsF
   Result<workgroup::WorkgroupStore*> store = OpenWorkgroups(flags, home);
   if (!store.ok())
     return ReportError(store.status());
-  Result<workgroup::Workgroup> created = (*store)->Create(name, *settings);
-  if (!created.ok())
-    return ReportError(created.status());
+  Result<workgroup::Workgroup> saved =
+      create ? (*store)->Create(name, *settings) : (*store)->Update(name, *settings);
+  if (!saved.ok())
+    return ReportError(saved.status());
   if (flags.json) {
-    PrintJson(workgroup::ToJson(*created));
-  } else {
-    std::cout << "created ";
-    PrintWorkgroup(*created, nullptr);
-    std::cout << "add users with: basin user set-workgroup USER " << created->name << std::endl;
+    PrintJson(workgroup::ToJson(*saved));
+    return kExitOk;
   }
-  return kExitOk;
-}
-
-int RunUpdate(const GlobalFlags& flags, const std::string& name, const SettingsFlags& input) {
-  Result<workgroup::WorkgroupSettings> settings = SettingsFrom(input);
-  if (!settings.ok())
-    return ReportError(settings.status());
-  std::unique_ptr<Home> home;
-  Result<workgroup::WorkgroupStore*> store = OpenWorkgroups(flags, home);
-  if (!store.ok())
-    return ReportError(store.status());
-  Result<workgroup::Workgroup> updated = (*store)->Update(name, *settings);
-  if (!updated.ok())
-    return ReportError(updated.status());
-  if (flags.json) {
-    PrintJson(workgroup::ToJson(*updated));
-  } else {
-    std::cout << "updated ";
-    PrintWorkgroup(*updated, nullptr);
-  }
+  std::cout << (create ? "created " : "updated ");
+  PrintWorkgroup(*saved, nullptr);
+  if (create)
+    std::cout << "add users with: basin user set-workgroup USER " << saved->name << std::endl;
   return kExitOk;
 }
 
@@ -280,14 +264,7 @@ int RunDelete(const GlobalFlags& flags, const std::string& name) {
   Result<workgroup::WorkgroupStore*> store = OpenWorkgroups(flags, home);
   if (!store.ok())
     return ReportError(store.status());
-  if (Status deleted = (*store)->Delete(name); !deleted.ok())
-    return ReportError(deleted);
-  if (flags.json) {
-    PrintJson({{"deleted", name}});
-  } else {
-    std::cerr << "deleted workgroup " << name << std::endl;
-  }
-  return kExitOk;
+  return ReportDeleted(flags, (*store)->Delete(name), "workgroup", name);
 }
 
 int RunSetWorkgroup(const GlobalFlags& flags, const std::string& user,
@@ -324,7 +301,7 @@ void AddWorkgroupCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
                                 "100 queued, 60s queue timeout)");
   create->add_option("name", name, "Workgroup name")->required();
   AddSettingsFlags(create, create_flags);
-  create->callback([&] { exit_code = RunCreate(flags, name, create_flags); });
+  create->callback([&] { exit_code = RunSave(flags, name, create_flags, /*create=*/true); });
 
   workgroup->add_subcommand("list", "List workgroups and their limits")->callback([&] {
     exit_code = RunList(flags);
@@ -338,7 +315,7 @@ void AddWorkgroupCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       workgroup->add_subcommand("update", "Change the settings given; the others stay");
   update->add_option("name", name, "Workgroup name")->required();
   AddSettingsFlags(update, update_flags);
-  update->callback([&] { exit_code = RunUpdate(flags, name, update_flags); });
+  update->callback([&] { exit_code = RunSave(flags, name, update_flags, /*create=*/false); });
 
   CLI::App* remove =
       workgroup->add_subcommand("delete", "Delete a workgroup that has no users (not 'primary')");

@@ -7,8 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "basin/metadata/scratch_database.h"
-#include "basin/query/table_scan.h"
+#include "basin/query/catalog_lake_testing.h"
 #include "basin/storage/local_object_store.h"
 #include "basin/storage/test_stores.h"
 
@@ -68,42 +67,22 @@ class FaultyStore : public storage::ObjectStore {
 
 // A service over a temp-folder lake, a scratch SQLite catalog and an engine that reads
 // catalog tables as `basin query` does.
-class StreamServiceTest : public ::testing::TestWithParam<metadata::Backend> {
+class StreamServiceTest : public ::testing::TestWithParam<metadata::Backend>,
+                          protected query::testing::CatalogLake {
  protected:
   void SetUp() override {
     root_ = storage::testing::TempFolder();
     faulty_ = std::make_shared<FaultyStore>(
         std::move(storage::LocalObjectStore::Make(root_ + "/lake")).value());
-    lake_ = faulty_;
-    stores_ = std::make_shared<storage::StoreResolver>(lake_, storage::S3Options{});
-    auto scratch = metadata::ScratchDatabase::Make(GetParam());
-    ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
-    scratch_.emplace(std::move(scratch).value());
-    database_ = std::move(metadata::Database::Open(scratch_->location())).value();
-    catalog_ = std::make_unique<catalog::Catalog>(*database_);
+    SetUpCatalogLake(faulty_, GetParam(), "web");
+    if (HasFatalFailure())
+      return;
     streams_ = std::make_unique<stream::StreamStore>(*database_);
-    auto resolver = [this](const std::string& database, const std::string& name,
-                           const std::string&) -> Result<query::TableScan> {
-      BASIN_ASSIGN_OR_RETURN(catalog::Table table,
-                             catalog_->GetTable(database.empty() ? "web" : database, name));
-      std::vector<catalog::Partition> partitions;
-      if (!table.partition_keys.empty()) {
-        BASIN_ASSIGN_OR_RETURN(partitions,
-                               catalog_->ListPartitions(table.id, {.limit = int64_t{1} << 40}));
-      }
-      return query::PlanTableScan(table, partitions, *stores_);
-    };
-    auto engine = query::Engine::Make(
-        {.work_dir = root_ + "/engine", .stores = stores_, .table_resolver = resolver});
-    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-    engine_ = std::move(engine).value();
   }
 
   void TearDown() override {
     service_.reset();
-    engine_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(root_, ignored);
+    TearDownCatalogLake();
   }
 
   void CreateStream(stream::StreamDefinition definition) {
@@ -140,34 +119,8 @@ class StreamServiceTest : public ::testing::TestWithParam<metadata::Backend> {
     FAIL() << "not delivered: " << ToJson(*service_->Stats(stream)).dump();
   }
 
-  std::string Scalar(const std::string& sql) {
-    Result<query::QueryResult> result = engine_->Execute(sql);
-    EXPECT_TRUE(result.ok()) << sql << "\n" << result.status().ToString();
-    if (!result.ok() || result->rows.empty())
-      return "";
-    return result->rows[0][0].value_or("NULL");
-  }
-
-  std::vector<std::string> Keys(const std::string& prefix) {
-    std::vector<std::string> keys;
-    Result<std::vector<storage::ObjectInfo>> listed = lake_->List(prefix);
-    EXPECT_TRUE(listed.ok()) << listed.status().ToString();
-    if (listed.ok()) {
-      for (const storage::ObjectInfo& object : *listed)
-        keys.push_back(object.key);
-    }
-    return keys;
-  }
-
-  std::string root_;
   std::shared_ptr<FaultyStore> faulty_;
-  std::shared_ptr<storage::ObjectStore> lake_;
-  std::shared_ptr<storage::StoreResolver> stores_;
-  std::optional<metadata::ScratchDatabase> scratch_;
-  std::unique_ptr<metadata::Database> database_;
-  std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<stream::StreamStore> streams_;
-  std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<StreamService> service_;
 };
 

@@ -1,5 +1,6 @@
 #include "basin/query/saved_queries.h"
 
+#include "basin/common/plain_name.h"
 #include "basin/query/text_search.h"
 
 namespace basin::query {
@@ -52,13 +53,7 @@ Status NameTaken(const Status& status, std::string_view name) {
 }  // namespace
 
 Status ValidateSavedQueryName(std::string_view name) {
-  bool valid = !name.empty() && name.size() <= kMaxNameLength;
-  for (char c : name) {
-    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '_' || c == '-' || c == '.';
-    valid = valid && allowed;
-  }
-  if (!valid) {
+  if (!IsPlainName(name, kMaxNameLength)) {
     return Status::InvalidArgument(
         "a saved query name is 1-128 letters, digits, '_', '-' or '.', got '" +
         std::string(name.substr(0, kMaxNameLength)) + "'");

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "basin/catalog/catalog.h"
+#include "basin/common/plain_name.h"
 #include "basin/stream/prefix_expression.h"
 
 namespace basin::stream {
@@ -177,13 +178,7 @@ std::string_view UnknownFieldPolicyName(UnknownFieldPolicy policy) {
 }
 
 Status ValidateStreamName(std::string_view name) {
-  bool valid = !name.empty() && name.size() <= kMaxNameLength;
-  for (char c : name) {
-    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '_' || c == '-' || c == '.';
-    valid = valid && allowed;
-  }
-  if (!valid) {
+  if (!IsPlainName(name, kMaxNameLength)) {
     return Status::InvalidArgument("a stream name is 1-64 letters, digits, '_', '-' or '.', got '" +
                                    std::string(name.substr(0, kMaxNameLength)) + "'");
   }

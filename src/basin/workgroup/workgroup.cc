@@ -2,12 +2,10 @@
 
 #include <cctype>
 
+#include "basin/common/plain_name.h"
+
 namespace basin::workgroup {
 namespace {
-
-bool IsNameCharacter(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-}
 
 Status AtLeast(const char* field, int64_t value, int64_t least) {
   if (value >= least)
@@ -43,11 +41,7 @@ void WorkgroupSettings::ApplyTo(Workgroup& workgroup) const {
 }
 
 Status ValidateWorkgroupName(std::string_view name) {
-  bool valid =
-      !name.empty() && name.size() <= 64 && std::isalnum(static_cast<unsigned char>(name.front()));
-  for (char c : name)
-    valid = valid && IsNameCharacter(c);
-  if (valid)
+  if (IsPlainName(name, 64) && std::isalnum(static_cast<unsigned char>(name.front())))
     return Status::OK();
   return Status::InvalidArgument(
       "workgroup name must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or "

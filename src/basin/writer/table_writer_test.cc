@@ -5,8 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "basin/metadata/scratch_database.h"
-#include "basin/query/table_scan.h"
+#include "basin/query/catalog_lake_testing.h"
 #include "basin/storage/local_object_store.h"
 #include "basin/storage/test_stores.h"
 
@@ -34,47 +33,29 @@ constexpr const char* kOrders =
 
 // A writer over a fresh lake (a temp folder or a prefix of the S3 test server), a fresh
 // metadata database, and an engine that reads catalog tables as `basin query` does.
-class TableWriterTest : public ::testing::TestWithParam<Setup> {
+class TableWriterTest : public ::testing::TestWithParam<Setup>,
+                        protected query::testing::CatalogLake {
  protected:
   void SetUp() override {
     root_ = storage::testing::TempFolder();
+    std::shared_ptr<storage::ObjectStore> lake;
     if (GetParam().s3_lake) {
       auto store = storage::S3ObjectStore::Make(storage::testing::TestS3Options());
       ASSERT_TRUE(store.ok()) << store.status().ToString();
-      lake_ = std::shared_ptr<storage::ObjectStore>(std::move(store).value());
+      lake = std::shared_ptr<storage::ObjectStore>(std::move(store).value());
     } else {
-      lake_ = std::shared_ptr<storage::ObjectStore>(
+      lake = std::shared_ptr<storage::ObjectStore>(
           std::move(storage::LocalObjectStore::Make(root_ + "/lake")).value());
     }
-    stores_ = std::make_shared<storage::StoreResolver>(lake_, storage::S3Options{});
-    auto scratch = metadata::ScratchDatabase::Make(GetParam().backend);
-    ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
-    scratch_.emplace(std::move(scratch).value());
-    database_ = std::move(metadata::Database::Open(scratch_->location())).value();
-    catalog_ = std::make_unique<catalog::Catalog>(*database_);
-    // As the basin home binds catalog tables: registered partitions only.
-    auto resolver = [this](const std::string& database, const std::string& name,
-                           const std::string&) -> Result<query::TableScan> {
-      BASIN_ASSIGN_OR_RETURN(catalog::Table table,
-                             catalog_->GetTable(database.empty() ? "mart" : database, name));
-      std::vector<catalog::Partition> partitions;
-      if (!table.partition_keys.empty()) {
-        BASIN_ASSIGN_OR_RETURN(partitions, catalog_->ListPartitions(table.id, {.limit = int64_t{1} << 40}));
-      }
-      return query::PlanTableScan(table, partitions, *stores_);
-    };
-    auto engine = query::Engine::Make(
-        {.work_dir = root_ + "/engine", .stores = stores_, .table_resolver = resolver});
-    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-    engine_ = std::move(engine).value();
+    SetUpCatalogLake(std::move(lake), GetParam().backend, "mart");
+    if (HasFatalFailure())
+      return;
     writer_ = std::make_unique<TableWriter>(*catalog_, *stores_, *engine_);
   }
 
   void TearDown() override {
     writer_.reset();
-    engine_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(root_, ignored);
+    TearDownCatalogLake();
   }
 
   Result<WriteResult> Write(const std::string& sql, const std::atomic<bool>* cancel = nullptr) {
@@ -92,26 +73,6 @@ class TableWriterTest : public ::testing::TestWithParam<Setup> {
     return result.ok() ? *result : WriteResult{};
   }
 
-  // The first value of the first row.
-  std::string Scalar(const std::string& sql) {
-    Result<query::QueryResult> result = engine_->Execute(sql);
-    EXPECT_TRUE(result.ok()) << sql << "\n" << result.status().ToString();
-    if (!result.ok() || result->rows.empty())
-      return "";
-    return result->rows[0][0].value_or("NULL");
-  }
-
-  std::vector<std::string> Keys(const std::string& prefix) {
-    std::vector<std::string> keys;
-    Result<std::vector<storage::ObjectInfo>> listed = lake_->List(prefix);
-    EXPECT_TRUE(listed.ok()) << listed.status().ToString();
-    if (!listed.ok())
-      return keys;
-    for (const storage::ObjectInfo& object : *listed)
-      keys.push_back(object.key);
-    return keys;
-  }
-
   std::vector<catalog::Partition> Partitions(const std::string& table) {
     Result<catalog::Table> found = catalog_->GetTable("mart", table);
     EXPECT_TRUE(found.ok()) << found.status().ToString();
@@ -125,13 +86,6 @@ class TableWriterTest : public ::testing::TestWithParam<Setup> {
     return created.location;
   }
 
-  std::string root_;
-  std::shared_ptr<storage::ObjectStore> lake_;
-  std::shared_ptr<storage::StoreResolver> stores_;
-  std::optional<metadata::ScratchDatabase> scratch_;
-  std::unique_ptr<metadata::Database> database_;
-  std::unique_ptr<catalog::Catalog> catalog_;
-  std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<TableWriter> writer_;
 };
 
