@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "basin/catalog/schema.h"
 #include "basin/common/log.h"
@@ -291,7 +292,8 @@ Status StreamService::Recover() {
                                 std::to_string(state.delivery->intent_lsn) + " and " +
                                 std::to_string(intent) + ")");
       }
-      Delivery delivery{.intent_lsn = intent, .intent_time = recorded.unix_seconds};
+      Delivery delivery{
+          .intent_lsn = intent, .intent_time = recorded.unix_seconds, .recovered = true};
       for (Lsn lsn : lsns) {
         auto batch = stream.batches.find(lsn);
         if (batch == stream.batches.end()) {
@@ -715,6 +717,67 @@ void StreamService::TruncateDelivered() {
     log::Warn("stream_log_truncate_failed", {{"error", truncated.status().ToString()}});
 }
 
+Result<catalog::Partition> StreamService::CountedPartition(catalog::Partition partition,
+                                                           const catalog::Table* table,
+                                                           int64_t added_objects,
+                                                           int64_t added_bytes, bool relist) {
+  partition.last_modified =
+      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  if (relist) {
+    // Its objects changed size (rewritten with new columns): counted from a listing.
+    BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved folder,
+                           stores_.Resolve(partition.location));
+    BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
+                           folder.store->List(folder.key));
+    for (const storage::ObjectInfo& object : objects) {
+      partition.objects += 1;
+      partition.bytes += static_cast<int64_t>(object.size);
+    }
+    return partition;
+  }
+  // The registered counts plus this delivery's: no listing, which would grow with the
+  // partition (a day's partition gathers thousands of objects).
+  if (table != nullptr) {
+    catalog::PartitionFilter filter{.limit = 1};
+    for (size_t k = 0; k < table->partition_keys.size() && k < partition.values.size(); ++k)
+      filter.equals[table->partition_keys[k].name] = partition.values[k];
+    BASIN_ASSIGN_OR_RETURN(std::vector<catalog::Partition> found,
+                           catalog_.ListPartitions(table->id, filter));
+    if (!found.empty()) {
+      partition.objects = found.front().objects;
+      partition.bytes = found.front().bytes;
+    }
+  }
+  partition.objects += added_objects;
+  partition.bytes += added_bytes;
+  return partition;
+}
+
+Result<catalog::TableStats> StreamService::TableTotals(
+    const catalog::Table& table, const std::vector<catalog::Partition>& upserted,
+    catalog::Timestamp modified) {
+  catalog::TableStats totals{.last_modified = modified};
+  std::set<std::string> replaced;
+  for (const catalog::Partition& partition : upserted) {
+    replaced.insert(partition.location);
+    totals.objects += partition.objects;
+    totals.bytes += partition.bytes;
+  }
+  catalog::PartitionFilter page{.limit = 1000};
+  for (;; page.offset += page.limit) {
+    BASIN_ASSIGN_OR_RETURN(std::vector<catalog::Partition> found,
+                           catalog_.ListPartitions(table.id, page));
+    for (const catalog::Partition& partition : found) {
+      if (replaced.count(partition.location) == 0) {
+        totals.objects += partition.objects;
+        totals.bytes += partition.bytes;
+      }
+    }
+    if (static_cast<int64_t>(found.size()) < page.limit)
+      return totals;
+  }
+}
+
 Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition& definition,
                               Delivery& delivery, Status* deferred_failure) {
   if (delivery.entries.empty())
@@ -857,13 +920,27 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     });
   });
   std::string extension = Extension(definition);
-  std::vector<const Group*> written_groups;
+  // What each written object adds to its partition's counts. A first attempt's names are new
+  // (they hold its log positions); a repeat may replace objects it wrote before.
+  struct Written {
+    const Group* group;
+    int64_t objects = 0;
+    int64_t bytes = 0;
+  };
+  std::vector<Written> written_groups;
   std::vector<PartitionedRecord> deferred;
+  const bool repeat = delivery.attempts > 1 || delivery.recovered;
   for (const Group& group : groups) {
     std::string target = definition.prefix + group.partition +
                          ObjectName(definition.name, delivery.intent_time, first, last, extension);
     Result<storage::StoreResolver::Resolved> final_object = stores_.Resolve(target);
     Status written = final_object.status();
+    std::optional<uint64_t> replaced_size;
+    if (final_object.ok() && repeat) {
+      if (Result<storage::ObjectInfo> before = final_object->store->Stat(final_object->key);
+          before.ok())
+        replaced_size = before->size;
+    }
     if (final_object.ok() && definition.format == stream::OutputFormat::kNdjson) {
       std::string lines;
       for (const std::string& record : *group.records)
@@ -892,7 +969,10 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
         deferred.push_back({group.partition, record});
       continue;
     }
-    written_groups.push_back(&group);
+    written_groups.push_back({.group = &group,
+                              .objects = replaced_size ? 0 : 1,
+                              .bytes = static_cast<int64_t>(info->size) -
+                                       static_cast<int64_t>(replaced_size.value_or(0))});
     counts.records += static_cast<int64_t>(group.records->size());
     counts.objects += 1;
     counts.bytes += static_cast<int64_t>(info->size);
@@ -904,11 +984,16 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     return failure;  // nothing written: the whole delivery is retried as it is
   }
 
-  if (definition.format == stream::OutputFormat::kParquet && existing.ok() &&
-      !SameColumns(existing->columns, columns)) {
+  // Older objects rewritten with new columns change size, and a repeat cannot tell whether
+  // its first attempt was registered: both count their partitions again from a listing.
+  const bool realigned = definition.format == stream::OutputFormat::kParquet && existing.ok() &&
+                         !SameColumns(existing->columns, columns);
+  const bool recount = realigned || repeat;
+  if (realigned) {
     std::string delivered_name =
         ObjectName(definition.name, delivery.intent_time, first, last, extension);
-    for (const Group* group : written_groups) {
+    for (const Written& written : written_groups) {
+      const Group* group = written.group;
       BASIN_RETURN_IF_ERROR(
           AlignOlderObjects(engine_, stores_, definition.prefix + group->partition,
                             definition.prefix + "_tmp/", delivered_name, columns));
@@ -934,30 +1019,28 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     }
     update.table.columns = columns;
     update.table.partition_keys = keys;
-    update.table.stats.objects += counts.objects;
-    update.table.stats.bytes += counts.bytes;
+    for (const Written& written : written_groups) {
+      update.table.stats.objects += written.objects;
+      update.table.stats.bytes += written.bytes;
+    }
     update.table.stats.last_modified =
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     update.table.stats.rows = std::nullopt;
     if (!keys.empty()) {
-      for (const Group* group : written_groups) {
-        const std::string& partition = group->partition;
+      for (const Written& written : written_groups) {
+        const std::string& partition = written.group->partition;
         BASIN_ASSIGN_OR_RETURN(std::vector<std::string> values, PartitionValues(partition, keys));
-        catalog::Partition registered{.values = std::move(values),
-                                      .location = definition.prefix + partition,
-                                      .columns = columns};
-        BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved folder,
-                               stores_.Resolve(registered.location));
-        BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
-                               folder.store->List(folder.key));
-        for (const storage::ObjectInfo& object : objects) {
-          registered.objects += 1;
-          registered.bytes += static_cast<int64_t>(object.size);
-          registered.last_modified =
-              std::max(registered.last_modified,
-                       std::chrono::time_point_cast<std::chrono::seconds>(object.modified));
-        }
+        catalog::Partition registered{
+            .values = values, .location = definition.prefix + partition, .columns = columns};
+        BASIN_ASSIGN_OR_RETURN(
+            registered,
+            CountedPartition(std::move(registered), existing.ok() ? &*existing : nullptr,
+                             written.objects, written.bytes, recount));
         update.upsert_partitions.push_back(std::move(registered));
+      }
+      if (recount && existing.ok()) {
+        BASIN_ASSIGN_OR_RETURN(update.table.stats, TableTotals(*existing, update.upsert_partitions,
+                                                               update.table.stats.last_modified));
       }
     }
     Result<catalog::ApplyOutcome> applied = catalog_.ApplyTable(update);

@@ -147,6 +147,7 @@ class StreamService {
     // they write the same objects (a recovered delivery uses the definition at the restart).
     std::optional<stream::StreamDefinition> definition;
     int attempts = 0;
+    bool recovered = false;  // its intent was found in the log at Open: a repeat
   };
   struct StreamState {
     int64_t id = 0;
@@ -193,6 +194,16 @@ class StreamService {
   Status Deliver(StreamState& state, const stream::StreamDefinition& definition, Delivery& delivery,
                  Status* deferred_failure);
   void TruncateDelivered();
+  // `partition` with its objects and bytes: the catalog's counts (from `table`, if it
+  // exists) plus what a delivery added, or a listing of its folder when `relist`.
+  Result<catalog::Partition> CountedPartition(catalog::Partition partition,
+                                              const catalog::Table* table, int64_t added_objects,
+                                              int64_t added_bytes, bool relist);
+  // The table's objects and bytes summed over its registered partitions, with `upserted`
+  // in place of the ones they replace (by location).
+  Result<catalog::TableStats> TableTotals(const catalog::Table& table,
+                                          const std::vector<catalog::Partition>& upserted,
+                                          catalog::Timestamp modified);
   StreamState& StateFor(const stream::StoredStream& stored);  // REQUIRES: mutex_ held
   Status WriteRefused(const stream::StreamDefinition& definition, std::string_view object_name,
                       const std::vector<nlohmann::json>& lines);

@@ -119,6 +119,31 @@ class StreamServiceTest : public ::testing::TestWithParam<metadata::Backend>,
     FAIL() << "not delivered: " << ToJson(*service_->Stats(stream)).dump();
   }
 
+  // The catalog's object and byte counts of web.`table` and of each of its partitions are
+  // those of the objects in the lake (deliveries count them without listing the lake).
+  void ExpectCountsMatchTheLake(const std::string& table_name) {
+    Result<catalog::Table> table = catalog_->GetTable("web", table_name);
+    ASSERT_TRUE(table.ok()) << table.status().ToString();
+    Result<std::vector<catalog::Partition>> partitions = catalog_->ListPartitions(table->id);
+    ASSERT_TRUE(partitions.ok()) << partitions.status().ToString();
+    ASSERT_FALSE(partitions->empty());
+    int64_t objects = 0, bytes = 0;
+    for (const catalog::Partition& partition : *partitions) {
+      ASSERT_TRUE(partition.location.starts_with("lake://")) << partition.location;
+      auto listed = lake_->List(partition.location.substr(std::string("lake://").size()));
+      ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+      int64_t listed_bytes = 0;
+      for (const storage::ObjectInfo& object : *listed)
+        listed_bytes += static_cast<int64_t>(object.size);
+      EXPECT_EQ(partition.objects, static_cast<int64_t>(listed->size())) << partition.location;
+      EXPECT_EQ(partition.bytes, listed_bytes) << partition.location;
+      objects += static_cast<int64_t>(listed->size());
+      bytes += listed_bytes;
+    }
+    EXPECT_EQ(table->stats.objects, objects);
+    EXPECT_EQ(table->stats.bytes, bytes);
+  }
+
   std::shared_ptr<FaultyStore> faulty_;
   std::unique_ptr<stream::StreamStore> streams_;
   std::unique_ptr<StreamService> service_;
@@ -289,6 +314,7 @@ TEST_P(StreamServiceTest, RepeatedFlushIntentReplacesItsObjects) {
                 "streams/web/clicks/event=a/"
                 "clicks-20251124T160000Z-00000000000000000001-00000000000000000001.parquet"});
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), "2");
+  ExpectCountsMatchTheLake("clicks");  // the repeat replaced its objects: counted once
 }
 
 TEST_P(StreamServiceTest, ConcurrentIngestWhileDeliveringIsExactlyOnce) {
@@ -317,6 +343,7 @@ TEST_P(StreamServiceTest, ConcurrentIngestWhileDeliveringIsExactlyOnce) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), std::to_string(kThreads * kRequests * 2));
   EXPECT_EQ(Scalar("SELECT count(DISTINCT id) FROM web.clicks"),
             std::to_string(kThreads * kRequests * 2));
+  ExpectCountsMatchTheLake("clicks");
 }
 
 TEST_P(StreamServiceTest, FailingDeliveryIsRetriedWithoutHoldingUpOtherStreams) {
@@ -418,6 +445,7 @@ TEST_P(StreamServiceTest, AColumnAddedLaterRewritesTheOlderObjectsOfThePartition
   EXPECT_TRUE(Keys("streams/web/logs/_tmp/").empty());
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.logs"), "2");
   EXPECT_EQ(Scalar("SELECT sum(extra) FROM web.logs"), "5");
+  ExpectCountsMatchTheLake("logs");  // the rewritten older object counted at its new size
 }
 
 TEST_P(StreamServiceTest, FullLogRefusesWithUnavailableUntilDeliveryCatchesUp) {
