@@ -1,5 +1,6 @@
 #include "basin/stream/prefix_expression.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -11,6 +12,8 @@ using nlohmann::json;
 // A value longer than this is more likely a mistake (a whole payload used as a key) than
 // a partition; keys stay well under S3's 1,024-byte limit.
 constexpr size_t kMaxValueBytes = 256;
+constexpr size_t kMaxFolderBytes = 255;     // NAME_MAX on Linux file systems
+constexpr size_t kMaxPartitionBytes = 768;  // of S3's 1,024: room for prefix and name
 
 bool IsControl(char c) {
   auto byte = static_cast<unsigned char>(c);
@@ -343,10 +346,31 @@ Result<std::string> PrefixExpression::Evaluate(std::chrono::system_clock::time_p
           return Status::InvalidArgument("prefix field '" + name + "' is longer than " +
                                          std::to_string(kMaxValueBytes) + " bytes");
         }
-        out += SanitizePathValue(text);
+        const size_t folder = out.rfind('/') == std::string::npos ? 0 : out.rfind('/') + 1;
+        std::string safe = SanitizePathValue(text, folder == out.size());
+        // Outside a key=value folder an '=' would make the engine see a partition key.
+        if (out.find('=', folder) == std::string::npos)
+          std::replace(safe.begin(), safe.end(), '=', '_');
+        out += safe;
         break;
       }
     }
+  }
+  // Longer folder names fail on local file systems (NAME_MAX), longer keys on S3 (1,024
+  // bytes with the prefix and the object name): refused here, with the record, not at delivery.
+  size_t folder_start = 0;
+  for (size_t slash = out.find('/'); slash != std::string::npos;
+       folder_start = slash + 1, slash = out.find('/', folder_start)) {
+    if (slash - folder_start > kMaxFolderBytes) {
+      return Status::InvalidArgument(
+          "prefix expression: the folder '" + out.substr(folder_start, 40) + "...' is " +
+          std::to_string(slash - folder_start) + " bytes, over " + std::to_string(kMaxFolderBytes));
+    }
+  }
+  if (out.size() > kMaxPartitionBytes) {
+    return Status::InvalidArgument("prefix expression: the folders are " +
+                                   std::to_string(out.size()) + " bytes, over " +
+                                   std::to_string(kMaxPartitionBytes));
   }
   return out;
 }
@@ -363,24 +387,33 @@ bool PrefixExpression::ReadsRecord() const {
   return false;
 }
 
-std::string SanitizePathValue(std::string_view value) {
-  if (value.empty())
-    return "__empty__";
+std::string SanitizePathValue(std::string_view value, bool starts_folder) {
   std::string out;
-  out.reserve(value.size());
-  for (size_t i = 0; i < value.size(); ++i) {
-    char c = value[i];
-    if (c == '.' && i + 1 < value.size() && value[i + 1] == '.') {
-      out.push_back('_');
-      ++i;
-    } else if (c == '/' || c == '\\' || IsControl(c)) {
-      out.push_back('_');
-    } else {
-      out.push_back(c);
+  if (value.empty()) {
+    out = "__empty__";
+  } else {
+    out.reserve(value.size());
+    for (size_t i = 0; i < value.size(); ++i) {
+      char c = value[i];
+      if (c == '.' && i + 1 < value.size() && value[i + 1] == '.') {
+        out.push_back('_');
+        ++i;
+      } else if (c == '/' || c == '\\' || IsControl(c) || c == '*' || c == '?' || c == '[' ||
+                 c == ']') {
+        // Glob characters too: the engine reads delivered objects by path, and DuckDB
+        // would expand them.
+        out.push_back('_');
+      } else {
+        out.push_back(c);
+      }
     }
+    if (out == ".")
+      out = "_";
   }
-  if (out == ".")
-    return "_";
+  // Table scans skip folders whose names start with '_' or '.' (hidden, as in Hive): a value
+  // that begins a folder must not, or its records would be delivered and never seen.
+  if (starts_folder && (out.front() == '_' || out.front() == '.'))
+    out = (out.front() == '_' ? "%5F" : "%2E") + out.substr(1);
   return out;
 }
 

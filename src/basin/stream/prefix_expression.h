@@ -69,8 +69,10 @@ inline Result<PrefixExpression> ParsePrefixExpression(std::string_view text) {
   return PrefixExpression::Parse(text);
 }
 
-/// A value made safe as (part of) one folder name: '/', '\\', control characters and
-/// ".." become '_', a value that is only "." becomes "_", and "" becomes "__empty__".
-std::string SanitizePathValue(std::string_view value);
+/// A value made safe as (part of) one folder name: '/', '\\', control characters, glob
+/// characters (* ? [ ]) and ".." become '_', a value that is only "." becomes "_", and ""
+/// becomes "__empty__". When the value `starts_folder`, a leading '_' or '.' is written
+/// "%5F" or "%2E" (table scans skip folders named so).
+std::string SanitizePathValue(std::string_view value, bool starts_folder = false);
 
 }  // namespace basin::stream

@@ -70,11 +70,49 @@ TEST(PrefixExpressionTest, SanitizesValuesSoTheyStayInTheirFolder) {
   EXPECT_EQ(Evaluate("e=!{field:v}/", {{"v", "a/b\\c"}}), "e=a_b_c/");
   EXPECT_EQ(Evaluate("e=!{field:v}/", {{"v", "line\nbreak\x01\x7f"}}), "e=line_break__/");
   EXPECT_EQ(Evaluate("e=!{field:v}/", {{"v", ""}}), "e=__empty__/");
-  EXPECT_EQ(Evaluate("!{field:v}/", {{"v", "."}}), "_/");
-  EXPECT_EQ(Evaluate("!{field:v}/", {{"v", ".."}}), "_/");
+  EXPECT_EQ(Evaluate("!{field:v}/", {{"v", "."}}), "%5F/");
+  EXPECT_EQ(Evaluate("!{field:v}/", {{"v", ".."}}), "%5F/");
+  EXPECT_EQ(Evaluate("x-!{field:v}/", {{"v", "."}}), "x-_/");
   EXPECT_EQ(Evaluate("!{field:v}/", {{"v", "v1.2"}}), "v1.2/");
   EXPECT_EQ(Evaluate("!{field:v}/", {{"v", "서울"}}), "서울/") << "UTF-8 text stays";
   EXPECT_EQ(SanitizePathValue("..."), "_.");
+}
+
+TEST(PrefixExpressionTest, AFolderNeverStartsWithWhatTableScansSkip) {
+  // Table scans skip folders starting with '_' or '.': a value beginning a folder is escaped.
+  EXPECT_EQ(Evaluate("!{field:v}/", {{"v", "_acme"}}), "%5Facme/");
+  EXPECT_EQ(Evaluate("!{field:v}/", {{"v", ".hidden"}}), "%2Ehidden/");
+  EXPECT_EQ(Evaluate("!{field:v}/", {{"v", ""}}), "%5F_empty__/");
+  EXPECT_EQ(Evaluate("dt=!{timestamp:yyyy}/!{field:v}/", {{"v", "_x"}}), "dt=2026/%5Fx/");
+  EXPECT_EQ(Evaluate("e=!{field:v}/", {{"v", "_acme"}}), "e=_acme/") << "after key= it is safe";
+  EXPECT_EQ(Evaluate("a!{field:v}/", {{"v", "_acme"}}), "a_acme/");
+}
+
+TEST(PrefixExpressionTest, GlobCharactersInValuesBecomeUnderscores) {
+  EXPECT_EQ(Evaluate("e=!{field:v}/", {{"v", "a*b?c[d]"}}), "e=a_b_c_d_/");
+}
+
+TEST(PrefixExpressionTest, AnEqualsSignOnlyStaysInAKeyFolder) {
+  EXPECT_EQ(Evaluate("e=!{field:v}/", {{"v", "a=b"}}), "e=a=b/");
+  EXPECT_EQ(Evaluate("dt=!{timestamp:yyyy}/!{field:v}/", {{"v", "x=y"}}), "dt=2026/x_y/");
+  EXPECT_EQ(Evaluate("!{field:v}-!{field:v}/", {{"v", "x=y"}}), "x_y-x_y/");
+}
+
+TEST(PrefixExpressionTest, FoldersTooLongForAFileSystemOrS3AreRefused) {
+  // 250 bytes is a valid value, but "event=" + 250 bytes is over a folder name's 255.
+  Status status = EvaluateError("event=!{field:v}/", {{"v", std::string(250, 'x')}});
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("bytes, over 255"), std::string::npos) << status.message();
+  EXPECT_EQ(Evaluate("e=!{field:v}/", {{"v", std::string(250, 'x')}}),
+            "e=" + std::string(250, 'x') + "/");
+  // Four folders of 250 bytes each pass one by one but not together.
+  json record = {{"a", std::string(250, 'a')},
+                 {"b", std::string(250, 'b')},
+                 {"c", std::string(250, 'c')},
+                 {"d", std::string(250, 'd')}};
+  status = EvaluateError("!{field:a}/!{field:b}/!{field:c}/!{field:d}/", record);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("over 768"), std::string::npos) << status.message();
 }
 
 TEST(PrefixExpressionTest, MissingOrNonScalarFieldsAreErrorsNamingTheField) {
