@@ -313,4 +313,47 @@ Result<StreamDefinition> ApplyChanges(const StreamDefinition& definition,
   return ValidateStreamDefinition(std::move(out));
 }
 
+std::string TableFormatOf(const StreamDefinition& definition) {
+  return definition.format == OutputFormat::kParquet ? "parquet" : "json";
+}
+
+Status CheckDestinationTable(const StreamDefinition& definition, const catalog::Table& table) {
+  const std::string qualified = table.database + "." + table.name;
+  auto refuse = [&](const std::string& what) {
+    return Status::FailedPrecondition("stream '" + definition.name + "' cannot deliver into " +
+                                      qualified + ": " + what);
+  };
+  if (table.format != TableFormatOf(definition)) {
+    return refuse("the table is " + table.format + ", the stream writes " +
+                  TableFormatOf(definition));
+  }
+  if (!definition.prefix.starts_with(table.location)) {
+    return refuse("the stream's prefix " + definition.prefix + " is outside the table's location " +
+                  table.location);
+  }
+  if (definition.format == OutputFormat::kNdjson) {
+    auto found = table.format_options.find("compression");
+    std::string table_compression = found == table.format_options.end() ? "none" : found->second;
+    if (table_compression.empty())
+      table_compression = "none";
+    if (table_compression != CompressionName(definition.compression)) {
+      return refuse("the table's objects are compressed with " + table_compression +
+                    ", the stream's with " + std::string(CompressionName(definition.compression)));
+    }
+  }
+  BASIN_ASSIGN_OR_RETURN(PrefixExpression expression,
+                         ParsePrefixExpression(definition.prefix_expression));
+  auto describe = [](const std::vector<catalog::PartitionKey>& keys) {
+    std::string text;
+    for (const catalog::PartitionKey& key : keys)
+      text += (text.empty() ? "" : ", ") + key.name + " " + key.type;
+    return text.empty() ? std::string("none") : text;
+  };
+  if (expression.PartitionKeys() != table.partition_keys) {
+    return refuse("the table's partition keys are (" + describe(table.partition_keys) +
+                  "), the prefix expression's (" + describe(expression.PartitionKeys()) + ")");
+  }
+  return Status::OK();
+}
+
 }  // namespace basin::stream

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "basin/catalog/catalog.h"
 #include "basin/common/result.h"
 
 /// Delivery streams: records pushed over HTTP, buffered, and delivered to the lake as
@@ -97,6 +98,15 @@ Result<UnknownFieldPolicy> ParseUnknownFieldPolicy(std::string_view text);
 std::string_view OutputFormatName(OutputFormat format);
 std::string_view CompressionName(Compression compression);
 std::string_view UnknownFieldPolicyName(UnknownFieldPolicy policy);
+
+/// The catalog format of the tables a stream writes: "parquet" or "json" (NDJSON).
+std::string TableFormatOf(const StreamDefinition& definition);
+
+/// OK when the stream can deliver into the existing `table`; FailedPrecondition naming what
+/// differs otherwise: the format, the compression of NDJSON objects, the partition keys of
+/// the prefix expression (names and types, in order), or a prefix outside the table's
+/// location (table scans list only that location, so the records would never be seen).
+Status CheckDestinationTable(const StreamDefinition& definition, const catalog::Table& table);
 
 /// OK when `name` can name a stream: 1-64 letters, digits, '_', '-' or '.'.
 Status ValidateStreamName(std::string_view name);

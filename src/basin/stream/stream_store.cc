@@ -44,8 +44,23 @@ nlohmann::json ToJson(const StoredStream& stream) {
   return out;
 }
 
+namespace {
+
+// A stream into an existing table must write what the table reads (CheckDestinationTable).
+Status CheckAgainstCatalog(metadata::Database& database, const StreamDefinition& definition) {
+  Result<catalog::Table> table =
+      catalog::Catalog(database).GetTable(definition.database, definition.table);
+  if (table.status().IsNotFound())
+    return Status::OK();  // the first delivery creates it
+  BASIN_RETURN_IF_ERROR(table.status());
+  return CheckDestinationTable(definition, *table);
+}
+
+}  // namespace
+
 Result<StoredStream> StreamStore::Create(const StreamDefinition& definition) {
   BASIN_ASSIGN_OR_RETURN(StreamDefinition checked, ValidateStreamDefinition(definition));
+  BASIN_RETURN_IF_ERROR(CheckAgainstCatalog(database_, checked));
   int64_t now = NowSeconds();
   Result<int64_t> id = database_.ExecuteReturningId(
       "INSERT INTO streams (name, definition, created_at, updated_at) VALUES (?, ?, ?, ?)",
@@ -93,6 +108,7 @@ Result<StoredStream> StreamStore::Update(std::string_view name, const StreamChan
   BASIN_RETURN_IF_ERROR(database_.Transaction([&]() -> Status {
     BASIN_ASSIGN_OR_RETURN(updated, Get(name));
     BASIN_ASSIGN_OR_RETURN(updated.definition, ApplyChanges(updated.definition, changes));
+    BASIN_RETURN_IF_ERROR(CheckAgainstCatalog(database_, updated.definition));
     int64_t now = NowSeconds();
     updated.updated_at = std::chrono::sys_seconds(std::chrono::seconds(now));
     return database_.Execute("UPDATE streams SET definition = ?, updated_at = ? WHERE id = ?",

@@ -103,6 +103,69 @@ TEST_P(StreamStoreTest, UpdatesSomeFields) {
   EXPECT_EQ(store_->Update("missing", {.buffer_mib = 2}).status().code(), StatusCode::kNotFound);
 }
 
+TEST_P(StreamStoreTest, AStreamMustWriteWhatAnExistingTableReads) {
+  catalog::Catalog catalog(*database_);
+  catalog::TableUpdate events;
+  events.table = {.database = "web",
+                  .name = "events",
+                  .location = "lake://streams/web/events/",
+                  .format = "parquet",
+                  .columns = {{"id", "BIGINT"}},
+                  .partition_keys = {{"dt", "DATE"}}};
+  events.create_database = true;
+  ASSERT_TRUE(catalog.ApplyTable(events).ok());
+
+  auto fits = store_->Create({.name = "clicks", .database = "web", .table = "events"});
+  ASSERT_TRUE(fits.ok()) << fits.status().ToString() << " (default prefix and dt DATE)";
+  struct Case {
+    StreamChanges changes;
+    const char* message;
+  };
+  for (const Case& misfit : {
+           Case{{.format = OutputFormat::kNdjson}, "the table is parquet, the stream writes json"},
+           Case{{.prefix = "lake://elsewhere/"},
+                "prefix lake://elsewhere/ is outside the table's location "
+                "lake://streams/web/events/"},
+           Case{{.prefix_expression = "dt=!{timestamp:yyyy-MM-dd}/event=!{field:type}/"},
+                "partition keys are (dt DATE), the prefix expression's (dt DATE, event VARCHAR)"},
+           Case{{.prefix_expression = ""}, "the prefix expression's (none)"},
+       }) {
+    auto refused = store_->Update("clicks", misfit.changes);
+    EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition) << misfit.message;
+    EXPECT_NE(refused.status().message().find(misfit.message), std::string::npos)
+        << refused.status().message();
+    auto created =
+        store_->Create({.name = "other",
+                        .database = "web",
+                        .table = "events",
+                        .prefix = misfit.changes.prefix.value_or(""),
+                        .prefix_expression = misfit.changes.prefix_expression.value_or(
+                            "dt=!{timestamp:yyyy-MM-dd}/"),
+                        .format = misfit.changes.format.value_or(OutputFormat::kParquet)});
+    EXPECT_EQ(created.status().code(), StatusCode::kFailedPrecondition) << misfit.message;
+  }
+  EXPECT_EQ(store_->Get("clicks")->definition, fits->definition) << "refused: nothing changed";
+
+  // An NDJSON table's compression is part of what it reads.
+  events.table.name = "logs";
+  events.table.location = "lake://streams/web/logs/";
+  events.table.format = "json";
+  events.table.format_options = {{"compression", "gzip"}};
+  ASSERT_TRUE(catalog.ApplyTable(events).ok());
+  StreamDefinition logs{.name = "logs",
+                        .database = "web",
+                        .table = "logs",
+                        .format = OutputFormat::kNdjson,
+                        .compression = Compression::kZstd};
+  auto zstd = store_->Create(logs);
+  EXPECT_EQ(zstd.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(zstd.status().message().find("compressed with gzip, the stream's with zstd"),
+            std::string::npos)
+      << zstd.status().message();
+  logs.compression = Compression::kGzip;
+  EXPECT_TRUE(store_->Create(logs).ok());
+}
+
 TEST_P(StreamStoreTest, Deletes) {
   ASSERT_TRUE(store_->Create({.name = "clicks", .database = "web", .table = "events"}).ok());
   EXPECT_TRUE(store_->Delete("clicks").ok());
