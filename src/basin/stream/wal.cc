@@ -157,7 +157,7 @@ Status WriteAheadLog::Recover() {
                               " follows entries up to " + std::to_string(next_lsn - 1));
     }
     BASIN_ASSIGN_OR_RETURN(std::unique_ptr<SegmentReader> reader,
-                           SegmentReader::Open(path, UINT64_MAX, options_.max_entry_bytes));
+                           SegmentReader::Open(path, UINT64_MAX, kMaxStoredEntryBytes));
     std::string bad_reason;
     uint64_t valid_end = 0;
     while (bad_reason.empty()) {
@@ -240,10 +240,14 @@ Result<std::shared_ptr<WriteAheadLog::SegmentFile>> WriteAheadLog::OpenSegmentFi
 }
 
 Result<Lsn> WriteAheadLog::Append(const Entry& entry) {
-  if (entry.payload.size() > options_.max_entry_bytes) {
+  // Marks may carry a delivery's deferred records, more than one request holds: they have
+  // only the bound every reader checks.
+  const uint64_t limit =
+      entry.kind == EntryKind::kRecordBatch ? options_.max_entry_bytes : kMaxStoredEntryBytes;
+  if (entry.payload.size() > limit) {
     return Status::PayloadTooLarge(
         "write-ahead log entry is too large: " + std::to_string(entry.payload.size()) +
-        " bytes, the limit is " + std::to_string(options_.max_entry_bytes));
+        " bytes, the limit is " + std::to_string(limit));
   }
   // The checksum is the costly part of an append: outside the lock.
   uint32_t payload_crc = Crc32c(entry.payload);
@@ -413,7 +417,7 @@ Status WriteAheadLog::Replay(Lsn from_lsn,
       continue;
     std::string path = SegmentPath(snapshot[i].first_lsn);
     BASIN_ASSIGN_OR_RETURN(std::unique_ptr<SegmentReader> reader,
-                           SegmentReader::Open(path, snapshot[i].bytes, options_.max_entry_bytes));
+                           SegmentReader::Open(path, snapshot[i].bytes, kMaxStoredEntryBytes));
     while (true) {
       BASIN_ASSIGN_OR_RETURN(SegmentReader::Outcome outcome, reader->Next());
       if (outcome == SegmentReader::Outcome::kEnd)

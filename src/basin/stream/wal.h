@@ -53,7 +53,9 @@ struct WalOptions {
   /// Disk use of live segments plus queued entries above which record batches are refused.
   /// Must be at least twice segment_bytes (the active segment is never deleted).
   uint64_t max_bytes = 1ull << 30;
-  /// Largest payload of one entry; larger appends get PayloadTooLarge.
+  /// Largest payload of one record batch; larger appends get PayloadTooLarge. Flush intents
+  /// and delivered marks (which may carry a delivery's deferred records) may be larger, up
+  /// to kMaxStoredEntryBytes.
   uint32_t max_entry_bytes = 16u << 20;
   /// Committer threads, so up to this many groups' fdatasyncs run at once (1: strictly one
   /// group at a time). Overlapping syncs were much faster on the reference machine (see
@@ -62,6 +64,9 @@ struct WalOptions {
 };
 
 /// An entry to append. The payload is only read during Append, which blocks until durable.
+/// No entry's payload is larger: readers take a larger length for a torn or corrupt entry.
+inline constexpr uint32_t kMaxStoredEntryBytes = 1u << 30;
+
 struct Entry {
   EntryKind kind = EntryKind::kRecordBatch;
   uint64_t stream_id = 0;

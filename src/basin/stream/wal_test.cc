@@ -326,6 +326,15 @@ TEST_F(WalTest, RejectsOversizedEntriesAndInconsistentOptions) {
   ASSERT_TRUE(log);
   Result<Lsn> lsn = log->Append(Entry{.payload = std::string(101, 'x')});
   EXPECT_EQ(lsn.status().code(), StatusCode::kPayloadTooLarge);
+  // A delivered mark may carry more than one request (a delivery's deferred records).
+  std::string deferred(1000, 'd');
+  EXPECT_EQ(AppendOrDie(*log, deferred, 7, EntryKind::kDeliveredMark), 1u);
+  log.reset();
+  log = OpenLog(WalOptions{.max_entry_bytes = 100});
+  ASSERT_TRUE(log);
+  std::vector<ReplayedEntry> entries = ReplayAll(*log);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].payload, deferred) << "read back after reopening";
   Result<std::unique_ptr<WriteAheadLog>> bad = WriteAheadLog::Open(
       (folder_ / "other").string(), WalOptions{.segment_bytes = 1024, .max_bytes = 1500});
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
