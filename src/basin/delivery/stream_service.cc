@@ -28,10 +28,6 @@ std::string DumpJson(const nlohmann::json& json) {
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string TableFormat(const stream::StreamDefinition& definition) {
-  return definition.format == stream::OutputFormat::kParquet ? "parquet" : "json";
-}
-
 std::string Lower(std::string_view text) {
   std::string lower(text);
   for (char& c : lower)
@@ -437,6 +433,8 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
                                  "; delivery is behind");
     }
     appending = appending_.insert(wal_->counters().next_lsn);
+    // Reserved now, so requests appending at the same time cannot all pass the bound.
+    buffered_bytes_ += entry_bytes;
   }
   Result<Lsn> lsn = Lsn{0};
   if (!encoded.empty()) {
@@ -449,6 +447,8 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
   {
     std::lock_guard<std::mutex> lock(mutex_);
     appending_.erase(appending);
+    if (encoded.empty() || !lsn.ok())
+      buffered_bytes_ -= entry_bytes;
     if (!encoded.empty() && lsn.ok()) {
       StreamState& state = states_[stored.id];
       state.stats.incoming_records += static_cast<int64_t>(records.size());
@@ -461,7 +461,6 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
         full = full || bytes >= (static_cast<uint64_t>(state.definition.buffer_mib) << 20);
       }
       entry.records = std::move(buffered);
-      buffered_bytes_ += entry.bytes;
       state.buffer.emplace(*lsn, std::move(entry));
     }
   }
@@ -572,6 +571,20 @@ void StreamService::RunWorker() {
 std::vector<int64_t> StreamService::TakeDue(bool everything) {
   std::vector<int64_t> due;
   auto now = Clock::now();
+  // The log is shared and truncated only before the oldest undelivered entry: when it is
+  // over half full, the stream that holds that entry is delivered now, whatever its hints
+  // say, so a quiet stream with a long buffer_seconds cannot fill the log for a busy one.
+  int64_t holding_the_log = -1;
+  if (wal_->counters().bytes_on_disk > options_.wal.max_bytes / 2) {
+    Lsn oldest = 0;
+    for (const auto& [id, state] : states_) {
+      if (!state.delivering && !state.delivery && !state.buffer.empty() &&
+          (oldest == 0 || state.buffer.begin()->first < oldest)) {
+        oldest = state.buffer.begin()->first;
+        holding_the_log = id;
+      }
+    }
+  }
   for (auto& [id, state] : states_) {
     if (state.delivering)
       continue;
@@ -589,7 +602,7 @@ std::vector<int64_t> StreamService::TakeDue(bool everything) {
     uint64_t limit = static_cast<uint64_t>(state.definition.buffer_mib) << 20;
     bool large = std::any_of(state.partition_bytes.begin(), state.partition_bytes.end(),
                              [&](const auto& partition) { return partition.second >= limit; });
-    if (!everything && !old && !large)
+    if (!everything && !old && !large && id != holding_the_log)
       continue;
     if (!everything && state.backoff.count() > 0 && now < state.next_attempt)
       continue;  // a partition failed in the last delivery: wait for the next attempt
@@ -717,14 +730,12 @@ void StreamService::TruncateDelivered() {
     log::Warn("stream_log_truncate_failed", {{"error", truncated.status().ToString()}});
 }
 
-Result<catalog::Partition> StreamService::CountedPartition(catalog::Partition partition,
-                                                           const catalog::Table* table,
-                                                           int64_t added_objects,
-                                                           int64_t added_bytes, bool relist) {
+Result<catalog::Partition> StreamService::CountedPartition(
+    catalog::Partition partition, const std::optional<catalog::Partition>& before,
+    int64_t added_objects, int64_t added_bytes, bool relist) {
   partition.last_modified =
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   if (relist) {
-    // Its objects changed size (rewritten with new columns): counted from a listing.
     BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved folder,
                            stores_.Resolve(partition.location));
     BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
@@ -737,16 +748,9 @@ Result<catalog::Partition> StreamService::CountedPartition(catalog::Partition pa
   }
   // The registered counts plus this delivery's: no listing, which would grow with the
   // partition (a day's partition gathers thousands of objects).
-  if (table != nullptr) {
-    catalog::PartitionFilter filter{.limit = 1};
-    for (size_t k = 0; k < table->partition_keys.size() && k < partition.values.size(); ++k)
-      filter.equals[table->partition_keys[k].name] = partition.values[k];
-    BASIN_ASSIGN_OR_RETURN(std::vector<catalog::Partition> found,
-                           catalog_.ListPartitions(table->id, filter));
-    if (!found.empty()) {
-      partition.objects = found.front().objects;
-      partition.bytes = found.front().bytes;
-    }
+  if (before) {
+    partition.objects = before->objects;
+    partition.bytes = before->bytes;
   }
   partition.objects += added_objects;
   partition.bytes += added_bytes;
@@ -807,10 +811,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
   Result<catalog::Table> existing = catalog_.GetTable(definition.database, definition.table);
   if (!existing.ok() && !existing.status().IsNotFound())
     return existing.status();
-  if (existing.ok() && existing->format != TableFormat(definition)) {
-    return Status::FailedPrecondition("table " + qualified + " is " + existing->format +
-                                      ", the stream writes " + TableFormat(definition));
-  }
+  if (existing.ok())
+    BASIN_RETURN_IF_ERROR(stream::CheckDestinationTable(definition, *existing));
 
   // Records the table cannot take (unknown fields when the stream may not add columns,
   // values its column types cannot hold) go to the error prefix.
@@ -898,7 +900,7 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
         definition,
         "delivery-" + ObjectName(definition.name, delivery.intent_time, first, last, "json"),
         refused);
-    if (!written.ok() && delivery.attempts < kErrorWriteAttempts) {
+    if (!written.ok() && ++delivery.error_write_failures < kErrorWriteAttempts) {
       remove_temporaries();
       return written.WithContext("writing refused records to " + definition.error_prefix);
     }
@@ -984,19 +986,43 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     return failure;  // nothing written: the whole delivery is retried as it is
   }
 
-  // Older objects rewritten with new columns change size, and a repeat cannot tell whether
-  // its first attempt was registered: both count their partitions again from a listing.
-  const bool realigned = definition.format == stream::OutputFormat::kParquet && existing.ok() &&
-                         !SameColumns(existing->columns, columns);
-  const bool recount = realigned || repeat;
-  if (realigned) {
+  // Each written partition as registered before this delivery (none: a new partition).
+  std::vector<std::optional<catalog::Partition>> before(written_groups.size());
+  if (existing.ok() && !keys.empty()) {
+    for (size_t i = 0; i < written_groups.size(); ++i) {
+      BASIN_ASSIGN_OR_RETURN(std::vector<std::string> values,
+                             PartitionValues(written_groups[i].group->partition, keys));
+      catalog::PartitionFilter filter{.limit = 1};
+      for (size_t k = 0; k < keys.size() && k < values.size(); ++k)
+        filter.equals[keys[k].name] = values[k];
+      BASIN_ASSIGN_OR_RETURN(std::vector<catalog::Partition> found,
+                             catalog_.ListPartitions(existing->id, filter));
+      if (!found.empty())
+        before[i] = std::move(found.front());
+    }
+  }
+  // A partition's objects are read as one schema: when this delivery's columns differ from
+  // those its partition recorded (the table's, unpartitioned), its older Parquet objects are
+  // rewritten with them. A partition the table has not registered has no older objects (a
+  // repeat's are its own, replaced now).
+  std::vector<bool> realigned(written_groups.size(), false);
+  if (definition.format == stream::OutputFormat::kParquet && existing.ok()) {
     std::string delivered_name =
         ObjectName(definition.name, delivery.intent_time, first, last, extension);
-    for (const Written& written : written_groups) {
-      const Group* group = written.group;
-      BASIN_RETURN_IF_ERROR(
-          AlignOlderObjects(engine_, stores_, definition.prefix + group->partition,
-                            definition.prefix + "_tmp/", delivered_name, columns));
+    for (size_t i = 0; i < written_groups.size(); ++i) {
+      const std::vector<catalog::Column>* recorded = &existing->columns;
+      if (!keys.empty()) {
+        if (!before[i])
+          continue;
+        if (!before[i]->columns.empty())
+          recorded = &before[i]->columns;
+      }
+      if (SameColumns(*recorded, columns))
+        continue;
+      BASIN_RETURN_IF_ERROR(AlignOlderObjects(
+          engine_, stores_, definition.prefix + written_groups[i].group->partition,
+          definition.prefix + "_tmp/", delivered_name, columns));
+      realigned[i] = true;
     }
   }
 
@@ -1010,7 +1036,7 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
       update.table = {.database = definition.database,
                       .name = definition.table,
                       .location = definition.prefix,
-                      .format = TableFormat(definition),
+                      .format = stream::TableFormatOf(definition),
                       .created_by = "stream:" + definition.name};
       if (definition.compression != stream::Compression::kNone &&
           definition.format == stream::OutputFormat::kNdjson)
@@ -1027,18 +1053,23 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     update.table.stats.rows = std::nullopt;
     if (!keys.empty()) {
-      for (const Written& written : written_groups) {
-        const std::string& partition = written.group->partition;
+      // Rewritten objects change size, and a repeat cannot tell whether its first attempt
+      // was registered: those partitions are counted from a listing, and the table over its
+      // partitions.
+      bool recounted = false;
+      for (size_t i = 0; i < written_groups.size(); ++i) {
+        const std::string& partition = written_groups[i].group->partition;
         BASIN_ASSIGN_OR_RETURN(std::vector<std::string> values, PartitionValues(partition, keys));
         catalog::Partition registered{
             .values = values, .location = definition.prefix + partition, .columns = columns};
-        BASIN_ASSIGN_OR_RETURN(
-            registered,
-            CountedPartition(std::move(registered), existing.ok() ? &*existing : nullptr,
-                             written.objects, written.bytes, recount));
+        const bool relist = realigned[i] || repeat;
+        recounted = recounted || relist;
+        BASIN_ASSIGN_OR_RETURN(registered, CountedPartition(std::move(registered), before[i],
+                                                            written_groups[i].objects,
+                                                            written_groups[i].bytes, relist));
         update.upsert_partitions.push_back(std::move(registered));
       }
-      if (recount && existing.ok()) {
+      if (recounted && existing.ok()) {
         BASIN_ASSIGN_OR_RETURN(update.table.stats, TableTotals(*existing, update.upsert_partitions,
                                                                update.table.stats.last_modified));
       }

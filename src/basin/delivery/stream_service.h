@@ -147,7 +147,8 @@ class StreamService {
     // they write the same objects (a recovered delivery uses the definition at the restart).
     std::optional<stream::StreamDefinition> definition;
     int attempts = 0;
-    bool recovered = false;  // its intent was found in the log at Open: a repeat
+    int error_write_failures = 0;  // of its refused records' object (see kErrorWriteAttempts)
+    bool recovered = false;        // its intent was found in the log at Open: a repeat
   };
   struct StreamState {
     int64_t id = 0;
@@ -194,11 +195,12 @@ class StreamService {
   Status Deliver(StreamState& state, const stream::StreamDefinition& definition, Delivery& delivery,
                  Status* deferred_failure);
   void TruncateDelivered();
-  // `partition` with its objects and bytes: the catalog's counts (from `table`, if it
-  // exists) plus what a delivery added, or a listing of its folder when `relist`.
+  // `partition` with its objects and bytes: its counts as registered `before` (if it was)
+  // plus what a delivery added, or a listing of its folder when `relist`.
   Result<catalog::Partition> CountedPartition(catalog::Partition partition,
-                                              const catalog::Table* table, int64_t added_objects,
-                                              int64_t added_bytes, bool relist);
+                                              const std::optional<catalog::Partition>& before,
+                                              int64_t added_objects, int64_t added_bytes,
+                                              bool relist);
   // The table's objects and bytes summed over its registered partitions, with `upserted`
   // in place of the ones they replace (by location).
   Result<catalog::TableStats> TableTotals(const catalog::Table& table,

@@ -448,9 +448,53 @@ TEST_P(StreamServiceTest, AColumnAddedLaterRewritesTheOlderObjectsOfThePartition
   ExpectCountsMatchTheLake("logs");  // the rewritten older object counted at its new size
 }
 
+TEST_P(StreamServiceTest, APartitionNotWrittenWhenAColumnWasAddedIsRewrittenWhenNextWritten) {
+  CreateStream({.name = "logs",
+                .database = "web",
+                .table = "logs",
+                .prefix_expression = "k=!{field:k}/",
+                .buffer_seconds = 900});
+  auto deliver = [&](const std::vector<std::string>& records) {
+    OpenService();
+    IngestOk("logs", records);
+    ASSERT_TRUE(service_->Stop().ok());
+    service_.reset();
+  };
+  deliver({R"({"k": "click", "id": 1})", R"({"k": "view", "id": 2})"});
+  deliver({R"({"k": "click", "id": 3, "extra": 5})"});  // the table gains 'extra'
+  // 'view' recorded the old columns: its older object is rewritten with the table's now.
+  deliver({R"({"k": "view", "id": 4, "extra": 7})"});
+  OpenService();
+  EXPECT_EQ(Keys("streams/web/logs/k=view/").size(), 2u);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.logs WHERE k = 'view'"), "2");
+  EXPECT_EQ(Scalar("SELECT sum(extra) FROM web.logs WHERE k = 'view'"), "7");
+  EXPECT_EQ(Scalar("SELECT sum(id) FROM web.logs"), "10");
+  ExpectCountsMatchTheLake("logs");
+}
+
+TEST_P(StreamServiceTest, FolderValuesThatLookHiddenAreStillRead) {
+  // Table scans skip folders starting with '_' or '.'; glob characters would be expanded.
+  CreateStream({.name = "logs",
+                .database = "web",
+                .table = "logs",
+                .prefix_expression = "!{field:source}/",
+                .buffer_seconds = 900});
+  OpenService();
+  IngestOk("logs", {R"({"source": "_acme", "id": 1})", R"({"source": ".hidden", "id": 2})",
+                    R"({"source": "", "id": 3})", R"({"source": "a*b[c]?", "id": 4})",
+                    R"({"source": "plain", "id": 5})"});
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.logs"), "5");
+  EXPECT_EQ(Scalar("SELECT sum(id) FROM web.logs"), "15");
+  EXPECT_EQ(Keys("streams/web/logs/%5Facme/").size(), 1u);
+  EXPECT_EQ(Keys("streams/web/logs/a_b_c__/").size(), 1u);
+}
+
 TEST_P(StreamServiceTest, FullLogRefusesWithUnavailableUntilDeliveryCatchesUp) {
   CreateStream(Clicks(/*buffer_seconds=*/900));
   OpenService({.segment_bytes = 4096, .max_bytes = 8192});
+  // Deliveries fail, so the log cannot shrink (a fuller log would deliver early).
+  faulty_->FailWritesUnder("streams/web/clicks/");
   std::string padding(1000, 'x');
   Status refused;
   int accepted = 0;
@@ -465,6 +509,9 @@ TEST_P(StreamServiceTest, FullLogRefusesWithUnavailableUntilDeliveryCatchesUp) {
       refused = result.status();
   }
   EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.ToString();
+  EXPECT_NE(refused.message().find("write-ahead log is full"), std::string::npos)
+      << refused.message();
+  faulty_->FailWritesUnder("");
   ASSERT_TRUE(service_->Stop().ok());  // delivers, and the log shrinks
   service_.reset();
   OpenService({.segment_bytes = 4096, .max_bytes = 8192});
@@ -472,6 +519,33 @@ TEST_P(StreamServiceTest, FullLogRefusesWithUnavailableUntilDeliveryCatchesUp) {
       service_->Ingest("clicks", {R"({"type": "a", "id": 100})"}, system_clock::now()).ok());
   ASSERT_TRUE(service_->Stop().ok());
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), std::to_string(accepted + 1));
+}
+
+TEST_P(StreamServiceTest, AQuietStreamIsDeliveredEarlyWhenTheLogFillsUp) {
+  // Both streams would wait 15 minutes; the log holds 16 KiB and 100 KB arrive.
+  CreateStream(Clicks(/*buffer_seconds=*/900));
+  CreateStream(Logs(/*buffer_seconds=*/900));
+  OpenService({.segment_bytes = 4096, .max_bytes = 16384});
+  IngestOk("logs", {R"({"id": 1})"});  // the oldest entry in the log
+  std::string padding(1000, 'x');
+  int accepted = 0;
+  for (int attempt = 0; attempt < 600 && accepted < 100; ++attempt) {
+    Result<IngestResult> result =
+        service_->Ingest("clicks",
+                         {R"({"type": "a", "id": )" + std::to_string(accepted) + R"(, "pad": ")" +
+                          padding + R"("})"},
+                         system_clock::now());
+    if (result.ok()) {
+      ++accepted;
+    } else {
+      ASSERT_EQ(result.status().code(), StatusCode::kUnavailable) << result.status().ToString();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a full log: wait
+    }
+  }
+  EXPECT_EQ(accepted, 100) << "the log stayed full";
+  EXPECT_EQ(service_->Stats("logs")->delivered_records, 1) << "delivered before its hint";
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), std::to_string(accepted));
 }
 
 TEST_P(StreamServiceTest, DeliveryUsesTheDefinitionAsChangedSinceTheLastIngest) {

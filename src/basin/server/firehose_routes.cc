@@ -59,11 +59,12 @@ std::pair<int, const char*> AwsErrorFor(StatusCode code) {
   }
 }
 
-void WriteAwsError(httplib::Response& response, const Status& status) {
+void WriteAwsError(httplib::Response& response, const Status& status,
+                   std::chrono::seconds retry_after = std::chrono::seconds(1)) {
   auto [http_status, type] = AwsErrorFor(status.code());
   response.set_header("x-amzn-ErrorType", type);
   if (status.code() == StatusCode::kUnavailable)
-    response.set_header("Retry-After", "1");
+    response.set_header("Retry-After", std::to_string(retry_after.count()));
   WriteAws(response, http_status, {{"__type", type}, {"message", status.message()}});
 }
 
@@ -354,8 +355,14 @@ void ApiServer::RegisterFirehoseRoutes() {
                                                   " bytes; at most 4 MiB per call"));
           int64_t failed = 0;
           Result<nlohmann::json> responses = Put(*service, *name, data, failed);
-          if (!responses.ok())
-            return WriteAwsError(response, responses.status());
+          if (!responses.ok()) {
+            // A service that is stopping, or a log that refuses appends after a write error:
+            // nothing was taken, and the SDKs retry a 503 (a 400 they would give up on).
+            Status refused = responses.status();
+            if (refused.code() == StatusCode::kFailedPrecondition)
+              refused = Status::Unavailable(refused.message());
+            return WriteAwsError(response, refused, service->RetryAfter(*name));
+          }
           if (operation == "PutRecord") {
             const nlohmann::json& only = (*responses)[0];
             if (failed > 0)
