@@ -294,7 +294,9 @@ void WriteAheadLog::RunCommitter(size_t committer) {
         group->entries.swap(queue_);
       }
       group->sequence = next_group_++;
-      group->status = WriteGroup(*group, committer);
+      group->status = write_failure_.ok() ? WriteGroup(*group, committer) : write_failure_;
+      if (!group->status.ok())
+        write_failure_ = group->status;
     }
     // Outside write_mutex_: the next committer writes the next group meanwhile.
     if (group->status.ok())

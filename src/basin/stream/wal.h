@@ -172,7 +172,10 @@ class WriteAheadLog {
   std::shared_ptr<SegmentFile> active_;  // GUARDED_BY(write_mutex_)
   uint64_t active_bytes_ = 0;            // GUARDED_BY(write_mutex_); written, maybe not synced
   uint64_t next_group_ = 0;              // GUARDED_BY(write_mutex_)
-  std::vector<iovec> iov_;               // GUARDED_BY(write_mutex_)
+  // A failed write leaves the file's end unknown: no later group may be written after it
+  // (nor start a segment that recovery would find after a gap).
+  Status write_failure_;    // GUARDED_BY(write_mutex_)
+  std::vector<iovec> iov_;  // GUARDED_BY(write_mutex_)
   std::atomic<uint64_t> fsyncs_ = 0;
 
   std::vector<std::thread> committers_;
