@@ -2,6 +2,7 @@
 // signatures (credentials S3RVER/S3RVER). Usage: node s3rver.mjs DIR [BUCKET...]
 // Listens on 127.0.0.1 at a port the OS picks (or S3RVER_PORT, so a test can restart it
 // where its clients expect it) and prints one line: {"port": N}.
+// S3RVER_VERBOSE=1 logs every request and error to stdout (after the port line).
 // Needs NODE_OPTIONS=--openssl-legacy-provider: its continuation tokens use a cipher
 // that OpenSSL 3 disables by default.
 import S3rver from '@20minutes/s3rver';
@@ -15,7 +16,7 @@ const server = new S3rver({
   directory,
   address: '127.0.0.1',
   port: Number(process.env.S3RVER_PORT || 0),
-  silent: true,
+  silent: !process.env.S3RVER_VERBOSE,
   configureBuckets: buckets.map((name) => ({ name })),
 });
 const { port } = await server.run();

@@ -53,6 +53,12 @@ struct DeliveryCounts {
 };
 
 // A temporary object left behind costs space only ('_' folders are not read): log it.
+// Objects are written in place: the stores commit an object whole when it is closed. With
+// DuckDB's default temp file, a repeated delivery (whose objects exist) would delete each
+// object and then move a "tmp_" object over it: a copy on S3, and a failed copy would leave
+// that "tmp_" object in the partition's folder, where scans read its records a second time.
+constexpr const char* kCopyOptions = " (FORMAT parquet, USE_TMP_FILE false)";
+
 void DeleteTemporary(storage::ObjectStore& store, const std::string& key) {
   if (Status deleted = store.Delete(key); !deleted.ok() && !deleted.IsNotFound())
     log::Warn("stream_temporary_delete_failed", {{"key", key}, {"error", deleted.ToString()}});
@@ -113,7 +119,7 @@ Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
     BASIN_RETURN_IF_ERROR(engine
                               .Execute("COPY (SELECT " + select + " FROM read_parquet(" +
                                        query::QuoteLiteral(url) + ")) TO " +
-                                       query::QuoteLiteral(rewritten) + " (FORMAT parquet)")
+                                       query::QuoteLiteral(rewritten) + kCopyOptions)
                               .status()
                               .WithContext("rewriting " + url + " with the table's new columns"));
     Status copied = aside.store == resolved.store
@@ -955,16 +961,29 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
           engine_
               .Execute("COPY (SELECT * FROM read_json(" + query::QuoteLiteral(group.temporary) +
                        ", format = 'newline_delimited', columns = " + ColumnsOption(columns) +
-                       ")) TO " + query::QuoteLiteral(target) + " (FORMAT parquet)")
+                       ")) TO " + query::QuoteLiteral(target) + kCopyOptions)
               .status();
     }
     Result<storage::ObjectInfo> info = written.ok() ? final_object->store->Stat(final_object->key)
                                                     : Result<storage::ObjectInfo>(written);
     if (!info.ok()) {
-      // The other partitions go on; this one's records are deferred (see DeliveredMark).
+      // The other partitions go on; this one's records are deferred (see DeliveredMark) and
+      // delivered later under another name. A write reported failed may still have made its
+      // object (an answer lost on the way, a partial object committed as the engine gave up):
+      // it is removed first, or its records would be delivered twice. If even that fails, the
+      // whole delivery is tried again as it is, under the same names, replacing what it wrote.
       Status failure = info.status().WithContext("writing " + target);
       log::Warn("stream_partition_failed",
                 {{"stream", definition.name}, {"error", failure.ToString()}});
+      if (final_object.ok()) {
+        if (Status removed = final_object->store->Delete(final_object->key); !removed.ok()) {
+          remove_temporaries();
+          *deferred_failure = Status::OK();
+          return Status(failure.code(),
+                        failure.message() +
+                            "; removing what it may have left failed too: " + removed.message());
+        }
+      }
       if (deferred_failure->ok())
         *deferred_failure = failure;
       for (const std::string& record : *group.records)

@@ -1,5 +1,6 @@
 #include "basin/delivery/stream_service.h"
 
+#include <atomic>
 #include <filesystem>
 #include <mutex>
 #include <regex>
@@ -16,6 +17,22 @@ namespace {
 
 using std::chrono::system_clock;
 
+// An object written whole, then reported failed (as when the answer is lost on the way).
+class AnswerLostWriter : public storage::ObjectWriter {
+ public:
+  explicit AnswerLostWriter(std::unique_ptr<storage::ObjectWriter> inner)
+      : inner_(std::move(inner)) {}
+  Status Append(std::string_view data) override { return inner_->Append(data); }
+  Status Close() override {
+    BASIN_RETURN_IF_ERROR(inner_->Close());
+    return Status::Unavailable("test: the answer to the write was lost");
+  }
+  Status Abort() override { return inner_->Abort(); }
+
+ private:
+  std::unique_ptr<storage::ObjectWriter> inner_;
+};
+
 // A local lake whose writes under one prefix fail, or are slow, while a test says so.
 class FaultyStore : public storage::ObjectStore {
  public:
@@ -24,6 +41,17 @@ class FaultyStore : public storage::ObjectStore {
     std::lock_guard<std::mutex> lock(mutex_);
     failing_ = std::move(prefix);
   }
+  // The next write under `prefix` is made, and reported failed.
+  void LoseAnswerUnder(std::string prefix) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    answer_lost_ = std::move(prefix);
+  }
+  int answers_lost() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return answers_lost_;
+  }
+  // A lake without server-side copies (every Copy fails).
+  void FailCopies() { fail_copies_ = true; }
   void SlowWritesUnder(std::string prefix, std::chrono::milliseconds delay) {
     std::lock_guard<std::mutex> lock(mutex_);
     slow_ = std::move(prefix);
@@ -49,10 +77,20 @@ class FaultyStore : public storage::ObjectStore {
         delay = delay_;
     }
     std::this_thread::sleep_for(delay);
-    return inner_->OpenForWrite(key);
+    BASIN_ASSIGN_OR_RETURN(std::unique_ptr<storage::ObjectWriter> writer,
+                           inner_->OpenForWrite(key));
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!answer_lost_.empty() && key.starts_with(answer_lost_)) {
+      answer_lost_.clear();
+      ++answers_lost_;
+      return std::unique_ptr<storage::ObjectWriter>(new AnswerLostWriter(std::move(writer)));
+    }
+    return writer;
   }
   Status Delete(std::string_view key) override { return inner_->Delete(key); }
   Status Copy(std::string_view source, std::string_view target) override {
+    if (fail_copies_)
+      return Status::IOError("test: this lake cannot copy " + std::string(source));
     return inner_->Copy(source, target);
   }
   storage::StoreCounters counters() const override { return inner_->counters(); }
@@ -61,8 +99,10 @@ class FaultyStore : public storage::ObjectStore {
  private:
   std::unique_ptr<storage::ObjectStore> inner_;
   std::mutex mutex_;
-  std::string failing_, slow_;
+  std::string failing_, slow_, answer_lost_;
+  int answers_lost_ = 0;
   std::chrono::milliseconds delay_{0};
+  std::atomic<bool> fail_copies_{false};
 };
 
 // A service over a temp-folder lake, a scratch SQLite catalog and an engine that reads
@@ -273,6 +313,9 @@ TEST_P(StreamServiceTest, RestartDeliversEveryAcknowledgedRecordExactlyOnce) {
 }
 
 TEST_P(StreamServiceTest, RepeatedFlushIntentReplacesItsObjects) {
+  // Replacing an object needs no copy: with the engine's temp-file-and-move, a failed move
+  // left a "tmp_" object in the partition, read as a second copy of its records.
+  faulty_->FailCopies();
   CreateStream(Clicks(/*buffer_seconds=*/900));
   Result<stream::StoredStream> stored = streams_->Get("clicks");
   ASSERT_TRUE(stored.ok());
@@ -670,6 +713,33 @@ TEST_P(StreamServiceTest, AFailingPartitionDoesNotHoldUpTheOthersAndIsDeliveredO
   ASSERT_TRUE(service_->Stop().ok());
   EXPECT_EQ(Scalar("SELECT string_agg(type || id, ',' ORDER BY id) FROM web.clicks"),
             "a1,b2,a3,a4");
+}
+
+TEST_P(StreamServiceTest, AWriteReportedFailedButMadeIsNotDeliveredTwice) {
+  for (stream::OutputFormat format :
+       {stream::OutputFormat::kParquet, stream::OutputFormat::kNdjson}) {
+    SCOPED_TRACE(format == stream::OutputFormat::kParquet ? "parquet" : "ndjson");
+    stream::StreamDefinition definition = Clicks(/*buffer_seconds=*/0);
+    if (format == stream::OutputFormat::kNdjson) {
+      definition.name = "clicks_json";
+      definition.table = "clicks_json";
+      definition.format = format;
+    }
+    CreateStream(definition);
+    const std::string folder = "streams/web/" + definition.table + "/";
+    faulty_->LoseAnswerUnder(folder + "event=b/");
+    OpenService();
+    IngestOk(definition.name, {R"({"type": "a", "id": 1})", R"({"type": "b", "id": 2})",
+                               R"({"type": "a", "id": 3})"});
+    WaitDelivered(definition.name, 3);  // b deferred once, then delivered under another name
+    EXPECT_EQ(faulty_->answers_lost(), format == stream::OutputFormat::kParquet ? 1 : 2);
+    ASSERT_TRUE(service_->Stop().ok());
+    service_.reset();
+    EXPECT_EQ(Scalar("SELECT string_agg(type || id, ',' ORDER BY id) FROM web." + definition.table),
+              "a1,b2,a3");
+    EXPECT_EQ(Keys(folder + "event=b/").size(), 1u);
+    ExpectCountsMatchTheLake(definition.table);
+  }
 }
 
 TEST_P(StreamServiceTest, FullBuffersRefuseWithUnavailableUntilDelivered) {

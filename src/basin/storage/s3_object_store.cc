@@ -15,6 +15,23 @@ namespace {
 constexpr std::string_view kEmptySha256 =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+// A key for x-amz-copy-source: percent-encoded, except the sub-delimiters that S3 decodes
+// to themselves either way. Servers that decode the header with JavaScript's decodeURI
+// (s3rver) leave "%3D" encoded and would not find "dt=2026-11-24/..."; a copy of a Hive
+// partition's object (a stream's rewrite) must work there too. '+', '?' and '#' stay
+// encoded: S3 could read them as a space, a version query or a fragment.
+std::string CopySourceKey(std::string_view key) {
+  std::string out;
+  out.reserve(key.size() * 3);
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (std::string_view("=:@,;$&").find(key[i]) != std::string_view::npos)
+      out.push_back(key[i]);
+    else
+      out += sigv4::UriEncode(key.substr(i, 1), true);
+  }
+  return out;
+}
+
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? value : fallback;
@@ -511,7 +528,7 @@ Status S3ObjectStore::Delete(std::string_view key) {
 Status S3ObjectStore::Copy(std::string_view source_key, std::string_view target_key) {
   BASIN_ASSIGN_OR_RETURN(std::string source, NormalizeKey(source_key));
   BASIN_ASSIGN_OR_RETURN(std::string target, NormalizeKey(target_key));
-  std::string copy_source = "/" + options_.bucket + "/" + sigv4::UriEncode(FullKey(source), true);
+  std::string copy_source = "/" + options_.bucket + "/" + CopySourceKey(FullKey(source));
   Call call{.method = "PUT", .key = target, .headers = {{"x-amz-copy-source", copy_source}}};
   BASIN_ASSIGN_OR_RETURN(HttpResponse response, Send(call));
   if (response.status != 200 || response.body.find("<Error>") != std::string::npos) {
