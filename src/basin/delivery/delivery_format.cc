@@ -50,6 +50,13 @@ std::string EncodeDeliveredMark(const DeliveredMark& mark) {
       deferred.push_back({record.partition, record.json});
     json["deferred"] = std::move(deferred);
   }
+  if (!mark.retired.empty())
+    json["retired"] = mark.retired;
+  if (mark.moved) {
+    json["moved"] = {{"time", mark.moved->unix_seconds},
+                     {"first", mark.moved->first},
+                     {"last", mark.moved->last}};
+  }
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -66,6 +73,29 @@ Result<DeliveredMark> DecodeDeliveredMark(std::string_view payload) {
         return Status::InvalidArgument("malformed deferred record in a delivered mark");
       mark.deferred.push_back({record[0].get<std::string>(), record[1].get<std::string>()});
     }
+  }
+  auto malformed = [&] {
+    return Status::InvalidArgument("malformed delivered mark: " +
+                                   std::string(payload.substr(0, 200)));
+  };
+  if (json.contains("retired")) {
+    if (!json["retired"].is_array())
+      return malformed();
+    for (const nlohmann::json& lsn : json["retired"]) {
+      if (!lsn.is_number_unsigned())
+        return malformed();
+      mark.retired.push_back(lsn.get<stream::Lsn>());
+    }
+  }
+  if (json.contains("moved")) {
+    const nlohmann::json& moved = json["moved"];
+    if (!moved.is_object() || !moved.contains("time") || !moved["time"].is_number_integer() ||
+        !moved.contains("first") || !moved["first"].is_number_unsigned() ||
+        !moved.contains("last") || !moved["last"].is_number_unsigned())
+      return malformed();
+    mark.moved = DeliveryName{.unix_seconds = moved["time"].get<int64_t>(),
+                              .first = moved["first"].get<stream::Lsn>(),
+                              .last = moved["last"].get<stream::Lsn>()};
   }
   return mark;
 }

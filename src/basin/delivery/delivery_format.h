@@ -4,6 +4,7 @@
 // flush intent and delivered mark payloads, object names. Pure functions, no I/O.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,13 +40,32 @@ struct FlushIntent {
 std::string EncodeFlushIntent(const FlushIntent& intent);
 Result<FlushIntent> DecodeFlushIntent(std::string_view payload);
 
+/// What a delivery's object names are made of (see ObjectName).
+struct DeliveryName {
+  int64_t unix_seconds = 0;
+  stream::Lsn first = 0;
+  stream::Lsn last = 0;
+  friend bool operator==(const DeliveryName&, const DeliveryName&) = default;
+};
+
 /// A delivered mark names the flush intent (its LSN) whose delivery completed, and the
 /// records of partitions that could not be written then (`deferred`): they live on as a
 /// record batch at the mark's own LSN, delivered later, so one failing partition does not
 /// hold up the others. One entry, so a crash cannot split the two.
+///
+/// A mark also moves a failing stream's records forward in the log, so that they do not
+/// keep the shared log from being truncated (docs/streams.md, "A failing stream and the
+/// log"):
+/// - `retired`: batch entries no intent names, whose records are in `deferred` (buffered
+///   again at the mark's LSN); `intent` is then 0.
+/// - `moved`: the delivery of `intent`, unfinished, moved here whole: `deferred` holds its
+///   records, delivered under its names (`moved`, which a first attempt may have used), and
+///   the mark's LSN serves as its flush intent.
 struct DeliveredMark {
   stream::Lsn intent = 0;
   std::vector<PartitionedRecord> deferred;
+  std::vector<stream::Lsn> retired;
+  std::optional<DeliveryName> moved;
 };
 std::string EncodeDeliveredMark(const DeliveredMark& mark);
 Result<DeliveredMark> DecodeDeliveredMark(std::string_view payload);

@@ -234,7 +234,9 @@ Status StreamService::Recover() {
   struct Seen {
     std::map<Lsn, std::vector<PartitionedRecord>> batches;
     std::map<Lsn, FlushIntent> intents;
+    std::map<Lsn, DeliveryName> moved;  // by the LSN of the mark serving as intent
     std::set<Lsn> marked;
+    std::set<Lsn> retired;  // batches whose records a mark moved forward
   };
   std::map<uint64_t, Seen> seen;
   BASIN_RETURN_IF_ERROR(wal_->Replay(0, [&](const stream::EntryView& entry) -> Status {
@@ -256,7 +258,14 @@ Status StreamService::Recover() {
       }
       case stream::EntryKind::kDeliveredMark: {
         BASIN_ASSIGN_OR_RETURN(DeliveredMark mark, DecodeDeliveredMark(entry.payload));
-        stream.marked.insert(mark.intent);
+        if (mark.intent != 0)
+          stream.marked.insert(mark.intent);
+        stream.retired.insert(mark.retired.begin(), mark.retired.end());
+        if (mark.moved) {  // an unfinished delivery, with this mark as its intent
+          stream.intents[entry.lsn] = {.lsns = {entry.lsn},
+                                       .unix_seconds = mark.moved->unix_seconds};
+          stream.moved[entry.lsn] = *mark.moved;
+        }
         if (!mark.deferred.empty())
           stream.batches[entry.lsn] = std::move(mark.deferred);
         break;
@@ -296,6 +305,8 @@ Status StreamService::Recover() {
       }
       Delivery delivery{
           .intent_lsn = intent, .intent_time = recorded.unix_seconds, .recovered = true};
+      if (auto moved = stream.moved.find(intent); moved != stream.moved.end())
+        delivery.name = moved->second;
       for (Lsn lsn : lsns) {
         auto batch = stream.batches.find(lsn);
         if (batch == stream.batches.end()) {
@@ -313,7 +324,7 @@ Status StreamService::Recover() {
       state.delivery = std::move(delivery);
     }
     for (auto& [lsn, records] : stream.batches) {
-      if (taken.contains(lsn))
+      if (taken.contains(lsn) || stream.retired.contains(lsn))
         continue;
       Buffered entry{.lsn = lsn, .arrived = now, .records = std::move(records)};
       for (const PartitionedRecord& record : entry.records) {
@@ -580,16 +591,41 @@ std::vector<int64_t> StreamService::TakeDue(bool everything) {
   // The log is shared and truncated only before the oldest undelivered entry: when it is
   // over half full, the stream that holds that entry is delivered now, whatever its hints
   // say, so a quiet stream with a long buffer_seconds cannot fill the log for a busy one.
+  // A stream that is failing (an unfinished delivery, or a partition waiting for its next
+  // attempt) cannot be delivered now: its records are moved forward in the log instead.
   int64_t holding_the_log = -1;
-  if (wal_->counters().bytes_on_disk > options_.wal.max_bytes / 2) {
+  const uint64_t log_bytes = wal_->counters().bytes_on_disk;
+  if (!everything && log_bytes > options_.wal.max_bytes / 2) {
     Lsn oldest = 0;
     for (const auto& [id, state] : states_) {
-      if (!state.delivering && !state.delivery && !state.buffer.empty() &&
-          (oldest == 0 || state.buffer.begin()->first < oldest)) {
-        oldest = state.buffer.begin()->first;
+      Lsn first = state.buffer.empty() ? 0 : state.buffer.begin()->first;
+      if (state.delivery && !state.delivery->entries.empty())
+        first = state.delivery->entries.front().lsn;
+      if (!state.delivering && first != 0 && (oldest == 0 || first < oldest)) {
+        oldest = first;
         holding_the_log = id;
       }
     }
+  }
+  if (holding_the_log >= 0) {
+    StreamState& state = states_[holding_the_log];
+    const bool failing = state.backoff.count() > 0 && now < state.next_attempt;
+    uint64_t held = 0;  // what moving would write again
+    for (const auto& [lsn, entry] : state.buffer)
+      held += entry.bytes;
+    if (state.delivery) {
+      for (const Buffered& entry : state.delivery->entries)
+        held += entry.bytes;
+    }
+    // Moving pays off only when it frees more of the log than it writes again, and happens
+    // at most once per min_move_interval per stream (two failing streams could take turns).
+    if (failing && held < log_bytes / 2 && now - state.moved_at >= options_.min_move_interval) {
+      state.move_forward = true;
+      state.delivering = true;
+      due.push_back(holding_the_log);
+    }
+    if (failing)
+      holding_the_log = -1;  // moved, or left as it is: not delivered before its next attempt
   }
   for (auto& [id, state] : states_) {
     if (state.delivering)
@@ -640,8 +676,10 @@ Status StreamService::DeliverAll() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     due_.clear();
-    for (auto& [id, state] : states_)
+    for (auto& [id, state] : states_) {
       state.delivering = false;  // the workers have stopped
+      state.move_forward = false;
+    }
     due = TakeDue(true);
   }
   Status first;
@@ -657,7 +695,98 @@ Status StreamService::DeliverAll() {
   return first;
 }
 
+Status StreamService::MoveForward(int64_t id) {
+  const uint64_t stream_id = static_cast<uint64_t>(id);
+  StreamState* state = nullptr;
+  std::optional<Delivery> delivery;  // a copy: Ingest may read the state meanwhile
+  std::vector<Lsn> retired;
+  DeliveredMark buffered;
+  Clock::time_point oldest_arrival = Clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    state = &states_[id];
+    state->move_forward = false;
+    state->moved_at = Clock::now();
+    delivery = state->delivery;
+    for (const auto& [lsn, entry] : state->buffer) {
+      retired.push_back(lsn);
+      oldest_arrival = std::min(oldest_arrival, entry.arrived);
+      buffered.deferred.insert(buffered.deferred.end(), entry.records.begin(), entry.records.end());
+    }
+  }
+  // The unfinished delivery first, whole and under its names (objects a first attempt wrote
+  // are replaced by the next one, not duplicated). A delivery whose intent never reached
+  // the log wrote nothing: its entries are moved like the buffer's.
+  if (delivery && delivery->intent_lsn == 0) {
+    for (const Buffered& entry : delivery->entries) {
+      retired.push_back(entry.lsn);
+      oldest_arrival = std::min(oldest_arrival, entry.arrived);
+      buffered.deferred.insert(buffered.deferred.end(), entry.records.begin(), entry.records.end());
+    }
+    std::sort(retired.begin(), retired.end());
+  } else if (delivery && !delivery->entries.empty()) {
+    DeliveredMark moved{
+        .intent = delivery->intent_lsn,
+        .moved = delivery->name.value_or(DeliveryName{.unix_seconds = delivery->intent_time,
+                                                      .first = delivery->entries.front().lsn,
+                                                      .last = delivery->entries.back().lsn})};
+    for (const Buffered& entry : delivery->entries)
+      moved.deferred.insert(moved.deferred.end(), entry.records.begin(), entry.records.end());
+    BASIN_ASSIGN_OR_RETURN(Lsn lsn, wal_->Append({.kind = stream::EntryKind::kDeliveredMark,
+                                                  .stream_id = stream_id,
+                                                  .payload = EncodeDeliveredMark(moved)}));
+    std::lock_guard<std::mutex> lock(mutex_);
+    Delivery& current = *state->delivery;  // a worker's flag kept everyone else off it
+    Buffered entry{.lsn = lsn, .arrived = current.entries.front().arrived};
+    for (const Buffered& old : current.entries) {
+      entry.bytes += old.bytes;
+      entry.arrived = std::min(entry.arrived, old.arrived);
+    }
+    entry.records = std::move(moved.deferred);
+    current.entries.clear();
+    current.entries.push_back(std::move(entry));
+    current.intent_lsn = lsn;
+    current.intent_time = moved.moved->unix_seconds;
+    current.name = moved.moved;
+  }
+  if (retired.empty())
+    return Status::OK();
+  buffered.retired = retired;
+  BASIN_ASSIGN_OR_RETURN(Lsn lsn, wal_->Append({.kind = stream::EntryKind::kDeliveredMark,
+                                                .stream_id = stream_id,
+                                                .payload = EncodeDeliveredMark(buffered)}));
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (delivery && delivery->intent_lsn == 0)
+    state->delivery.reset();
+  Buffered entry{.lsn = lsn, .arrived = oldest_arrival, .records = std::move(buffered.deferred)};
+  for (Lsn old : retired) {
+    if (auto found = state->buffer.find(old); found != state->buffer.end()) {
+      entry.bytes += found->second.bytes;
+      state->buffer.erase(found);
+    }
+  }
+  if (delivery && delivery->intent_lsn == 0) {
+    for (const Buffered& old : delivery->entries)
+      entry.bytes += old.bytes;
+  }
+  state->buffer.emplace(lsn, std::move(entry));  // partition_bytes: the same records
+  log::Info("stream_records_moved_forward",
+            {{"stream", state->definition.name}, {"to_lsn", lsn}, {"entries", retired.size()}});
+  return Status::OK();
+}
+
 Status StreamService::DeliverOne(int64_t id) {
+  bool move = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    move = states_[id].move_forward;
+  }
+  if (move) {
+    Status moved = MoveForward(id);
+    if (!moved.ok())
+      log::Warn("stream_move_forward_failed", {{"stream_id", id}, {"error", moved.ToString()}});
+    return moved;
+  }
   StreamState* state = nullptr;
   std::optional<stream::StreamDefinition> definition;
   std::mutex* table_turn = nullptr;
@@ -809,8 +938,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     delivery.intent_lsn = intent;
     delivery.intent_time = now;
   }
-  const Lsn first = delivery.entries.front().lsn;
-  const Lsn last = delivery.entries.back().lsn;
+  const Lsn first = delivery.name ? delivery.name->first : delivery.entries.front().lsn;
+  const Lsn last = delivery.name ? delivery.name->last : delivery.entries.back().lsn;
   const std::string qualified = definition.database + "." + definition.table;
   BASIN_ASSIGN_OR_RETURN(stream::PrefixExpression expression,
                          stream::ParsePrefixExpression(definition.prefix_expression));

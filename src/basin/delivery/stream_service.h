@@ -19,6 +19,9 @@
 //
 // Open replays the log: entries of intents with a mark are delivered, an intent without a
 // mark is delivered again exactly, later batch entries are buffered again.
+//
+// A failing stream's records are moved forward in the shared log when they hold it over
+// half full (MoveForward), so that they do not keep the others' entries from truncation.
 
 #include <chrono>
 #include <condition_variable>
@@ -62,6 +65,9 @@ struct StreamServiceOptions {
   /// refuses records with Unavailable until a delivery succeeds; until then the log absorbs
   /// them. 0: refuse after the first failure.
   std::chrono::milliseconds refuse_when_failing_for{60000};
+  /// A failing stream's records are moved forward in the log (when they hold it over half
+  /// full) at most this often: each move writes them again.
+  std::chrono::milliseconds min_move_interval{1000};
   /// Deliveries that may run at once (different streams).
   int delivery_workers = 2;
   /// How long Ingest uses a stream definition it has read before reading it again: a change
@@ -149,6 +155,9 @@ class StreamService {
     int attempts = 0;
     int error_write_failures = 0;  // of its refused records' object (see kErrorWriteAttempts)
     bool recovered = false;        // its intent was found in the log at Open: a repeat
+    // The names of a delivery moved forward in the log (DeliveredMark::moved): kept from its
+    // first place, not taken from its entries (now one, at the mark's LSN).
+    std::optional<DeliveryName> name;
   };
   struct StreamState {
     int64_t id = 0;
@@ -160,6 +169,10 @@ class StreamService {
     std::chrono::steady_clock::time_point next_attempt{};
     std::chrono::milliseconds backoff{0};
     std::optional<std::chrono::steady_clock::time_point> failing_since;
+    // Set with `delivering`: the worker moves the stream's records forward in the log
+    // instead of delivering (see MoveForward).
+    bool move_forward = false;
+    std::chrono::steady_clock::time_point moved_at{};
     StreamStats stats;
   };
 
@@ -186,6 +199,10 @@ class StreamService {
   std::vector<int64_t> TakeDue(bool everything);
   // Runs the stream's delivery and records the outcome (stats, backoff); then truncates.
   Status DeliverOne(int64_t id);
+  // Rewrites a failing stream's records (its buffer, its unfinished delivery) at the end of
+  // the log, so the entries before them can be truncated: a stream whose destination keeps
+  // failing must not fill the log that every stream shares.
+  Status MoveForward(int64_t id);
   // Delivers everything now, one stream after the other (Stop); returns the first failure.
   Status DeliverAll();
   StreamStats StatsOf(const StreamState& state);  // REQUIRES: mutex_ held

@@ -136,6 +136,7 @@ class StreamServiceTest : public ::testing::TestWithParam<metadata::Backend>,
     options.wal_folder = root_ + "/wal";
     options.tick = std::chrono::milliseconds(20);
     options.first_retry = std::chrono::milliseconds(50);
+    options.min_move_interval = std::chrono::milliseconds(100);
     auto opened = StreamService::Open(std::move(options), *streams_, *catalog_, *stores_, *engine_);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     service_ = std::move(opened).value();
@@ -591,6 +592,49 @@ TEST_P(StreamServiceTest, AQuietStreamIsDeliveredEarlyWhenTheLogFillsUp) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM web.clicks"), std::to_string(accepted));
 }
 
+TEST_P(StreamServiceTest, AFailingStreamDoesNotFillTheLogForTheOthers) {
+  // clicks cannot be written; logs receives 100 KB through a log of 16 KiB. Without moving
+  // clicks' records forward, the log could not be truncated past them.
+  CreateStream(Clicks(/*buffer_seconds=*/0));
+  CreateStream(Logs(/*buffer_seconds=*/0));
+  faulty_->FailWritesUnder("streams/web/clicks/");
+  const stream::WalOptions small_log{.segment_bytes = 4096, .max_bytes = 16384};
+  OpenServiceWith({.wal = small_log, .refuse_when_failing_for = std::chrono::hours(1)});
+  IngestOk("clicks", {R"({"type": "a", "id": 1})", R"({"type": "b", "id": 2})"});
+  for (int i = 0; i < 200 && service_->Stats("clicks")->last_delivery_error.empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_FALSE(service_->Stats("clicks")->last_delivery_error.empty());
+  IngestOk("clicks", {R"({"type": "a", "id": 3})"});  // buffered behind the failing delivery
+  std::string padding(1000, 'x');
+  int accepted = 0;
+  for (int attempt = 0; attempt < 600 && accepted < 100; ++attempt) {
+    Result<IngestResult> result = service_->Ingest(
+        "logs", {R"({"id": )" + std::to_string(accepted) + R"(, "pad": ")" + padding + R"("})"},
+        system_clock::now());
+    if (result.ok()) {
+      ++accepted;
+    } else {
+      ASSERT_EQ(result.status().code(), StatusCode::kUnavailable) << result.status().ToString();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  EXPECT_EQ(accepted, 100) << "the failing stream kept the log full";
+  EXPECT_EQ(service_->Stats("clicks")->buffered_records, 3);
+  service_.reset();  // a crash, with clicks' records moved forward in the log
+  faulty_->FailWritesUnder("");
+  OpenServiceWith({.wal = small_log});
+  WaitDelivered("clicks", 3);
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(type || id, ',' ORDER BY id) FROM web.clicks"), "a1,b2,a3");
+  EXPECT_EQ(Scalar("SELECT count(DISTINCT id) FROM web.logs"), std::to_string(accepted));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.logs"), std::to_string(accepted));
+  // The moved delivery kept the names of its first attempt (LSN 1: clicks' first batch).
+  std::vector<std::string> keys = Keys("streams/web/clicks/event=b/");
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_NE(keys[0].find("-00000000000000000001-00000000000000000001."), std::string::npos)
+      << keys[0];
+}
+
 TEST_P(StreamServiceTest, DeliveryUsesTheDefinitionAsChangedSinceTheLastIngest) {
   CreateStream(Clicks(/*buffer_seconds=*/900));
   OpenService();
@@ -860,6 +904,17 @@ TEST(DeliveryFormatTest, RoundTripsAndNames) {
   ASSERT_EQ(mark->deferred.size(), 1u);
   EXPECT_EQ(mark->deferred[0].partition, "k=b/");
   EXPECT_EQ(mark->deferred[0].json, "{\"a\":1}");
+  EXPECT_TRUE(mark->retired.empty());
+  EXPECT_FALSE(mark->moved);
+  mark = DecodeDeliveredMark(EncodeDeliveredMark(
+      {.intent = 9,
+       .deferred = {{"", "{}"}},
+       .retired = {2, 5},
+       .moved = DeliveryName{.unix_seconds = 1764000000, .first = 3, .last = 6}}));
+  ASSERT_TRUE(mark.ok());
+  EXPECT_EQ(mark->retired, (std::vector<stream::Lsn>{2, 5}));
+  EXPECT_EQ(mark->moved, (DeliveryName{.unix_seconds = 1764000000, .first = 3, .last = 6}));
+  EXPECT_FALSE(DecodeDeliveredMark(R"({"intent": 1, "moved": {"time": 1}})").ok());
   EXPECT_FALSE(DecodeFlushIntent("{}").ok());
   std::vector<catalog::PartitionKey> keys = {{"dt", "DATE"}, {"event", "VARCHAR"}};
   EXPECT_EQ(*PartitionValues("dt=2026-11-25/x/event=click/", keys),
