@@ -229,6 +229,22 @@ describe('streams on an S3 lake', { skip: !s3TestServer() && NO_S3_REASON }, () 
       [['info', '20', '250'], ['warn', '5', '50']]);
   });
 
+  test('a field added later rewrites the older objects of its partition (copies on S3)', async () => {
+    await home.ok(['stream', 'create', 'growing', '--table', 'web.growing', '--buffer-seconds', '0',
+      '--prefix-expression', 'event=!{field:type}/']);
+    await post(server, eve, 'growing', [1, 2, 3].map((n) => ({ id: `g-${n}`, type: 'a', n })));
+    await waitDelivered(server, eve, 'growing', { ready: (s) => s.delivered_records >= 3 });
+    await post(server, eve, 'growing', [4, 5].map((n) => ({ id: `g-${n}`, type: 'a', n, extra: `x${n}` })));
+    const stats = await waitDelivered(server, eve, 'growing', { ready: (s) => s.delivered_records >= 5 });
+    assert.equal(stats.last_delivery_error, '');
+    assert.deepEqual(await rows(server, eve, 'SELECT id, n, extra FROM web.growing ORDER BY id'), [
+      ['g-1', '1', null], ['g-2', '2', null], ['g-3', '3', null], ['g-4', '4', 'x4'], ['g-5', '5', 'x5'],
+    ]);
+    const keys = await listKeys(s3, bucket, `${root}streams/web/growing/event=a/`);
+    assert.equal(keys.length, 2, keys.join(', '));
+    for (const key of keys) assert.match(key, /^growing-\d{8}T\d{6}Z-\d{20}-\d{20}\.parquet$/);
+  });
+
   test('kill -9 while producing, restart: every acknowledged record exactly once', { timeout: 90000 }, async (t) => {
     const sent = new Set();
     const acked = new Set();

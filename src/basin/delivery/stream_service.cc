@@ -1134,15 +1134,18 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     return failure;  // nothing written: the whole delivery is retried as it is
   }
 
-  // Each written partition as registered before this delivery (none: a new partition).
+  // Each written partition's key values, and the partition as registered before this
+  // delivery (none: a new partition).
+  std::vector<std::vector<std::string>> values(written_groups.size());
   std::vector<std::optional<catalog::Partition>> before(written_groups.size());
+  for (size_t i = 0; i < written_groups.size() && !keys.empty(); ++i) {
+    BASIN_ASSIGN_OR_RETURN(values[i], PartitionValues(written_groups[i].group->partition, keys));
+  }
   if (existing.ok() && !keys.empty()) {
     for (size_t i = 0; i < written_groups.size(); ++i) {
-      BASIN_ASSIGN_OR_RETURN(std::vector<std::string> values,
-                             PartitionValues(written_groups[i].group->partition, keys));
       catalog::PartitionFilter filter{.limit = 1};
-      for (size_t k = 0; k < keys.size() && k < values.size(); ++k)
-        filter.equals[keys[k].name] = values[k];
+      for (size_t k = 0; k < keys.size() && k < values[i].size(); ++k)
+        filter.equals[keys[k].name] = values[i][k];
       BASIN_ASSIGN_OR_RETURN(std::vector<catalog::Partition> found,
                              catalog_.ListPartitions(existing->id, filter));
       if (!found.empty())
@@ -1200,6 +1203,22 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     update.table.stats.last_modified =
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     update.table.stats.rows = std::nullopt;
+    if (keys.empty() && (repeat || (!realigned.empty() && realigned.front()))) {
+      // Unpartitioned: the same reasons to count from a listing, of the table's folder.
+      BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved folder,
+                             stores_.Resolve(definition.prefix));
+      BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
+                             folder.store->List(folder.key, {.recursive = false}));
+      update.table.stats.objects = 0;
+      update.table.stats.bytes = 0;
+      for (const storage::ObjectInfo& object : objects) {
+        std::string_view name = std::string_view(object.key).substr(folder.key.size());
+        if (object.is_prefix || name.starts_with('_') || name.starts_with('.'))
+          continue;  // folders, and what scans skip
+        update.table.stats.objects += 1;
+        update.table.stats.bytes += static_cast<int64_t>(object.size);
+      }
+    }
     if (!keys.empty()) {
       // Rewritten objects change size, and a repeat cannot tell whether its first attempt
       // was registered: those partitions are counted from a listing, and the table over its
@@ -1207,9 +1226,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
       bool recounted = false;
       for (size_t i = 0; i < written_groups.size(); ++i) {
         const std::string& partition = written_groups[i].group->partition;
-        BASIN_ASSIGN_OR_RETURN(std::vector<std::string> values, PartitionValues(partition, keys));
         catalog::Partition registered{
-            .values = values, .location = definition.prefix + partition, .columns = columns};
+            .values = values[i], .location = definition.prefix + partition, .columns = columns};
         const bool relist = realigned[i] || repeat;
         recounted = recounted || relist;
         BASIN_ASSIGN_OR_RETURN(registered, CountedPartition(std::move(registered), before[i],

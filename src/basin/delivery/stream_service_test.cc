@@ -361,6 +361,53 @@ TEST_P(StreamServiceTest, RepeatedFlushIntentReplacesItsObjects) {
   ExpectCountsMatchTheLake("clicks");  // the repeat replaced its objects: counted once
 }
 
+TEST_P(StreamServiceTest, ARepeatCountsAnUnpartitionedTableFromItsFolder) {
+  CreateStream(Logs(/*buffer_seconds=*/900));
+  Result<stream::StoredStream> stored = streams_->Get("logs");
+  ASSERT_TRUE(stored.ok());
+  const uint64_t id = static_cast<uint64_t>(stored->id);
+  {
+    // As if a delivery had written its object and crashed before registering it.
+    auto wal = stream::WriteAheadLog::Open(root_ + "/wal");
+    ASSERT_TRUE(wal.ok());
+    std::vector<std::string> records = {EncodeRecord({"", R"({"id":1})"})};
+    std::string batch = stream::EncodeRecordBatch(records);
+    ASSERT_TRUE(
+        (*wal)
+            ->Append({.kind = stream::EntryKind::kRecordBatch, .stream_id = id, .payload = batch})
+            .ok());
+    std::string intent = EncodeFlushIntent({.lsns = {1}, .unix_seconds = 1764000000});
+    ASSERT_TRUE(
+        (*wal)
+            ->Append({.kind = stream::EntryKind::kFlushIntent, .stream_id = id, .payload = intent})
+            .ok());
+  }
+  ASSERT_TRUE(lake_
+                  ->Write("streams/web/logs/"
+                          "logs-20251124T160000Z-00000000000000000001-00000000000000000001.parquet",
+                          "the first attempt's object")
+                  .ok());
+  OpenService();
+  WaitDelivered("logs", 1);
+  IngestOk("logs", {R"({"id":2})"});
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM web.logs"), "1,2");
+  Result<catalog::Table> table = catalog_->GetTable("web", "logs");
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto listed = lake_->List("streams/web/logs/", {.recursive = false});
+  ASSERT_TRUE(listed.ok());
+  int64_t objects = 0, bytes = 0;
+  for (const storage::ObjectInfo& object : *listed) {
+    if (!object.is_prefix) {
+      ++objects;
+      bytes += static_cast<int64_t>(object.size);
+    }
+  }
+  EXPECT_EQ(objects, 2);
+  EXPECT_EQ(table->stats.objects, objects);
+  EXPECT_EQ(table->stats.bytes, bytes);
+}
+
 TEST_P(StreamServiceTest, ConcurrentIngestWhileDeliveringIsExactlyOnce) {
   stream::StreamDefinition definition = Clicks(/*buffer_seconds=*/0);
   CreateStream(definition);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -114,6 +115,38 @@ TEST(WalFormatTest, RecordBatchRoundTrip) {
   EXPECT_FALSE(DecodeRecordBatch(payload.substr(0, payload.size() - 1)).ok());
   EXPECT_FALSE(DecodeRecordBatch(payload + "x").ok());
   EXPECT_FALSE(DecodeRecordBatch("\xff\xff\xff\x7f").ok());
+}
+
+TEST_F(WalTest, AFailedWriteFailsEveryLaterAppendAndReopensWithoutIt) {
+  {
+    std::unique_ptr<WriteAheadLog> log = OpenLog();
+    ASSERT_TRUE(log);
+    AppendOrDie(*log, "kept");
+    // A disk that fails the next write: the file size limit (EFBIG; SIGXFSZ ignored) just
+    // past what is written, for one append only.
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+    rlimit small = saved;
+    small.rlim_cur = log->counters().bytes_on_disk + 10;
+    auto handler = ::signal(SIGXFSZ, SIG_IGN);
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    Result<Lsn> failed = log->Append(Entry{.payload = std::string(1000, 'x')});
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    ::signal(SIGXFSZ, handler);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_THAT(failed.status().message(), HasSubstr("write-ahead log write failed"));
+    // Written after a torn entry, a later one could never be read back: it is refused.
+    Result<Lsn> later = log->Append(Entry{.payload = "later"});
+    EXPECT_FALSE(later.ok()) << "acknowledged after a failed write";
+    EXPECT_FALSE(log->Append(Entry{.kind = EntryKind::kDeliveredMark, .payload = "m"}).ok());
+  }
+  std::unique_ptr<WriteAheadLog> log = OpenLog();
+  ASSERT_TRUE(log);  // the torn entry is the tail: dropped
+  AppendOrDie(*log, "after");
+  std::vector<ReplayedEntry> entries = ReplayAll(*log);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].payload, "kept");
+  EXPECT_EQ(entries[1].payload, "after");
 }
 
 TEST_F(WalTest, AppendsReplayAndSurviveReopen) {
