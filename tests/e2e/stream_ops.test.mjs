@@ -242,6 +242,19 @@ describe('stream back-pressure over HTTP', () => {
     assert.equal(refused.status, 503, refused.text);
     assert.match(refused.body.error.message, /cannot deliver.*csv/);
     assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    // The same through the AWS SDK, with the stream's Retry-After on the raw answer.
+    let firehoseHeaders;
+    firehose.middlewareStack.add((next) => async (args) => {
+      const out = await next(args);
+      firehoseHeaders = out.response.headers;
+      return out;
+    }, { step: 'deserialize', priority: 'low', name: 'rawHeaders' });
+    await assert.rejects(
+      firehose.send(new PutRecordBatchCommand({
+        DeliveryStreamName: 'blocked', Records: [{ Data: encoder.encode(JSON.stringify({ id: 4 })) }],
+      })),
+      (error) => error.name === 'ServiceUnavailableException' && /cannot deliver/.test(error.message));
+    assert.ok(Number(firehoseHeaders?.['retry-after']) >= 1, JSON.stringify(firehoseHeaders));
     const metrics = await (await server.fetch('/metrics', { token: eve })).text();
     assert.equal(sample(metrics, 'basin_stream_refusing', 'stream="blocked"'), 1);
     assert.match(metrics, /^basin_stream_last_delivery_error\{stream="blocked",error=".*csv.*"\} 1$/m);
