@@ -52,13 +52,13 @@ struct DeliveryCounts {
   int64_t refused = 0;
 };
 
-// A temporary object left behind costs space only ('_' folders are not read): log it.
 // Objects are written in place: the stores commit an object whole when it is closed. With
 // DuckDB's default temp file, a repeated delivery (whose objects exist) would delete each
 // object and then move a "tmp_" object over it: a copy on S3, and a failed copy would leave
 // that "tmp_" object in the partition's folder, where scans read its records a second time.
 constexpr const char* kCopyOptions = " (FORMAT parquet, USE_TMP_FILE false)";
 
+// A temporary object left behind costs space only ('_' folders are not read): log it.
 void DeleteTemporary(storage::ObjectStore& store, const std::string& key) {
   if (Status deleted = store.Delete(key); !deleted.ok() && !deleted.IsNotFound())
     log::Warn("stream_temporary_delete_failed", {{"key", key}, {"error", deleted.ToString()}});
