@@ -12,10 +12,8 @@ find_package(yaml-cpp REQUIRED)
 find_package(GTest REQUIRED)
 pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
-# cpp-httplib listens with a backlog of 5: more clients connecting at once (8 producers
-# starting together) lose their SYN and wait the kernel's 1 s retransmit. The same value in
-# every translation unit that includes httplib.h, so it is set on the target.
-target_compile_definitions(PkgConfig::HTTPLIB INTERFACE CPPHTTPLIB_LISTEN_BACKLOG=512)
+# Debian's cpp-httplib is a compiled library: macros such as CPPHTTPLIB_LISTEN_BACKLOG do
+# not reach it (the server's accept queue is set in src/basin/server/api_server.cc).
 
 set(BASIN_DUCKDB_DIR "${CMAKE_SOURCE_DIR}/.deps/duckdb")
 if(NOT EXISTS "${BASIN_DUCKDB_DIR}/lib/libduckdb.so")

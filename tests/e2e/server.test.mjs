@@ -2,6 +2,7 @@
 // objects), its error shape, request ids, request size limit, logs and graceful shutdown.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -62,6 +63,18 @@ describe('basin serve: HTTP API', () => {
   after(async () => {
     await server?.stop();
     home?.cleanup();
+  });
+
+  test('the listening socket queues 512 connections (not cpp-httplib\'s 5); a second server on its port fails', async () => {
+    // Clients connecting at once beyond the queue lose their SYN and wait a second (the
+    // ingest benchmark's 1.1 s outliers). `ss` shows a listening socket's backlog as Send-Q.
+    const listed = execFileSync('ss', ['-ltnH', `sport = :${server.port}`], { encoding: 'utf8' });
+    const columns = listed.trim().split(/\s+/);
+    assert.equal(columns[0], 'LISTEN', listed);
+    assert.equal(columns[2], '512', listed);
+    const second = await home.run(['serve', '--listen', `127.0.0.1:${server.port}`], { timeout: 15000 });
+    assert.notEqual(second.code, 0);
+    assert.match(second.stderr, /address in use/);
   });
 
   test('GET /healthz answers 200 without credentials', async () => {

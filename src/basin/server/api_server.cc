@@ -1,5 +1,9 @@
 #include "basin/server/api_server.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include <httplib.h>
@@ -117,6 +121,14 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
   // waits for the client's delayed ACK of the headers: 40 ms per request on a kept-alive
   // connection (query_bench's small-query latency).
   http_->set_tcp_nodelay(true);
+  // The listening socket, as it is made, so Bind can deepen its accept queue (see there).
+  // SO_REUSEADDR as servers use it; not cpp-httplib's default SO_REUSEPORT, with which a
+  // second server on the same port would share it instead of failing to start.
+  http_->set_socket_options([this](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_socket_ = sock;
+  });
 
   // Every error answer has the one JSON shape, including those httplib makes itself
   // (404 for unknown paths, 413 for bodies over the limit, 400 for malformed requests).
@@ -297,6 +309,14 @@ Status ApiServer::Bind() {
     return Status::Unavailable("cannot listen on " + options_.host + ":" +
                                std::to_string(options_.port) +
                                " (address in use or not available); choose another with --listen");
+  }
+  // Debian's cpp-httplib is a compiled library, whose listen() keeps its default backlog of
+  // 5 whatever this build defines: of more clients connecting at once (producers, a
+  // dashboard's panels), the others lose their SYN and retry a second later. Linux applies
+  // the backlog of a second listen() to the listening socket.
+  if (listen_socket_ >= 0 && ::listen(listen_socket_, kListenBacklog) != 0) {
+    return Status::Internal("cannot set the accept queue of " + options_.host + ":" +
+                            std::to_string(port_) + ": " + std::strerror(errno));
   }
   return Status::OK();
 }

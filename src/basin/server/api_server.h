@@ -139,6 +139,8 @@ class ApiServer {
   delivery::StreamService* stream_service_;  // may be null: no ingest endpoint
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
+  int listen_socket_ = -1;  // set while binding (the socket options callback)
+  static constexpr int kListenBacklog = 512;
   // Streamed downloads in flight: Stop() lets them finish (httplib would cut them off).
   std::atomic<int> active_streams_{0};
   std::atomic<bool> stopping_{false};
