@@ -185,6 +185,8 @@ class StreamServiceTest : public ::testing::TestWithParam<metadata::Backend>,
     EXPECT_EQ(table->stats.bytes, bytes);
   }
 
+  void DeliverTwoNdjsonLogs(stream::Compression compression);
+
   std::shared_ptr<FaultyStore> faulty_;
   std::unique_ptr<stream::StreamStore> streams_;
   std::unique_ptr<StreamService> service_;
@@ -269,15 +271,18 @@ TEST_P(StreamServiceTest, UnknownStreamAndTooLargeRecords) {
   EXPECT_EQ(result.records[0].code(), StatusCode::kPayloadTooLarge);
 }
 
-TEST_P(StreamServiceTest, NdjsonUnpartitionedAndStopFlushes) {
-  CreateStream({.name = "logs",
-                .database = "web",
-                .table = "logs",
-                .prefix_expression = "",
-                .format = stream::OutputFormat::kNdjson,
-                .buffer_seconds = 900});
+// Opens the service with an NDJSON stream into web.logs (`compression`) holding two records.
+void StreamServiceTest::DeliverTwoNdjsonLogs(stream::Compression compression) {
+  stream::StreamDefinition definition = Logs(/*buffer_seconds=*/900);
+  definition.format = stream::OutputFormat::kNdjson;
+  definition.compression = compression;
+  CreateStream(definition);
   OpenService();
   IngestOk("logs", {R"({"id": 1, "msg": "a"})", R"({"id": 2, "msg": "b"})"});
+}
+
+TEST_P(StreamServiceTest, NdjsonUnpartitionedAndStopFlushes) {
+  DeliverTwoNdjsonLogs(stream::Compression::kNone);
   ASSERT_TRUE(service_->Stop().ok());
   EXPECT_EQ(WithoutTime(Keys("streams/web/logs/")),
             std::vector<std::string>{
@@ -482,15 +487,7 @@ TEST_P(StreamServiceTest, UnknownFieldsErrorSendsRecordsToTheErrorPrefix) {
 }
 
 TEST_P(StreamServiceTest, CompressedNdjson) {
-  CreateStream({.name = "logs",
-                .database = "web",
-                .table = "logs",
-                .prefix_expression = "",
-                .format = stream::OutputFormat::kNdjson,
-                .compression = stream::Compression::kGzip,
-                .buffer_seconds = 900});
-  OpenService();
-  IngestOk("logs", {R"({"id": 1, "msg": "a"})", R"({"id": 2, "msg": "b"})"});
+  DeliverTwoNdjsonLogs(stream::Compression::kGzip);
   ASSERT_TRUE(service_->Stop().ok());
 
   EXPECT_EQ(WithoutTime(Keys("streams/web/logs/")),
