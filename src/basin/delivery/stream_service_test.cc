@@ -200,12 +200,12 @@ std::vector<std::string> WithoutTime(std::vector<std::string> keys) {
   return keys;
 }
 
-// An unpartitioned stream into web.logs.
-stream::StreamDefinition Logs(int buffer_seconds) {
+// A stream into web.logs (unpartitioned unless given a prefix expression).
+stream::StreamDefinition Logs(int buffer_seconds, std::string prefix_expression = "") {
   return {.name = "logs",
           .database = "web",
           .table = "logs",
-          .prefix_expression = "",
+          .prefix_expression = std::move(prefix_expression),
           .buffer_seconds = buffer_seconds};
 }
 
@@ -517,11 +517,7 @@ TEST_P(StreamServiceTest, DefaultPrefixExpressionPartitionsByArrivalDate) {
 }
 
 TEST_P(StreamServiceTest, AColumnAddedLaterRewritesTheOlderObjectsOfThePartition) {
-  CreateStream({.name = "logs",
-                .database = "web",
-                .table = "logs",
-                .prefix_expression = "k=!{field:k}/",
-                .buffer_seconds = 900});
+  CreateStream(Logs(/*buffer_seconds=*/900, "k=!{field:k}/"));
   OpenService();
   IngestOk("logs", {R"({"k": "a", "id": 1})"});
   ASSERT_TRUE(service_->Stop().ok());
@@ -537,11 +533,7 @@ TEST_P(StreamServiceTest, AColumnAddedLaterRewritesTheOlderObjectsOfThePartition
 }
 
 TEST_P(StreamServiceTest, APartitionNotWrittenWhenAColumnWasAddedIsRewrittenWhenNextWritten) {
-  CreateStream({.name = "logs",
-                .database = "web",
-                .table = "logs",
-                .prefix_expression = "k=!{field:k}/",
-                .buffer_seconds = 900});
+  CreateStream(Logs(/*buffer_seconds=*/900, "k=!{field:k}/"));
   auto deliver = [&](const std::vector<std::string>& records) {
     OpenService();
     IngestOk("logs", records);
@@ -562,11 +554,7 @@ TEST_P(StreamServiceTest, APartitionNotWrittenWhenAColumnWasAddedIsRewrittenWhen
 
 TEST_P(StreamServiceTest, FolderValuesThatLookHiddenAreStillRead) {
   // Table scans skip folders starting with '_' or '.'; glob characters would be expanded.
-  CreateStream({.name = "logs",
-                .database = "web",
-                .table = "logs",
-                .prefix_expression = "!{field:source}/",
-                .buffer_seconds = 900});
+  CreateStream(Logs(/*buffer_seconds=*/900, "!{field:source}/"));
   OpenService();
   IngestOk("logs", {R"({"source": "_acme", "id": 1})", R"({"source": ".hidden", "id": 2})",
                     R"({"source": "", "id": 3})", R"({"source": "a*b[c]?", "id": 4})",
