@@ -17,9 +17,9 @@ constexpr std::string_view kEmptySha256 =
 
 // A key for x-amz-copy-source: percent-encoded, except the sub-delimiters that S3 decodes
 // to themselves either way. Servers that decode the header with JavaScript's decodeURI
-// (s3rver) leave "%3D" encoded and would not find "dt=2026-11-24/..."; a copy of a Hive
-// partition's object (a stream's rewrite) must work there too. '+', '?' and '#' stay
-// encoded: S3 could read them as a space, a version query or a fragment.
+// (s3rver) leave "%3D" encoded and would not find "dt=2026-11-24/..."; copies out of Hive
+// partition folders (`basin cp`, the engine's MoveFile) must work there too. '+', '?' and
+// '#' stay encoded: S3 could read them as a space, a version query or a fragment.
 std::string CopySourceKey(std::string_view key) {
   std::string out;
   out.reserve(key.size() * 3);
