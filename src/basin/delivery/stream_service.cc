@@ -58,6 +58,25 @@ struct DeliveryCounts {
 // that "tmp_" object in the partition's folder, where scans read its records a second time.
 constexpr const char* kCopyOptions = " (FORMAT parquet, USE_TMP_FILE false)";
 
+// The objects under `location` that table scans read (query::IsDataObject), and their
+// bytes: the counts a repeated or realigned delivery registers.
+struct FolderCounts {
+  int64_t objects = 0;
+  int64_t bytes = 0;
+};
+Result<FolderCounts> CountReadObjects(storage::StoreResolver& stores, const std::string& location) {
+  BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved folder, stores.Resolve(location));
+  BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects, folder.store->List(folder.key));
+  FolderCounts counts;
+  for (const storage::ObjectInfo& object : objects) {
+    if (!query::IsDataObject(object.key.substr(folder.key.size()), object.size))
+      continue;
+    counts.objects += 1;
+    counts.bytes += static_cast<int64_t>(object.size);
+  }
+  return counts;
+}
+
 // A temporary object left behind costs space only ('_' folders are not read): log it.
 void DeleteTemporary(storage::ObjectStore& store, const std::string& key) {
   if (Status deleted = store.Delete(key); !deleted.ok() && !deleted.IsNotFound())
@@ -430,7 +449,7 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopped_)
-      return Status::FailedPrecondition("the stream service is stopping");
+      return Status::Unavailable("the stream service is stopping");
     StreamState& state = StateFor(stored);
     // Refused requests leave no trace: the producer sends them again.
     auto now = Clock::now();
@@ -480,6 +499,11 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
       entry.records = std::move(buffered);
       state.buffer.emplace(*lsn, std::move(entry));
     }
+  }
+  if (!lsn.ok() && lsn.status().code() == StatusCode::kFailedPrecondition) {
+    // A log that refuses appends after a failed write (or is closed) took nothing: the
+    // producer retries, as after any 503.
+    return Status::Unavailable(lsn.status().message());
   }
   if (!lsn.ok())
     return lsn.status();
@@ -698,33 +722,26 @@ Status StreamService::DeliverAll() {
 Status StreamService::MoveForward(int64_t id) {
   const uint64_t stream_id = static_cast<uint64_t>(id);
   StreamState* state = nullptr;
-  std::optional<Delivery> delivery;  // a copy: Ingest may read the state meanwhile
-  std::vector<Lsn> retired;
-  DeliveredMark buffered;
+  Delivery* delivery = nullptr;  // read without the lock: `delivering` keeps writers off it
+  DeliveredMark buffered;        // the buffer's entries (Ingest may add newer ones meanwhile)
   Clock::time_point oldest_arrival = Clock::now();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     state = &states_[id];
     state->move_forward = false;
     state->moved_at = Clock::now();
-    delivery = state->delivery;
+    if (state->delivery)
+      delivery = &*state->delivery;
     for (const auto& [lsn, entry] : state->buffer) {
-      retired.push_back(lsn);
+      buffered.retired.push_back(lsn);
       oldest_arrival = std::min(oldest_arrival, entry.arrived);
       buffered.deferred.insert(buffered.deferred.end(), entry.records.begin(), entry.records.end());
     }
   }
   // The unfinished delivery first, whole and under its names (objects a first attempt wrote
-  // are replaced by the next one, not duplicated). A delivery whose intent never reached
-  // the log wrote nothing: its entries are moved like the buffer's.
-  if (delivery && delivery->intent_lsn == 0) {
-    for (const Buffered& entry : delivery->entries) {
-      retired.push_back(entry.lsn);
-      oldest_arrival = std::min(oldest_arrival, entry.arrived);
-      buffered.deferred.insert(buffered.deferred.end(), entry.records.begin(), entry.records.end());
-    }
-    std::sort(retired.begin(), retired.end());
-  } else if (delivery && !delivery->entries.empty()) {
+  // are replaced by the next one, not duplicated). Its intent is in the log: a delivery gets
+  // it before it is first tried, and a log that failed that append refuses every other.
+  if (delivery && delivery->intent_lsn != 0 && !delivery->entries.empty()) {
     DeliveredMark moved{
         .intent = delivery->intent_lsn,
         .moved = delivery->name.value_or(DeliveryName{.unix_seconds = delivery->intent_time,
@@ -736,42 +753,35 @@ Status StreamService::MoveForward(int64_t id) {
                                                   .stream_id = stream_id,
                                                   .payload = EncodeDeliveredMark(moved)}));
     std::lock_guard<std::mutex> lock(mutex_);
-    Delivery& current = *state->delivery;  // a worker's flag kept everyone else off it
-    Buffered entry{.lsn = lsn, .arrived = current.entries.front().arrived};
-    for (const Buffered& old : current.entries) {
+    Buffered entry{.lsn = lsn, .arrived = delivery->entries.front().arrived};
+    for (const Buffered& old : delivery->entries) {
       entry.bytes += old.bytes;
       entry.arrived = std::min(entry.arrived, old.arrived);
     }
     entry.records = std::move(moved.deferred);
-    current.entries.clear();
-    current.entries.push_back(std::move(entry));
-    current.intent_lsn = lsn;
-    current.intent_time = moved.moved->unix_seconds;
-    current.name = moved.moved;
+    delivery->entries.clear();
+    delivery->entries.push_back(std::move(entry));
+    delivery->intent_lsn = lsn;
+    delivery->intent_time = moved.moved->unix_seconds;
+    delivery->name = moved.moved;
   }
-  if (retired.empty())
+  if (buffered.retired.empty())
     return Status::OK();
-  buffered.retired = retired;
   BASIN_ASSIGN_OR_RETURN(Lsn lsn, wal_->Append({.kind = stream::EntryKind::kDeliveredMark,
                                                 .stream_id = stream_id,
                                                 .payload = EncodeDeliveredMark(buffered)}));
   std::lock_guard<std::mutex> lock(mutex_);
-  if (delivery && delivery->intent_lsn == 0)
-    state->delivery.reset();
   Buffered entry{.lsn = lsn, .arrived = oldest_arrival, .records = std::move(buffered.deferred)};
-  for (Lsn old : retired) {
+  for (Lsn old : buffered.retired) {
     if (auto found = state->buffer.find(old); found != state->buffer.end()) {
       entry.bytes += found->second.bytes;
       state->buffer.erase(found);
     }
   }
-  if (delivery && delivery->intent_lsn == 0) {
-    for (const Buffered& old : delivery->entries)
-      entry.bytes += old.bytes;
-  }
   state->buffer.emplace(lsn, std::move(entry));  // partition_bytes: the same records
-  log::Info("stream_records_moved_forward",
-            {{"stream", state->definition.name}, {"to_lsn", lsn}, {"entries", retired.size()}});
+  log::Info(
+      "stream_records_moved_forward",
+      {{"stream", state->definition.name}, {"to_lsn", lsn}, {"entries", buffered.retired.size()}});
   return Status::OK();
 }
 
@@ -871,14 +881,9 @@ Result<catalog::Partition> StreamService::CountedPartition(
   partition.last_modified =
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   if (relist) {
-    BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved folder,
-                           stores_.Resolve(partition.location));
-    BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
-                           folder.store->List(folder.key));
-    for (const storage::ObjectInfo& object : objects) {
-      partition.objects += 1;
-      partition.bytes += static_cast<int64_t>(object.size);
-    }
+    BASIN_ASSIGN_OR_RETURN(FolderCounts counts, CountReadObjects(stores_, partition.location));
+    partition.objects = counts.objects;
+    partition.bytes = counts.bytes;
     return partition;
   }
   // The registered counts plus this delivery's: no listing, which would grow with the
@@ -1205,19 +1210,9 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     update.table.stats.rows = std::nullopt;
     if (keys.empty() && (repeat || (!realigned.empty() && realigned.front()))) {
       // Unpartitioned: the same reasons to count from a listing, of the table's folder.
-      BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved folder,
-                             stores_.Resolve(definition.prefix));
-      BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
-                             folder.store->List(folder.key, {.recursive = false}));
-      update.table.stats.objects = 0;
-      update.table.stats.bytes = 0;
-      for (const storage::ObjectInfo& object : objects) {
-        std::string_view name = std::string_view(object.key).substr(folder.key.size());
-        if (object.is_prefix || name.starts_with('_') || name.starts_with('.'))
-          continue;  // folders, and what scans skip
-        update.table.stats.objects += 1;
-        update.table.stats.bytes += static_cast<int64_t>(object.size);
-      }
+      BASIN_ASSIGN_OR_RETURN(FolderCounts counts, CountReadObjects(stores_, definition.prefix));
+      update.table.stats.objects = counts.objects;
+      update.table.stats.bytes = counts.bytes;
     }
     if (!keys.empty()) {
       // Rewritten objects change size, and a repeat cannot tell whether its first attempt

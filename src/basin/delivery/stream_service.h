@@ -113,8 +113,10 @@ class StreamService {
   StreamService(const StreamService&) = delete;
   StreamService& operator=(const StreamService&) = delete;
 
-  /// Errors for the whole request: NotFound (no such stream), Unavailable (the log is
-  /// full: retry later), FailedPrecondition after Stop, and log write errors.
+  /// Errors for the whole request: NotFound (no such stream), Unavailable when nothing was
+  /// taken and a retry may succeed (the log or the buffers are full, the stream keeps
+  /// failing, the service is stopping, the log refuses appends after a failed write), and
+  /// other log write errors.
   Result<IngestResult> Ingest(std::string_view stream_name, const std::vector<std::string>& records,
                               std::chrono::system_clock::time_point arrival);
 

@@ -355,14 +355,8 @@ void ApiServer::RegisterFirehoseRoutes() {
                                                   " bytes; at most 4 MiB per call"));
           int64_t failed = 0;
           Result<nlohmann::json> responses = Put(*service, *name, data, failed);
-          if (!responses.ok()) {
-            // A service that is stopping, or a log that refuses appends after a write error:
-            // nothing was taken, and the SDKs retry a 503 (a 400 they would give up on).
-            Status refused = responses.status();
-            if (refused.code() == StatusCode::kFailedPrecondition)
-              refused = Status::Unavailable(refused.message());
-            return WriteAwsError(response, refused, service->RetryAfter(*name));
-          }
+          if (!responses.ok())
+            return WriteAwsError(response, responses.status(), service->RetryAfter(*name));
           if (operation == "PutRecord") {
             const nlohmann::json& only = (*responses)[0];
             if (failed > 0)

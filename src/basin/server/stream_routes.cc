@@ -101,17 +101,12 @@ void ApiServer::RegisterStreamRoutes() {
             Result<delivery::IngestResult> ingested = service->Ingest(
                 request.matches[1].str(), *records, std::chrono::system_clock::now());
             if (!ingested.ok()) {
-              // A service that is stopping, or a log that refuses appends after a write
-              // error, took nothing: 503, which producers retry.
-              Status refused = ingested.status();
-              if (refused.code() == StatusCode::kFailedPrecondition)
-                refused = Status::Unavailable(refused.message());
-              if (refused.code() == StatusCode::kUnavailable) {
+              if (ingested.status().code() == StatusCode::kUnavailable) {
                 response.set_header(
                     "Retry-After",
                     std::to_string(service->RetryAfter(request.matches[1].str()).count()));
               }
-              return WriteError(response, refused);
+              return WriteError(response, ingested.status());
             }
             nlohmann::json errors = nlohmann::json::array();
             for (size_t i = 0; i < ingested->records.size(); ++i) {
