@@ -4,6 +4,8 @@
 
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "basin/app/cli.h"
 #include "basin/query/query_history.h"
 #include "basin/writer/write_statement.h"
@@ -63,7 +65,9 @@ server::WriteStatementRunner WriteStatementRunnerFor(writer::TableWriter& table_
       return std::optional<query::QueryResult>();
     query::QueryResult result;
     query::Row row;
-    for (const auto& [key, value] : writer::ToJson(*written).items()) {
+    // Bound to a name: items() refers into the JSON, so iterating a temporary's items() dangles.
+    const nlohmann::json summary = writer::ToJson(*written);
+    for (const auto& [key, value] : summary.items()) {
       result.column_names.push_back(key);
       result.column_types.push_back(value.is_boolean()  ? "BOOLEAN"
                                     : value.is_number() ? "BIGINT"
