@@ -223,6 +223,17 @@ Result<query::Engine*> Home::Engine() {
   return engine_.get();
 }
 
+Result<query::Engine*> Home::InternalEngine() {
+  BASIN_RETURN_IF_ERROR(Stores().status());
+  BASIN_RETURN_IF_ERROR(Metadata().status());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!internal_engine_) {
+    BASIN_ASSIGN_OR_RETURN(internal_engine_, MakeEngine(config_.home + "/engine/internal",
+                                                        config_.engine_memory_limit_bytes));
+  }
+  return internal_engine_.get();
+}
+
 Result<query::Engine*> Home::EngineFor(const workgroup::Workgroup& workgroup) {
   if (workgroup.memory_limit_bytes <= 0)
     return Engine();
@@ -241,7 +252,7 @@ Result<query::Engine*> Home::EngineFor(const workgroup::Workgroup& workgroup) {
 Result<crawler::Crawler*> Home::Crawler() {
   BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
   BASIN_ASSIGN_OR_RETURN(auto stores, Stores());
-  BASIN_ASSIGN_OR_RETURN(query::Engine * engine, Engine());
+  BASIN_ASSIGN_OR_RETURN(query::Engine * engine, InternalEngine());
   std::lock_guard<std::mutex> lock(mutex_);
   if (!crawler_)
     crawler_ = std::make_unique<crawler::Crawler>(*database, *stores, *engine);
@@ -259,7 +270,7 @@ Result<workgroup::WorkgroupStore*> Home::Workgroups() {
 Result<writer::TableWriter*> Home::Writer() {
   BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
   BASIN_ASSIGN_OR_RETURN(auto stores, Stores());
-  BASIN_ASSIGN_OR_RETURN(query::Engine * engine, Engine());
+  BASIN_ASSIGN_OR_RETURN(query::Engine * engine, InternalEngine());
   std::lock_guard<std::mutex> lock(mutex_);
   if (!writer_) {
     writer_catalog_ = std::make_unique<catalog::Catalog>(*database);

@@ -55,7 +55,12 @@ class Home {
   Result<auth::AuthStore*> Auth();
   /// lake:// and s3:// URLs; the lake is opened on first use.
   Result<std::shared_ptr<storage::StoreResolver>> Stores();
+  /// The engine people's SQL runs on (CLI queries, the primary workgroup).
   Result<query::Engine*> Engine();
+  /// The engine basin's own work runs on: crawls, table writes, stream delivery. A separate
+  /// DuckDB instance, so nothing a user's SQL does can change what basin reads or writes
+  /// (docs/query.md, "What a query may create"). Same memory limit as Engine().
+  Result<query::Engine*> InternalEngine();
   /// The engine a workgroup's queries run on: the home's engine, or (for a workgroup with a
   /// memory limit) an engine of its own whose memory is capped at that limit, so one
   /// workgroup's queries cannot take another's memory. Engines share the result cache.
@@ -81,6 +86,7 @@ class Home {
   std::unique_ptr<auth::AuthStore> auth_;
   std::shared_ptr<storage::StoreResolver> stores_;
   std::unique_ptr<query::Engine> engine_;
+  std::unique_ptr<query::Engine> internal_engine_;
   std::map<std::pair<std::string, int64_t>, std::unique_ptr<query::Engine>> workgroup_engines_;
   std::shared_ptr<query::ResultCache> result_cache_;
   std::unique_ptr<crawler::Crawler> crawler_;

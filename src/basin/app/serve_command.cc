@@ -59,6 +59,8 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   // Starting the engine now checks the DuckDB library before any request arrives.
   Result<query::Engine*> engine = (*home)->Engine();
   if (!engine.ok()) return ReportError(engine.status());
+  Result<query::Engine*> internal_engine = (*home)->InternalEngine();
+  if (!internal_engine.ok()) return ReportError(internal_engine.status());
   Result<crawler::Crawler*> crawler = (*home)->Crawler();
   if (!crawler.ok()) return ReportError(crawler.status());
 
@@ -77,7 +79,7 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
        .max_buffered_bytes = config.stream_buffer_max_bytes,
        .refuse_when_failing_for = config.stream_refuse_when_failing_for,
        .delivery_workers = config.stream_delivery_workers},
-      streams, (*crawler)->catalog(), **stores, **engine);
+      streams, (*crawler)->catalog(), **stores, **internal_engine);
   if (!stream_service.ok()) return ReportError(stream_service.status());
   Result<workgroup::WorkgroupStore*> workgroups = (*home)->Workgroups();
   if (!workgroups.ok()) return ReportError(workgroups.status());

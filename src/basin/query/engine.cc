@@ -11,6 +11,9 @@
 #include "duckdb/execution/physical_plan_generator.hpp"
 #include "duckdb/main/prepared_statement_data.hpp"
 #include "duckdb/parser/parser.hpp"
+#include "duckdb/parser/keyword_helper.hpp"
+#include "duckdb/parser/parsed_data/create_function_info.hpp"
+#include "duckdb/parser/statement/create_statement.hpp"
 #include "duckdb/parser/statement/explain_statement.hpp"
 #include "duckdb/parser/statement/select_statement.hpp"
 #include "duckdb/parser/tableref/subqueryref.hpp"
@@ -301,6 +304,58 @@ Row ChunkRow(duckdb::DataChunk& chunk, duckdb::idx_t row) {
     values.push_back(value.IsNull() ? std::nullopt : std::optional<std::string>(value.ToString()));
   }
   return values;
+}
+
+std::string Lowercase(std::string text) {
+  for (char& c : text)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// StatementPolicy::kUser: what a person's statement may do. Temporary objects belong to the
+// statement's own connection (Execute makes one per call), so they end with it.
+Status CheckUserStatement(const duckdb::SQLStatement& statement, duckdb::Connection& connection) {
+  static const std::string kRule =
+      "; a query may run SELECT, EXPLAIN and CREATE TEMPORARY TABLE/VIEW/MACRO (which end with "
+      "the query), and write lake tables with CREATE TABLE ... AS SELECT or INSERT OVERWRITE";
+  switch (statement.type) {
+    case duckdb::StatementType::SELECT_STATEMENT:
+      return Status();
+    case duckdb::StatementType::EXPLAIN_STATEMENT:
+      return CheckUserStatement(*statement.Cast<duckdb::ExplainStatement>().stmt, connection);
+    case duckdb::StatementType::CREATE_STATEMENT: {
+      const duckdb::CreateInfo& info = *statement.Cast<duckdb::CreateStatement>().info;
+      bool temporary = info.temporary || info.catalog == TEMP_CATALOG;
+      bool kind_allowed = info.type == duckdb::CatalogType::TABLE_ENTRY ||
+                          info.type == duckdb::CatalogType::VIEW_ENTRY ||
+                          info.type == duckdb::CatalogType::TYPE_ENTRY ||  // PIVOT makes one
+                          info.type == duckdb::CatalogType::MACRO_ENTRY ||
+                          info.type == duckdb::CatalogType::TABLE_MACRO_ENTRY;
+      if (!temporary || !kind_allowed) {
+        return Status::PermissionDenied(
+            "CREATE " + std::string(duckdb::CatalogTypeToString(info.type)) + " is refused" +
+            (kind_allowed ? " unless TEMPORARY" : "") + kRule);
+      }
+      if (info.type == duckdb::CatalogType::MACRO_ENTRY ||
+          info.type == duckdb::CatalogType::TABLE_MACRO_ENTRY) {
+        const std::string name = Lowercase(info.Cast<duckdb::CreateFunctionInfo>().name);
+        auto found = connection.Query(
+            "SELECT count(*) FROM duckdb_functions() WHERE lower(function_name) = " +
+            duckdb::KeywordHelper::WriteQuoted(name, '\''));
+        if (found->HasError())
+          return Status::Internal("checking the macro name failed: " + found->GetError());
+        if (found->GetValue(0, 0).GetValue<int64_t>() > 0) {
+          return Status::PermissionDenied("a macro may not be named '" + name +
+                                          "': DuckDB already has a function of that name");
+        }
+      }
+      return Status();
+    }
+    default:
+      return Status::PermissionDenied(
+          "this statement (" + Lowercase(duckdb::StatementTypeToString(statement.type)) +
+          ") is refused" + kRule);
+  }
 }
 
 class CollectingSink final : public RowSink {
@@ -671,6 +726,10 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
       return Status::InvalidArgument("no SQL statement to run");
     if (sink == nullptr && statements.size() > 1)
       return Status::InvalidArgument("only one statement can be planned");
+    if (options.policy == StatementPolicy::kUser) {
+      for (const auto& statement : statements)
+        BASIN_RETURN_IF_ERROR(CheckUserStatement(*statement, connection));
+    }
     for (size_t i = 0; i + 1 < statements.size(); ++i) {
       auto result = connection.Query(std::move(statements[i]));
       if (result->HasError())
@@ -864,7 +923,8 @@ Result<QueryResult> Engine::Execute(std::string_view sql, const ExecuteOptions& 
 }
 
 Result<QueryResult> Engine::Execute(std::string_view sql, const std::atomic<bool>* cancel) {
-  return Execute(sql, ExecuteOptions{.cancel = cancel, .use_cache = false});
+  return Execute(sql, ExecuteOptions{
+                          .policy = StatementPolicy::kBasin, .cancel = cancel, .use_cache = false});
 }
 
 Result<QueryStats> Engine::Plan(std::string_view sql, const ExecuteOptions& options) {

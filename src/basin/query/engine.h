@@ -50,8 +50,20 @@ struct EngineOptions {
   std::shared_ptr<ResultCache> cache;
 };
 
+/// What the statements of one Execute may do (docs/query.md, "What a query may create").
+enum class StatementPolicy {
+  /// SQL a person wrote: SELECT, EXPLAIN of one, and CREATE TEMPORARY TABLE/VIEW/MACRO.
+  /// Temporary objects live in the query's own connection and end with it, so nothing a
+  /// query creates outlives it or is seen by anyone else; a macro may not take the name of
+  /// a function DuckDB already has. Anything else is PermissionDenied.
+  kUser,
+  /// SQL basin builds itself (COPY into the lake, DESCRIBE of a file): anything goes.
+  kBasin,
+};
+
 /// Per-query limits and context.
 struct ExecuteOptions {
+  StatementPolicy policy = StatementPolicy::kUser;
   /// When it becomes true, the query is interrupted (Cancelled).
   const std::atomic<bool>* cancel = nullptr;
   /// 0: none. Exceeding it stops the query with ResourceExhausted.
@@ -139,6 +151,7 @@ class Engine {
 
   /// The same, collecting the result in memory.
   Result<QueryResult> Execute(std::string_view sql, const ExecuteOptions& options);
+  /// basin's own SQL (StatementPolicy::kBasin), uncached.
   Result<QueryResult> Execute(std::string_view sql, const std::atomic<bool>* cancel = nullptr);
 
   /// Plans a read query without running it: which partitions and objects it would read.

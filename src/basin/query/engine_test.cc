@@ -255,5 +255,32 @@ TEST_F(SandboxedEngineTest, QueryWithCancelFlagDoesNotWaitForThePoll) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(200));
 }
 
+// People's SQL (StatementPolicy::kUser) cannot leave anything behind for the next query, or
+// shadow a function basin or other users rely on.
+TEST_F(EngineTest, UserStatementsCannotChangeTheEngineForOthers) {
+  auto user = [&](const std::string& sql) { return engine_->Execute(sql, ExecuteOptions{}); };
+  for (const std::string& sql : std::vector<std::string>{
+           "CREATE MACRO lower(x) AS 42", "CREATE MACRO count_star() AS 0",
+           "CREATE MACRO read_parquet(x) AS TABLE SELECT 1 AS a", "CREATE SCHEMA shop",
+           "CREATE VIEW events AS SELECT 1 AS a", "CREATE TABLE t AS SELECT 1 AS a",
+           "ATTACH ':memory:' AS other", "SET threads = 1",
+           "CREATE TEMP MACRO lower(x) AS 42", "CREATE TEMP MACRO read_json(x) AS TABLE SELECT 1",
+           "SELECT 1; CREATE MACRO sneaky() AS 1"}) {
+    Result<QueryResult> refused = user(sql);
+    EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied) << sql;
+  }
+  EXPECT_EQ(Run("SELECT lower('ABC')").rows[0][0], "abc");
+  // Temporary objects work within the query and are gone after it.
+  Result<QueryResult> temporary = user(
+      "CREATE TEMP MACRO twice(x) AS x * 2; CREATE TEMP TABLE t AS SELECT 21 AS a; "
+      "SELECT twice(a) FROM t");
+  ASSERT_TRUE(temporary.ok()) << temporary.status().ToString();
+  EXPECT_EQ(temporary->rows[0][0], "42");
+  EXPECT_FALSE(user("SELECT twice(1)").ok());
+  EXPECT_FALSE(user("SELECT * FROM t").ok());
+  // basin's own statements are not confined.
+  EXPECT_TRUE(engine_->Execute("COPY (SELECT 1 AS x) TO 'lake://own/x.csv'").ok());
+}
+
 }  // namespace
 }  // namespace basin::query

@@ -146,7 +146,8 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request,
                                             const std::string& sql_to_run, query::RowSink& sink,
                                             const std::atomic<bool>* cancel,
                                             query::QueryRecord record,
-                                            const std::function<void()>& on_admitted) {
+                                            const std::function<void()>& on_admitted,
+                                            query::StatementPolicy policy) {
   Outcome out;
   out.record = std::move(record);
   query::QueryRecord& rec = out.record;
@@ -199,6 +200,7 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request,
   if (!engine.ok())
     return done(engine.status());
   query::ExecuteOptions execute{
+      .policy = policy,
       .cancel = cancel,
       .max_bytes_scanned = static_cast<uint64_t>(std::max<int64_t>(group->bytes_scanned_limit, 0)),
       .max_run_time = group->run_time_limit,
@@ -346,7 +348,10 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
               : request.sql;
   // A COPY answers with one row: the number of rows it wrote.
   MemorySink memory(options_.max_memory_rows);
-  Outcome out = Execute(request, sql, memory, &job->cancel, record, admitted);
+  // The COPY around a single SELECT is basin's own statement (the SELECT alone was parsed as
+  // exactly one); any other statement runs as the user's.
+  Outcome out = Execute(request, sql, memory, &job->cancel, record, admitted,
+                        to_lake ? query::StatementPolicy::kBasin : query::StatementPolicy::kUser);
   if (to_lake && out.status.ok()) {
     out.record.rows_returned = 0;
     if (!memory.rows.empty() && !memory.rows[0].empty() && memory.rows[0][0]) {
@@ -449,7 +454,10 @@ Status QueryService::ReadResult(int64_t id, const QueryCaller& caller, int64_t o
   if (offset > 0)
     sql += " OFFSET " + std::to_string(offset);
   Result<query::QueryStats> read =
-      engine->Execute(sql, query::ExecuteOptions{.cancel = cancel, .use_cache = false}, sink);
+      engine->Execute(sql,
+                      query::ExecuteOptions{
+                          .policy = query::StatementPolicy::kBasin, .cancel = cancel, .use_cache = false},
+                      sink);
   if (read.ok())
     return Status();
   if (read.status().IsNotFound() || read.status().code() == StatusCode::kIOError) {

@@ -115,7 +115,8 @@ class QueryService {
   /// `on_admitted` is called once the workgroup's queue lets the query run.
   Outcome Execute(const QueryRequest& request, const std::string& sql_to_run, query::RowSink& sink,
                   const std::atomic<bool>* cancel, query::QueryRecord record,
-                  const std::function<void()>& on_admitted = {});
+                  const std::function<void()>& on_admitted = {},
+                  query::StatementPolicy policy = query::StatementPolicy::kUser);
   void RunJob(std::shared_ptr<Job> job, QueryRequest request);
   Result<std::shared_ptr<Job>> FindJob(int64_t id, const QueryCaller& caller);
 

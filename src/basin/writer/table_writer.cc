@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "basin/common/log.h"
+#include "basin/query/query_history.h"
 #include "basin/writer/write_layout.h"
 #include "basin/writer/write_plan.h"
 
@@ -192,6 +193,13 @@ Result<std::optional<WriteResult>> TableWriter::RunIfWriteStatement(const std::s
 }
 
 Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const WriteContext& context) {
+  // The query is spliced into basin's own COPY, so it must be exactly one SELECT: a ')' and a
+  // second statement in it would otherwise run as basin's.
+  BASIN_ASSIGN_OR_RETURN(std::vector<std::string> kinds, query::StatementKinds(statement.query));
+  if (kinds.size() != 1 || kinds.front() != "select") {
+    return Status::InvalidArgument("the query of CREATE TABLE ... AS / INSERT OVERWRITE must be one "
+                                   "SELECT statement");
+  }
   bool create = statement.kind == WriteStatement::Kind::kCreateTableAs;
   std::string database = statement.database.empty() ? context.default_database : statement.database;
   BASIN_RETURN_IF_ERROR(catalog::ValidateName(database, "database"));
