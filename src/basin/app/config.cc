@@ -136,6 +136,8 @@ Result<Config> LoadConfig(const std::string& home, const std::map<std::string, s
     BASIN_RETURN_IF_ERROR(Read(server["listen"], "server.listen", file, config.listen));
     BASIN_RETURN_IF_ERROR(ReadBytes(server["max_request_size"], "server.max_request_size", file, config.max_request_bytes));
     BASIN_RETURN_IF_ERROR(Read(server["threads"], "server.threads", file, config.server_threads));
+    BASIN_RETURN_IF_ERROR(
+        ReadDuration(server["shutdown_timeout"], "server.shutdown_timeout", file, config.shutdown_timeout));
     if (config.server_threads < 2 || config.server_threads > 4096)
       return Status::InvalidArgument(file + ": field 'server.threads' must be 2-4096");
   }
@@ -145,6 +147,18 @@ Result<Config> LoadConfig(const std::string& home, const std::map<std::string, s
     BASIN_RETURN_IF_ERROR(ReadBytes(query["result_cache_size"], "query.result_cache_size", file, config.result_cache_bytes));
     BASIN_RETURN_IF_ERROR(ReadBytes(query["result_cache_entry_size"], "query.result_cache_entry_size", file,
                                     config.result_cache_entry_bytes));
+    BASIN_RETURN_IF_ERROR(ReadDuration(query["default_run_time_limit"], "query.default_run_time_limit", file,
+                                       config.query_default_run_time_limit));
+    BASIN_RETURN_IF_ERROR(Read(query["sync_max_rows"], "query.sync_max_rows", file, config.sync_result_max_rows));
+    BASIN_RETURN_IF_ERROR(ReadBytes(query["sync_max_size"], "query.sync_max_size", file, config.sync_result_max_bytes));
+    BASIN_RETURN_IF_ERROR(Read(query["allowed_urls"], "query.allowed_urls", file, config.sql_allowed_urls));
+    if (config.sync_result_max_rows < 1)
+      return Status::InvalidArgument(file + ": field 'query.sync_max_rows' must be at least 1");
+    for (const std::string& url : config.sql_allowed_urls) {
+      if (url.rfind("s3://", 0) != 0 || url.size() <= 5)
+        return Status::InvalidArgument(file + ": field 'query.allowed_urls': '" + url +
+                                       "' is not an s3://bucket/prefix URL");
+    }
   }
   if (YAML::Node engine = root["engine"]) {
     BASIN_RETURN_IF_ERROR(Read(engine["threads"], "engine.threads", file, config.engine_threads));
@@ -211,13 +225,19 @@ std::string DefaultConfigText(const std::string& lake, const std::string& metada
       "server:\n"
       "  listen: 127.0.0.1:8080\n"
       "  max_request_size: 64MiB\n"
-      "  threads: 64   # concurrent connections (a kept-alive connection holds one)\n\n"
+      "  threads: 64   # concurrent connections (a kept-alive connection holds one)\n"
+      "  shutdown_timeout: 30s   # after SIGTERM the server exits within this\n\n"
       "log:\n"
       "  level: info   # trace, debug, info, warn, error\n\n"
       "query:\n"
       "  default_database: default   # where unqualified table names are looked up\n"
       "  result_cache_size: 256MiB   # results of read queries kept in memory; 0: no cache\n"
-      "  result_cache_entry_size: 16MiB   # larger results are not cached\n\n"
+      "  result_cache_entry_size: 16MiB   # larger results are not cached\n"
+      "  default_run_time_limit: 30m   # for workgroups that set none; 0: none\n"
+      "  sync_max_rows: 100000         # a synchronous answer holds at most this (then truncated)\n"
+      "  sync_max_size: 64MiB\n"
+      "  # s3:// prefixes SQL may read besides the lake (default: only the lake and catalog tables)\n"
+      "  # allowed_urls: [s3://public-data/]\n\n"
       "engine:\n"
       "  threads: 0    # 0: one per core\n"
       "  # memory_limit: 4GiB\n\n"

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "basin/common/result.h"
 #include "basin/storage/s3_object_store.h"
@@ -23,6 +24,15 @@ struct Config {
   /// Results of read queries kept in memory (0: no cache); larger single results are not kept.
   uint64_t result_cache_bytes = 256ull << 20;
   uint64_t result_cache_entry_bytes = 16ull << 20;
+  /// Run-time limit of a query in a workgroup that sets none (0: none).
+  std::chrono::milliseconds query_default_run_time_limit{30 * 60 * 1000};
+  /// What one synchronous answer holds at most; beyond it the answer says `truncated`.
+  int64_t sync_result_max_rows = 100000;
+  uint64_t sync_result_max_bytes = 64ull << 20;
+  /// URL prefixes ("s3://public-data/") SQL may read besides the lake and catalog tables.
+  std::vector<std::string> sql_allowed_urls;
+  /// After SIGTERM/SIGINT, the server exits within this even if work does not stop.
+  std::chrono::milliseconds shutdown_timeout{30000};
   int engine_threads = 0;
   uint64_t engine_memory_limit_bytes = 0;
   // streams: (docs/streams.md, "Back-pressure")

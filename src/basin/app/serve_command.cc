@@ -66,7 +66,9 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
 
   server::ServerOptions options{.host = address->first, .port = address->second,
                                 .max_request_bytes = config.max_request_bytes,
-                                .worker_threads = config.server_threads};
+                                .worker_threads = config.server_threads,
+                                .sync_max_rows = config.sync_result_max_rows,
+                                .sync_max_bytes = config.sync_result_max_bytes};
   Result<metadata::Database*> database = (*home)->Metadata();
   if (!database.ok()) return ReportError(database.status());
   query::QueryHistory history(**database);
@@ -93,6 +95,7 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
       .admission = &home_ptr->Admission(),
       .write_statements = WriteStatementRunnerFor(**table_writer),
       .is_write_statement = [](const std::string& sql) { return writer::IsWriteStatement(sql); },
+      .default_run_time_limit = config.query_default_run_time_limit,
   });
   server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history, &saved_queries, *workgroups,
                            &(*home)->Admission(), &queries, &streams,
@@ -106,10 +109,20 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
                                {"port", server.port()}, {"home", config.home}, {"lake", (*stores)->lake().Describe()},
                                {"duckdb", query::Engine::LoadedVersion()}});
 
-  std::thread signal_thread([&server, signals] {
+  const std::chrono::milliseconds timeout = config.shutdown_timeout;
+  std::thread signal_thread([&server, signals, timeout] {
     int signal = 0;
     sigwait(&signals, &signal);
     log::Info("server_stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    // Stopping waits for running work, which is asked to stop but may not notice (a DuckDB
+    // operator that never checks for interrupts). Past the timeout the process exits anyway:
+    // acknowledged records are in the write-ahead log and delivered after the next start,
+    // and committed tables are already in the catalog.
+    std::thread([timeout] {
+      std::this_thread::sleep_for(timeout);
+      log::Error("server_stop_timed_out", {{"timeout_ms", static_cast<int64_t>(timeout.count())}});
+      std::_Exit(kExitFailure);
+    }).detach();
     server.Stop();
   });
   Status ran = server.Run();

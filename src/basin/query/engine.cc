@@ -135,7 +135,7 @@ Status ToStatus(const duckdb::ErrorData& error) {
     case duckdb::ExceptionType::PERMISSION:
       return Status::PermissionDenied(error.Message());
     case duckdb::ExceptionType::INTERRUPT:
-      return Status::Cancelled(error.Message());
+      return Status::Cancelled("the query was cancelled");
     case duckdb::ExceptionType::OUT_OF_MEMORY:
       return Status::ResourceExhausted(error.Message());
     case duckdb::ExceptionType::IO:

@@ -37,6 +37,10 @@ struct ServerOptions {
   /// for a second), so this bounds concurrent clients: producers keep connections open.
   int worker_threads = 64;
   std::chrono::seconds session_ttl{std::chrono::hours(12)};
+  /// What one synchronous JSON query answer holds at most (docs/api.md): beyond it the
+  /// answer is `truncated` and points at the asynchronous API.
+  int64_t sync_max_rows = 100000;
+  uint64_t sync_max_bytes = 64ull << 20;
 };
 
 /// What a handler knows about the request it serves.

@@ -11,6 +11,7 @@
 #include "basin/query/csv_text.h"
 #include "basin/query/query_json.h"
 #include "basin/server/api_server.h"
+#include "basin/server/client_watch.h"
 #include "basin/server/json_body.h"
 #include "basin/server/query_service.h"
 
@@ -46,11 +47,12 @@ nlohmann::json RowJson(const query::Row& row) {
   return out;
 }
 
-// Keeps the first `max_rows` rows and counts the rest (the query still runs to the end,
-// so the count is exact, but memory holds only what is returned).
+// Keeps the first `max_rows` rows, up to `max_bytes` of them, and counts the rest (the query
+// still runs to the end, so the count is exact, but memory holds only what is returned).
 class PageSink final : public query::RowSink {
  public:
-  explicit PageSink(int64_t max_rows) : max_rows_(max_rows) {}
+  explicit PageSink(int64_t max_rows, uint64_t max_bytes = UINT64_MAX)
+      : max_rows_(max_rows), max_bytes_(max_bytes) {}
   Status Begin(const std::vector<std::string>& names,
                const std::vector<std::string>& types) override {
     column_names = names;
@@ -59,18 +61,33 @@ class PageSink final : public query::RowSink {
   }
   Status Rows(std::vector<query::Row>&& batch) override {
     for (query::Row& row : batch) {
-      if (static_cast<int64_t>(rows.size()) < max_rows_)
-        rows.push_back(RowJson(row));
       ++total;
+      if (full)
+        continue;
+      // What the row costs in the answer: its text plus JSON's per-value overhead.
+      uint64_t row_bytes = 0;
+      for (const auto& value : row)
+        row_bytes += (value ? value->size() : 0) + 16;
+      if (static_cast<int64_t>(rows.size()) >= max_rows_ || bytes + row_bytes > max_bytes_) {
+        full = true;
+        by_bytes = static_cast<int64_t>(rows.size()) < max_rows_;
+        continue;
+      }
+      bytes += row_bytes;
+      rows.push_back(RowJson(row));
     }
     return Status();
   }
   std::vector<std::string> column_names, column_types;
   nlohmann::json rows = nlohmann::json::array();
   int64_t total = 0;
+  uint64_t bytes = 0;
+  bool full = false;      // rows were left out
+  bool by_bytes = false;  // because of the size bound (not the row count)
 
  private:
   int64_t max_rows_;
+  uint64_t max_bytes_;
 };
 
 // Text chunks from a query thread to the HTTP writer, bounded so a slow client slows the
@@ -163,10 +180,13 @@ struct CsvStream : public query::RowSink {
 };
 
 // Starts `run` (which must call stream->End) on its own thread and answers with CSV.
-void RespondCsv(httplib::Response& response, std::shared_ptr<CsvStream> stream,
-                std::function<void()> run, const std::string& filename) {
+void RespondCsv(const httplib::Request& request, httplib::Response& response,
+                std::shared_ptr<CsvStream> stream, std::function<void()> run,
+                const std::string& filename, const std::atomic<bool>& stopping) {
   stream->thread = std::thread(std::move(run));
   {
+    // Until rows flow, only a watch notices a client that hung up (then the writes fail).
+    ClientWatch watch(request, stream->cancel, stopping);
     std::unique_lock<std::mutex> lock(stream->mutex);
     stream->changed.wait(lock, [&] { return stream->began || stream->ended; });
   }
@@ -251,6 +271,18 @@ void ApiServer::RegisterQueryRoutes() {
           Result<QueryRequest> request = request_of(*body, context);
           if (!request.ok())
             return WriteError(response, request.status());
+          for (const auto& [field, kind] : {std::pair<const char*, const char*>{"max_rows", "an integer"},
+                                            {"format", "a string"},
+                                            {"explain", "true or false"}}) {
+            const nlohmann::json* value = body->contains(field) ? &(*body)[field] : nullptr;
+            bool right = !value || (std::string(field) == "max_rows" ? value->is_number_integer()
+                                    : std::string(field) == "format" ? value->is_string()
+                                                                     : value->is_boolean());
+            if (!right) {
+              return WriteError(response, Status::InvalidArgument("field '" + std::string(field) +
+                                                                  "' must be " + kind));
+            }
+          }
           int64_t max_rows = body->value("max_rows", int64_t{10000});
           if (max_rows < 1)
             return WriteError(response,
@@ -275,32 +307,50 @@ void ApiServer::RegisterQueryRoutes() {
             QueryService* service = queries_;
             QueryRequest copy = *request;
             return RespondCsv(
-                response, stream,
+                http, response, stream,
                 [service, stream, copy] {
                   QueryService::Outcome outcome = service->Run(copy, *stream, &stream->cancel);
                   stream->End(outcome.status);
                 },
-                "query.csv");
+                "query.csv", stopping_);
           }
-          PageSink page(max_rows);
-          QueryService::Outcome outcome = queries_->Run(*request, page, &stopping_);
+          // A query whose client hung up, or that an admin cancels, stops.
+          std::atomic<bool> cancel{false};
+          PageSink page(std::min(max_rows, options_.sync_max_rows), options_.sync_max_bytes);
+          QueryService::Outcome outcome;
+          {
+            ClientWatch watch(http, cancel, stopping_);
+            outcome = queries_->Run(*request, page, &cancel);
+          }
           if (!outcome.status.ok())
             return WriteError(response, outcome.status);
           const query::QueryRecord& record = outcome.record;
-          WriteJson(response, 200,
-                    {{"id", record.id},
-                     {"columns", ColumnsJson(page.column_names, page.column_types)},
-                     {"rows", page.rows},
-                     {"row_count", page.total},
-                     {"truncated", page.total > max_rows},
+          nlohmann::json answer = {
+              {"id", record.id},
+              {"columns", ColumnsJson(page.column_names, page.column_types)},
+              {"rows", page.rows},
+              {"row_count", page.total},
+              {"truncated", page.full},
                      {"bytes_read", record.bytes_read},
                      {"elapsed_ms", record.duration.count()},
                      {"cache_hit", record.cache_hit},
                      {"partitions_scanned", record.partitions_scanned},
                      {"partitions_total", record.partitions_total},
                      {"objects_scanned", record.objects_scanned},
-                     {"workgroup", record.workgroup},
-                     {"scans", ScansJson(outcome.stats.scans)}});
+              {"workgroup", record.workgroup},
+              {"scans", ScansJson(outcome.stats.scans)}};
+          if (page.full) {
+            answer["truncated_reason"] =
+                page.by_bytes ? "the answer reached " + std::to_string(options_.sync_max_bytes) +
+                                    " bytes (query.sync_max_size)"
+                : max_rows > options_.sync_max_rows
+                    ? "max_rows is capped at " + std::to_string(options_.sync_max_rows) +
+                          " (query.sync_max_rows)"
+                    : "max_rows is " + std::to_string(max_rows);
+            answer["full_result"] =
+                "submit the query to POST /api/queries and page or download its result";
+          }
+          WriteJson(response, 200, answer);
         });
 
   // Asynchronous: submit answers at once with the query's id.
@@ -378,11 +428,11 @@ void ApiServer::RegisterQueryRoutes() {
           auto stream = std::make_shared<CsvStream>();
           QueryService* service = queries_;
           return RespondCsv(
-              response, stream,
+              http, response, stream,
               [service, stream, id, caller] {
                 stream->End(service->ReadResult(id, caller, 0, -1, *stream, &stream->cancel));
               },
-              "query-" + std::to_string(id) + ".csv");
+              "query-" + std::to_string(id) + ".csv", stopping_);
         }
         if (format != "json") {
           return WriteError(response, Status::InvalidArgument(

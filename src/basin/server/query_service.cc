@@ -110,6 +110,8 @@ struct QueryService::Job {
   std::mutex mutex;
   query::QueryRecord record;  // GUARDED_BY(mutex)
   std::atomic<bool> cancel{false};
+  /// What Cancel sets: `cancel`, or for a synchronous query its caller's flag.
+  std::atomic<bool>* cancel_flag = &cancel;
   std::string result_url;  // set when the result went to the lake
   std::vector<std::string> column_names, column_types;
   std::vector<query::Row> rows;  // materialized results
@@ -123,7 +125,7 @@ QueryService::~QueryService() {
   stopping_ = true;
   std::unique_lock<std::mutex> lock(mutex_);
   for (auto& [id, job] : jobs_)
-    job->cancel = true;
+    *job->cancel_flag = true;
   jobs_done_.wait(lock, [&] { return running_jobs_ == 0; });
 }
 
@@ -203,7 +205,8 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request,
       .policy = policy,
       .cancel = cancel,
       .max_bytes_scanned = static_cast<uint64_t>(std::max<int64_t>(group->bytes_scanned_limit, 0)),
-      .max_run_time = group->run_time_limit,
+      .max_run_time = group->run_time_limit.count() > 0 ? group->run_time_limit
+                                                        : options_.default_run_time_limit,
       .default_database = request.database,
       .use_cache = request.use_cache,
       .limits_owner = "workgroup '" + group->name + "'"};
@@ -217,18 +220,31 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request,
 }
 
 QueryService::Outcome QueryService::Run(const QueryRequest& request, query::RowSink& sink,
-                                        const std::atomic<bool>* cancel) {
+                                        std::atomic<bool>* cancel) {
   query::QueryRecord record{.user = request.caller.user,
                             .sql = request.sql,
                             .status = "running",
                             .started_at = std::chrono::system_clock::now(),
                             .database = request.database};
-  Outcome out = Execute(request, request.sql, sink, cancel, std::move(record));
-  Result<int64_t> id = options_.history->Record(out.record);
+  // In the history (and cancellable) while it runs, like an asynchronous query.
+  Result<int64_t> id = options_.history->Record(record);
+  std::shared_ptr<Job> job;
   if (id.ok()) {
-    out.record.id = *id;
+    record.id = *id;
+    job = std::make_shared<Job>();
+    job->record = record;
+    job->cancel_flag = cancel;
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_[record.id] = job;
   } else {
     log::Warn("query history not recorded", {{"error", id.status().message()}});
+  }
+  Outcome out = Execute(request, request.sql, sink, cancel, std::move(record));
+  if (job) {
+    if (Status updated = options_.history->Update(out.record); !updated.ok())
+      log::Warn("query history not updated", {{"error", updated.message()}});
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.erase(out.record.id);  // the history has it from now on
   }
   return out;
 }
@@ -425,7 +441,7 @@ Status QueryService::Cancel(int64_t id, const QueryCaller& caller) {
   if (job->finished)
     return Status::FailedPrecondition("query " + std::to_string(id) + " has already ended (" +
                                       job->record.status + ")");
-  job->cancel = true;
+  *job->cancel_flag = true;
   return Status();
 }
 

@@ -58,6 +58,8 @@ class QueryService {
     /// attempt is refused as such rather than reported as a syntax error.
     std::function<bool(const std::string&)> is_write_statement;
     std::string results_prefix = "lake://_basin/query-results/";
+    /// The run-time limit of queries in a workgroup that sets none (0: none).
+    std::chrono::milliseconds default_run_time_limit{0};
     /// Materialized results of asynchronous non-SELECT statements are capped at this.
     size_t max_memory_rows = 100000;
     /// Finished asynchronous queries kept in memory; older ones are answered from the
@@ -71,13 +73,14 @@ class QueryService {
 
   /// Runs `request` now, streaming the result into `sink`. The record (with its id) is
   /// returned whether the query succeeded or not; the query's own failure is in
-  /// `record.status`/`record.error` and in `outcome`.
+  /// `record.status`/`record.error` and in `outcome`. While it runs it is in the history as
+  /// "running" and Cancel (by its user or an admin) sets `*cancel`.
   struct Outcome {
     query::QueryRecord record;
     query::QueryStats stats;
     Status status;
   };
-  Outcome Run(const QueryRequest& request, query::RowSink& sink, const std::atomic<bool>* cancel);
+  Outcome Run(const QueryRequest& request, query::RowSink& sink, std::atomic<bool>* cancel);
 
   /// Plans a read query (which partitions it would read) without running it.
   Result<query::QueryStats> Explain(const QueryRequest& request);
