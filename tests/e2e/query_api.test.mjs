@@ -106,7 +106,8 @@ describe('the SQL engine over HTTP', () => {
     assert.ok(record.bytes_read > 0, `bytes_read ${record.bytes_read}`);
     assert.ok(record.ended_at, 'an ended query has ended_at');
     assert.equal(record.error, '');
-    assert.equal(record.result_location, `lake://_basin/query-results/${id}.parquet`);
+    // The name carries an HMAC of the id: nobody finds another user's result by counting.
+    assert.match(record.result_location, new RegExp(`^lake://_basin/query-results/${id}-[0-9a-f]{32}\\.parquet$`));
     assert.equal(record.scans.length, 1);
     assert.equal(record.scans[0].table, 'shop.events');
     assert.deepEqual([...record.scans[0].partitions_kept].sort(), DAYS);
@@ -154,9 +155,9 @@ describe('the SQL engine over HTTP', () => {
     assert.equal(bytes.subarray(0, 4).toString('latin1'), 'PAR1');
     assert.equal(bytes.subarray(bytes.length - 4).toString('latin1'), 'PAR1');
     // The result object is in the lake, where the status said.
-    const object = await server.api('GET', `/api/lake/objects?prefix=_basin/query-results/${id}.parquet`, { token: tokens.admin });
+    const object = await server.api('GET', `/api/lake/objects?prefix=_basin/query-results/${id}-`, { token: tokens.admin });
     assert.equal(object.status, 200, object.text);
-    assert.match(object.text, new RegExp(`query-results/${id}\\.parquet`));
+    assert.match(object.text, new RegExp(`query-results/${id}-[0-9a-f]{32}\\.parquet`));
   });
 
   test('cancel: a running query stops as cancelled; cancelling it again is 409', async () => {

@@ -36,11 +36,12 @@ struct Config {
   int engine_threads = 0;
   uint64_t engine_memory_limit_bytes = 0;
   // streams: (docs/streams.md, "Back-pressure")
-  uint64_t stream_wal_max_bytes = 1ull << 30;      // write-ahead log disk use before 503
+  uint64_t stream_wal_max_bytes = 1ull << 30;       // write-ahead log disk use before 503
   uint64_t stream_wal_segment_bytes = 64ull << 20;  // one log file; max is at least twice this
   uint64_t stream_buffer_max_bytes = 256ull << 20;  // undelivered records in memory before 503
   std::chrono::milliseconds stream_refuse_when_failing_for{60000};  // failing lake before 503
   int stream_delivery_workers = 2;
+  int stream_max_record_depth = 32;  // records nested deeper are refused
   storage::S3Options s3;  // endpoint, region, path style, credentials (bucket comes from URLs)
 
   /// The lake as an absolute location: "/home/u/basin/lake" or "s3://bucket/prefix".
@@ -58,13 +59,15 @@ inline constexpr const char* kConfigFileName = "basin.yaml";
 /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
 /// InvalidArgument naming the file and field for a malformed value; NotFound when the
 /// file is missing.
-Result<Config> LoadConfig(const std::string& home, const std::map<std::string, std::string>& environment);
+Result<Config> LoadConfig(const std::string& home,
+                          const std::map<std::string, std::string>& environment);
 
 /// The process environment as a map.
 std::map<std::string, std::string> ProcessEnvironment();
 
 /// The YAML text `basin init` writes: every setting, commented.
-std::string DefaultConfigText(const std::string& lake, const std::string& metadata, const storage::S3Options& s3);
+std::string DefaultConfigText(const std::string& lake, const std::string& metadata,
+                              const storage::S3Options& s3);
 
 /// "64MiB", "512KB", "1GiB", "1000" -> bytes: KB, MB, GB, TB are powers of 1000, KiB,
 /// MiB, GiB, TiB powers of 1024. InvalidArgument otherwise, and above 2^63-1 bytes.

@@ -125,6 +125,12 @@ Result<auth::AuthStore*> Home::Auth() {
   return auth_.get();
 }
 
+Result<std::string> Home::DerivedSecret(std::string_view purpose) {
+  BASIN_ASSIGN_OR_RETURN(std::string master_key,
+                         auth::LoadOrCreateMasterKey(MasterKeyPath(config_)));
+  return HmacSha256(master_key, purpose);
+}
+
 Result<std::shared_ptr<storage::StoreResolver>> Home::Stores() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!stores_) {
@@ -136,7 +142,8 @@ Result<std::shared_ptr<storage::StoreResolver>> Home::Stores() {
 }
 
 Result<std::unique_ptr<query::Engine>> Home::MakeEngine(const std::string& work_dir,
-                                                        uint64_t memory_limit_bytes) {
+                                                        uint64_t memory_limit_bytes,
+                                                        bool for_people) {
   metadata::Database* database = metadata_.get();
   std::shared_ptr<storage::StoreResolver> stores = stores_;
   // Catalog tables are resolved when a query names them, so they are always current.
@@ -206,6 +213,8 @@ Result<std::unique_ptr<query::Engine>> Home::MakeEngine(const std::string& work_
                               .table_version = table_version,
                               .default_database = config_.default_database,
                               .sandboxed = true,
+                              .confine_urls = for_people,
+                              .allowed_urls = config_.sql_allowed_urls,
                               .threads = config_.engine_threads,
                               .memory_limit_bytes = memory_limit_bytes,
                               .cache = result_cache_});
@@ -229,7 +238,8 @@ Result<query::Engine*> Home::InternalEngine() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!internal_engine_) {
     BASIN_ASSIGN_OR_RETURN(internal_engine_, MakeEngine(config_.home + "/engine/internal",
-                                                        config_.engine_memory_limit_bytes));
+                                                        config_.engine_memory_limit_bytes,
+                                                        /*for_people=*/false));
   }
   return internal_engine_.get();
 }

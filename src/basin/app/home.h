@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "basin/app/config.h"
 #include "basin/auth/auth_store.h"
@@ -53,6 +54,8 @@ class Home {
 
   Result<metadata::Database*> Metadata();
   Result<auth::AuthStore*> Auth();
+  /// A key for one purpose ("query-results"), derived from the home's master key.
+  Result<std::string> DerivedSecret(std::string_view purpose);
   /// lake:// and s3:// URLs; the lake is opened on first use.
   Result<std::shared_ptr<storage::StoreResolver>> Stores();
   /// The engine people's SQL runs on (CLI queries, the primary workgroup).
@@ -77,8 +80,10 @@ class Home {
 
  private:
   /// Spill files go below `work_dir`: one folder per engine. REQUIRES: mutex_ held.
+  /// `for_people`: an engine for people's SQL (URLs confined, EngineOptions::confine_urls).
   Result<std::unique_ptr<query::Engine>> MakeEngine(const std::string& work_dir,
-                                                    uint64_t memory_limit_bytes);
+                                                    uint64_t memory_limit_bytes,
+                                                    bool for_people = true);
 
   Config config_;
   std::mutex mutex_;

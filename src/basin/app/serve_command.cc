@@ -1,20 +1,20 @@
 // basin serve: the HTTP server, until SIGTERM or SIGINT; requests in flight finish first.
-#include <CLI/CLI.hpp>
-
 #include <pthread.h>
 
 #include <csignal>
 #include <thread>
 
+#include <CLI/CLI.hpp>
+
 #include "basin/app/cli.h"
-#include "basin/app/write_command.h"
-#include "basin/server/query_service.h"
-#include "basin/writer/write_statement.h"
-#include "basin/common/log.h"
 #include "basin/app/server_client.h"
+#include "basin/app/write_command.h"
+#include "basin/common/log.h"
 #include "basin/delivery/stream_service.h"
 #include "basin/server/api_server.h"
+#include "basin/server/query_service.h"
 #include "basin/stream/stream_store.h"
+#include "basin/writer/write_statement.h"
 
 namespace basin::app {
 namespace {
@@ -25,17 +25,20 @@ Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
     return Status::InvalidArgument("listen address must be HOST:PORT, got '" + listen + "'");
   }
   std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   int port = -1;
   try {
     port = std::stoi(listen.substr(colon + 1));
   } catch (...) {
   }
-  if (port < 0 || port > 65535) return Status::InvalidArgument("listen port must be 0-65535, got '" + listen + "'");
+  if (port < 0 || port > 65535)
+    return Status::InvalidArgument("listen port must be 0-65535, got '" + listen + "'");
   return std::make_pair(host, port);
 }
 
-int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std::string& log_level_flag) {
+int RunServe(const GlobalFlags& flags, const std::string& listen_flag,
+             const std::string& log_level_flag) {
   // Signals go to one thread that asks the server to stop; every other thread, including
   // DuckDB's workers started below, must block them, so this comes before anything else.
   sigset_t signals;
@@ -45,68 +48,92 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Result<std::unique_ptr<Home>> home = OpenHome(flags);
-  if (!home.ok()) return ReportError(home.status());
+  if (!home.ok())
+    return ReportError(home.status());
   const Config& config = (*home)->config();
   std::string level = log_level_flag.empty() ? config.log_level : log_level_flag;
-  if (!log::SetLevel(level)) return ReportError(Status::InvalidArgument("unknown log level '" + level + "'"));
-  Result<std::pair<std::string, int>> address = ParseListen(listen_flag.empty() ? config.listen : listen_flag);
-  if (!address.ok()) return ReportError(address.status());
+  if (!log::SetLevel(level))
+    return ReportError(Status::InvalidArgument("unknown log level '" + level + "'"));
+  Result<std::pair<std::string, int>> address =
+      ParseListen(listen_flag.empty() ? config.listen : listen_flag);
+  if (!address.ok())
+    return ReportError(address.status());
 
   Result<auth::AuthStore*> auth = (*home)->Auth();
-  if (!auth.ok()) return ReportError(auth.status());
+  if (!auth.ok())
+    return ReportError(auth.status());
   Result<std::shared_ptr<storage::StoreResolver>> stores = (*home)->Stores();
-  if (!stores.ok()) return ReportError(stores.status());
+  if (!stores.ok())
+    return ReportError(stores.status());
   // Starting the engine now checks the DuckDB library before any request arrives.
   Result<query::Engine*> engine = (*home)->Engine();
-  if (!engine.ok()) return ReportError(engine.status());
+  if (!engine.ok())
+    return ReportError(engine.status());
   Result<query::Engine*> internal_engine = (*home)->InternalEngine();
-  if (!internal_engine.ok()) return ReportError(internal_engine.status());
+  if (!internal_engine.ok())
+    return ReportError(internal_engine.status());
   Result<crawler::Crawler*> crawler = (*home)->Crawler();
-  if (!crawler.ok()) return ReportError(crawler.status());
+  if (!crawler.ok())
+    return ReportError(crawler.status());
 
-  server::ServerOptions options{.host = address->first, .port = address->second,
+  server::ServerOptions options{.host = address->first,
+                                .port = address->second,
                                 .max_request_bytes = config.max_request_bytes,
                                 .worker_threads = config.server_threads,
                                 .sync_max_rows = config.sync_result_max_rows,
                                 .sync_max_bytes = config.sync_result_max_bytes};
   Result<metadata::Database*> database = (*home)->Metadata();
-  if (!database.ok()) return ReportError(database.status());
+  if (!database.ok())
+    return ReportError(database.status());
   query::QueryHistory history(**database);
   query::SavedQueryStore saved_queries(**database);
   stream::StreamStore streams(**database);
   // Recovers the stream write-ahead log: undelivered records are delivered again.
   Result<std::unique_ptr<delivery::StreamService>> stream_service = delivery::StreamService::Open(
       {.wal_folder = config.home + "/streams/wal",
-       .wal = {.segment_bytes = config.stream_wal_segment_bytes, .max_bytes = config.stream_wal_max_bytes},
+       .wal = {.segment_bytes = config.stream_wal_segment_bytes,
+               .max_bytes = config.stream_wal_max_bytes},
        .max_buffered_bytes = config.stream_buffer_max_bytes,
        .refuse_when_failing_for = config.stream_refuse_when_failing_for,
-       .delivery_workers = config.stream_delivery_workers},
+       .delivery_workers = config.stream_delivery_workers,
+       .max_record_depth = config.stream_max_record_depth},
       streams, (*crawler)->catalog(), **stores, **internal_engine);
-  if (!stream_service.ok()) return ReportError(stream_service.status());
+  if (!stream_service.ok())
+    return ReportError(stream_service.status());
   Result<workgroup::WorkgroupStore*> workgroups = (*home)->Workgroups();
-  if (!workgroups.ok()) return ReportError(workgroups.status());
+  if (!workgroups.ok())
+    return ReportError(workgroups.status());
   Result<writer::TableWriter*> table_writer = (*home)->Writer();
-  if (!table_writer.ok()) return ReportError(table_writer.status());
+  if (!table_writer.ok())
+    return ReportError(table_writer.status());
+  Result<std::string> results_secret = (*home)->DerivedSecret("query-results");
+  if (!results_secret.ok())
+    return ReportError(results_secret.status());
   Home* home_ptr = home->get();
   server::QueryService queries({
-      .engine_for = [home_ptr](const workgroup::Workgroup& group) { return home_ptr->EngineFor(group); },
+      .engine_for =
+          [home_ptr](const workgroup::Workgroup& group) { return home_ptr->EngineFor(group); },
       .history = &history,
       .workgroups = *workgroups,
       .admission = &home_ptr->Admission(),
       .write_statements = WriteStatementRunnerFor(**table_writer),
       .is_write_statement = [](const std::string& sql) { return writer::IsWriteStatement(sql); },
+      .results_secret = *results_secret,
       .default_run_time_limit = config.query_default_run_time_limit,
   });
-  server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history, &saved_queries, *workgroups,
-                           &(*home)->Admission(), &queries, &streams,
+  server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history, &saved_queries,
+                           *workgroups, &(*home)->Admission(), &queries, &streams,
                            stream_service->get());
-  if (Status bound = server.Bind(); !bound.ok()) return ReportError(bound);
+  if (Status bound = server.Bind(); !bound.ok())
+    return ReportError(bound);
   std::string url = "http://" + options.host + ":" + std::to_string(server.port());
   // So that `basin stream put` and friends find a server on a port the OS picked.
   if (Status written = WriteServerAddress(config.home, url); !written.ok())
     log::Warn("server_address_not_written", {{"error", written.ToString()}});
   log::Info("server_started", {{"url", url},
-                               {"port", server.port()}, {"home", config.home}, {"lake", (*stores)->lake().Describe()},
+                               {"port", server.port()},
+                               {"home", config.home},
+                               {"lake", (*stores)->lake().Describe()},
                                {"duckdb", query::Engine::LoadedVersion()}});
 
   const std::chrono::milliseconds timeout = config.shutdown_timeout;
@@ -141,8 +168,10 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
 
 void AddServeCommand(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   static std::string listen, log_level;
-  CLI::App* serve = app.add_subcommand("serve", "Run the HTTP server (web UI, JSON API, AWS-compatible endpoints)");
-  serve->add_option("--listen", listen, "HOST:PORT to listen on (default: server.listen, 127.0.0.1:8080)");
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Run the HTTP server (web UI, JSON API, AWS-compatible endpoints)");
+  serve->add_option("--listen", listen,
+                    "HOST:PORT to listen on (default: server.listen, 127.0.0.1:8080)");
   serve->add_option("--log-level", log_level, "debug, info, warn or error");
   serve->callback([&] { exit_code = RunServe(flags, listen, log_level); });
 }

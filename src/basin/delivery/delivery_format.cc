@@ -1,11 +1,47 @@
 #include "basin/delivery/delivery_format.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
 #include <nlohmann/json.hpp>
 
 namespace basin::delivery {
+
+int JsonNestingDepth(std::string_view json) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+std::string CapText(std::string text, size_t max_bytes) {
+  if (text.size() <= max_bytes)
+    return text;
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+    --cut;  // not inside a UTF-8 sequence
+  size_t dropped = text.size() - cut;
+  text.resize(cut);
+  return text + "… (" + std::to_string(dropped) + " more bytes)";
+}
 
 std::string EncodeRecord(const PartitionedRecord& record) {
   return record.partition + "\n" + record.json;

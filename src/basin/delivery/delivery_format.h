@@ -27,6 +27,19 @@ struct PartitionedRecord {
 /// "" or end in '/').
 inline constexpr std::string_view kRefusedPartition = "!refused";
 std::string EncodeRecord(const PartitionedRecord& record);
+
+/// How deeply `json` nests objects and arrays (a flat object: 1), read from the text
+/// without parsing it, so a hostile record costs no recursion.
+int JsonNestingDepth(std::string_view json);
+
+/// Records nested deeper than this are refused (streams.max_record_depth): DuckDB's JSON
+/// reader and schema inference get slower with every level, so one such record made every
+/// later delivery of its stream fail or crawl.
+inline constexpr int kDefaultMaxRecordDepth = 32;
+
+/// `text` cut to `max_bytes` (on a UTF-8 boundary) with a note of how much was cut: error
+/// texts go into logs, stats and /metrics.
+std::string CapText(std::string text, size_t max_bytes = 1000);
 Result<PartitionedRecord> DecodeRecord(std::string_view encoded);
 
 /// A flush intent: the batch entries (LSNs, ascending) one delivery covers, and when it was

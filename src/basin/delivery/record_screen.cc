@@ -52,7 +52,7 @@ std::string Shown(const std::string& value) {
 
 ScreenedRecords ScreenRecords(const std::vector<const PartitionedRecord*>& records,
                               const std::optional<catalog::Table>& table,
-                              bool refuse_unknown_fields) {
+                              bool refuse_unknown_fields, int max_depth) {
   ScreenedRecords screened;
   std::set<std::string> known;  // lower-case column and partition key names
   bool check = table.has_value() && refuse_unknown_fields;
@@ -68,6 +68,15 @@ ScreenedRecords ScreenRecords(const std::vector<const PartitionedRecord*>& recor
       screened.refused.push_back(refusal.is_object() ? refusal
                                                      : nlohmann::json{{"raw", record->json}});
       ++screened.refused_at_ingest;
+      continue;
+    }
+    if (int depth = max_depth > 0 ? JsonNestingDepth(record->json) : 0; depth > max_depth) {
+      screened.refused.push_back(
+          {{"code", "InvalidArgument"},
+           {"reason", "record nests " + std::to_string(depth) +
+                          " levels deep; streams take at most " + std::to_string(max_depth) +
+                          " (streams.max_record_depth)"},
+           {"raw", record->json}});
       continue;
     }
     if (check) {

@@ -31,10 +31,11 @@ struct ScreenedRecords {
 
 /// Sorts records into partitions; records of kRefusedPartition (refused at ingest) become
 /// refusals; with `table` and `refuse_unknown_fields`, refuses records with a field that is
-/// neither a column nor a partition key of `table`.
+/// neither a column nor a partition key of `table`; refuses records nested deeper than
+/// `max_depth` (0: any depth; such records may be in the log from before the limit).
 ScreenedRecords ScreenRecords(const std::vector<const PartitionedRecord*>& records,
                               const std::optional<catalog::Table>& table,
-                              bool refuse_unknown_fields);
+                              bool refuse_unknown_fields, int max_depth = 0);
 
 /// A record as staged for the engine: its JSON object with kRowField = `row` added first.
 std::string StagedLine(const std::string& record_json, size_t row);

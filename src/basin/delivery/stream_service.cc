@@ -414,6 +414,10 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
       status = Status::PayloadTooLarge("record is " + std::to_string(raw.size()) +
                                        " bytes; the stream's max_record_bytes is " +
                                        std::to_string(definition.max_record_bytes));
+    } else if (int depth = JsonNestingDepth(raw); depth > options_.max_record_depth) {
+      status = Status::InvalidArgument(
+          "record nests " + std::to_string(depth) + " levels deep; streams take at most " +
+          std::to_string(options_.max_record_depth) + " (streams.max_record_depth)");
     } else {
       nlohmann::json parsed = nlohmann::json::parse(raw, nullptr, false);
       if (parsed.is_discarded() || !parsed.is_object()) {
@@ -841,15 +845,15 @@ Status StreamService::DeliverOne(int64_t id) {
       return Status::OK();
     }
     // The stream delivers; one partition waits for its next attempt (with backoff).
-    state->stats.last_delivery_error = deferred.ToString();
+    state->stats.last_delivery_error = CapText(deferred.ToString());
     state->backoff =
         std::min(options_.max_retry, std::max(options_.first_retry, state->backoff * 2));
     state->next_attempt = Clock::now() + state->backoff;
     return deferred;
   }
   log::Warn("stream_delivery_failed",
-            {{"stream", definition->name}, {"error", delivered.ToString()}});
-  state->stats.last_delivery_error = delivered.ToString();
+            {{"stream", definition->name}, {"error", CapText(delivered.ToString())}});
+  state->stats.last_delivery_error = CapText(delivered.ToString());
   if (!state->failing_since)
     state->failing_since = Clock::now();
   state->backoff = std::min(options_.max_retry, std::max(options_.first_retry, state->backoff * 2));
@@ -963,7 +967,7 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
   }
   ScreenedRecords screened = ScreenRecords(
       all_records, existing.ok() ? std::optional<catalog::Table>(*existing) : std::nullopt,
-      definition.unknown_fields == stream::UnknownFieldPolicy::kError);
+      definition.unknown_fields == stream::UnknownFieldPolicy::kError, options_.max_record_depth);
   std::vector<nlohmann::json>& refused = screened.refused;
 
   std::vector<catalog::Column> columns =

@@ -70,6 +70,8 @@ struct StreamServiceOptions {
   std::chrono::milliseconds min_move_interval{1000};
   /// Deliveries that may run at once (different streams).
   int delivery_workers = 2;
+  /// Records nested deeper are refused at ingest (and at delivery, if logged before).
+  int max_record_depth = kDefaultMaxRecordDepth;
   /// How long Ingest uses a stream definition it has read before reading it again: a change
   /// made by another process (the CLI) counts within this.
   std::chrono::milliseconds definition_ttl{1000};

@@ -10,9 +10,9 @@
 #include "duckdb/execution/operator/scan/physical_table_scan.hpp"
 #include "duckdb/execution/physical_plan_generator.hpp"
 #include "duckdb/main/prepared_statement_data.hpp"
-#include "duckdb/parser/parser.hpp"
 #include "duckdb/parser/keyword_helper.hpp"
 #include "duckdb/parser/parsed_data/create_function_info.hpp"
+#include "duckdb/parser/parser.hpp"
 #include "duckdb/parser/statement/create_statement.hpp"
 #include "duckdb/parser/statement/explain_statement.hpp"
 #include "duckdb/parser/statement/select_statement.hpp"
@@ -316,10 +316,18 @@ std::string Lowercase(std::string text) {
 // statement's own connection (Execute makes one per call), so they end with it.
 Status CheckUserStatement(const duckdb::SQLStatement& statement, duckdb::Connection& connection) {
   static const std::string kRule =
-      "; a query may run SELECT, EXPLAIN and CREATE TEMPORARY TABLE/VIEW/MACRO (which end with "
-      "the query), and write lake tables with CREATE TABLE ... AS SELECT or INSERT OVERWRITE";
+      "; a query may run SELECT, EXPLAIN, COPY, and CREATE TEMPORARY TABLE/VIEW/MACRO (which end "
+      "with the query); lake tables are written with CREATE TABLE ... AS SELECT or INSERT "
+      "OVERWRITE";
   switch (statement.type) {
     case duckdb::StatementType::SELECT_STATEMENT:
+      return Status();
+    // Files go to the lake (confined URLs), rows into temporary tables: no other table exists
+    // in a people's engine, since nothing else can be created there.
+    case duckdb::StatementType::COPY_STATEMENT:
+    case duckdb::StatementType::INSERT_STATEMENT:
+    case duckdb::StatementType::UPDATE_STATEMENT:
+    case duckdb::StatementType::DELETE_STATEMENT:
       return Status();
     case duckdb::StatementType::EXPLAIN_STATEMENT:
       return CheckUserStatement(*statement.Cast<duckdb::ExplainStatement>().stmt, connection);
@@ -352,9 +360,9 @@ Status CheckUserStatement(const duckdb::SQLStatement& statement, duckdb::Connect
       return Status();
     }
     default:
-      return Status::PermissionDenied(
-          "this statement (" + Lowercase(duckdb::StatementTypeToString(statement.type)) +
-          ") is refused" + kRule);
+      return Status::PermissionDenied("this statement (" +
+                                      Lowercase(duckdb::StatementTypeToString(statement.type)) +
+                                      ") is refused" + kRule);
   }
 }
 
@@ -436,6 +444,8 @@ struct Engine::Impl {
   std::string default_database;
   std::shared_ptr<storage::StoreResolver> stores;
   std::function<Result<std::string>(const std::string&, const std::string&)> table_version;
+  bool confine_urls = false;
+  std::vector<std::string> allowed_urls;
 
   // Confirming a cache hit without planning: for a cached query, the catalog version of each
   // table it read and the objects in each folder (partition) it read. If all are as they
@@ -582,6 +592,8 @@ Result<std::unique_ptr<Engine>> Engine::Make(EngineOptions options) {
   impl->default_database = options.default_database;
   impl->stores = options.stores;
   impl->table_version = options.table_version;
+  impl->confine_urls = options.confine_urls;
+  impl->allowed_urls = options.allowed_urls;
   try {
     std::error_code error;
     std::filesystem::create_directories(options.work_dir + "/extensions", error);
@@ -632,6 +644,9 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
   auto started = std::chrono::steady_clock::now();
   auto counter = std::make_shared<ReadCounter>();
   counter->max_bytes = options.max_bytes_scanned;
+  counter->confined = confine_urls;
+  counter->allowed_prefixes = allowed_urls;
+  counter->own_urls.insert(options.own_urls.begin(), options.own_urls.end());
   QueryBinding binding;
   binding.default_database = options.default_database;
   QueryStats stats;
@@ -923,8 +938,8 @@ Result<QueryResult> Engine::Execute(std::string_view sql, const ExecuteOptions& 
 }
 
 Result<QueryResult> Engine::Execute(std::string_view sql, const std::atomic<bool>* cancel) {
-  return Execute(sql, ExecuteOptions{
-                          .policy = StatementPolicy::kBasin, .cancel = cancel, .use_cache = false});
+  return Execute(
+      sql, ExecuteOptions{.policy = StatementPolicy::kBasin, .cancel = cancel, .use_cache = false});
 }
 
 Result<QueryStats> Engine::Plan(std::string_view sql, const ExecuteOptions& options) {

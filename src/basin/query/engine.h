@@ -37,12 +37,19 @@ struct EngineOptions {
   TableResolver table_resolver;
   /// The catalog version of a table (Catalog::TableVersion): lets a cache hit be confirmed
   /// without planning the query. May be empty (then every query is planned).
-  std::function<Result<std::string>(const std::string& database, const std::string& table)> table_version;
+  std::function<Result<std::string>(const std::string& database, const std::string& table)>
+      table_version;
   /// The database of unqualified table names when a query does not name one.
   std::string default_database;
   /// No file access outside the lake (lake:// and s3:// URLs): reading local files, ATTACH,
   /// installing or loading extensions and changing settings are refused.
   bool sandboxed = false;
+  /// People's SQL runs here: URLs are confined to the lake outside basin's own `_basin/`
+  /// area, the objects of catalog tables a query names, and `allowed_urls` prefixes
+  /// ("s3://public-data/"); anything else is PermissionDenied. So the server's own storage
+  /// credentials reach no other bucket through SQL.
+  bool confine_urls = false;
+  std::vector<std::string> allowed_urls;
   /// 0: DuckDB's defaults. The memory limit is the whole engine's: every query it runs shares it.
   int threads = 0;
   uint64_t memory_limit_bytes = 0;
@@ -52,7 +59,8 @@ struct EngineOptions {
 
 /// What the statements of one Execute may do (docs/query.md, "What a query may create").
 enum class StatementPolicy {
-  /// SQL a person wrote: SELECT, EXPLAIN of one, and CREATE TEMPORARY TABLE/VIEW/MACRO.
+  /// SQL a person wrote: SELECT, EXPLAIN of one, COPY (to confined URLs), INSERT/UPDATE/
+  /// DELETE (only temporary tables exist), and CREATE TEMPORARY TABLE/VIEW/MACRO.
   /// Temporary objects live in the query's own connection and end with it, so nothing a
   /// query creates outlives it or is seen by anyone else; a macro may not take the name of
   /// a function DuckDB already has. Anything else is PermissionDenied.
@@ -74,6 +82,9 @@ struct ExecuteOptions {
   std::string default_database;
   /// Use and fill the result cache (when the engine has one and the query is cacheable).
   bool use_cache = true;
+  /// Objects this query may reach even on a confined engine: a basin-made statement's own
+  /// result object.
+  std::vector<std::string> own_urls;
   /// Said in limit errors ("workgroup 'analysts'").
   std::string limits_owner;
   /// Called about twice a second while the query runs, with DuckDB's estimate of how much
@@ -100,7 +111,7 @@ struct QueryStats {
   std::vector<TableScanReport> scans;
   bool cache_hit = false;
   bool cacheable = false;
-  std::string statement_kind;  // "select", "explain", "write", "other"
+  std::string statement_kind;             // "select", "explain", "write", "other"
   std::vector<std::string> column_names;  // of the result, as planned
   std::vector<std::string> column_types;
   std::chrono::microseconds elapsed{0};

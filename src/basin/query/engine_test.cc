@@ -258,13 +258,15 @@ TEST_F(SandboxedEngineTest, QueryWithCancelFlagDoesNotWaitForThePoll) {
 // People's SQL (StatementPolicy::kUser) cannot leave anything behind for the next query, or
 // shadow a function basin or other users rely on.
 TEST_F(EngineTest, UserStatementsCannotChangeTheEngineForOthers) {
-  auto user = [&](const std::string& sql) { return engine_->Execute(sql, ExecuteOptions{}); };
+  auto user = [&](const std::string& sql) {
+    return engine_->Execute(sql, ExecuteOptions{});
+  };
   for (const std::string& sql : std::vector<std::string>{
            "CREATE MACRO lower(x) AS 42", "CREATE MACRO count_star() AS 0",
            "CREATE MACRO read_parquet(x) AS TABLE SELECT 1 AS a", "CREATE SCHEMA shop",
            "CREATE VIEW events AS SELECT 1 AS a", "CREATE TABLE t AS SELECT 1 AS a",
-           "ATTACH ':memory:' AS other", "SET threads = 1",
-           "CREATE TEMP MACRO lower(x) AS 42", "CREATE TEMP MACRO read_json(x) AS TABLE SELECT 1",
+           "ATTACH ':memory:' AS other", "SET threads = 1", "CREATE TEMP MACRO lower(x) AS 42",
+           "CREATE TEMP MACRO read_json(x) AS TABLE SELECT 1",
            "SELECT 1; CREATE MACRO sneaky() AS 1"}) {
     Result<QueryResult> refused = user(sql);
     EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied) << sql;
@@ -280,6 +282,51 @@ TEST_F(EngineTest, UserStatementsCannotChangeTheEngineForOthers) {
   EXPECT_FALSE(user("SELECT * FROM t").ok());
   // basin's own statements are not confined.
   EXPECT_TRUE(engine_->Execute("COPY (SELECT 1 AS x) TO 'lake://own/x.csv'").ok());
+}
+
+// An engine for people's SQL reaches the lake outside `_basin/` and allowed prefixes only: the
+// server's own S3 credentials read no other bucket, and no one reads others' query results.
+TEST_F(EngineTest, ConfinedEngineReachesOnlyTheLakeAndAllowedPrefixes) {
+  std::string elsewhere = "s3://" + s3_.bucket + "/" + s3_.prefix + "/private/x.csv";
+  std::string allowed = "s3://" + s3_.bucket + "/" + s3_.prefix + "/public/";
+  ASSERT_TRUE(engine_->Execute("COPY (SELECT 1 AS x) TO '" + elsewhere + "'").ok());
+  ASSERT_TRUE(engine_->Execute("COPY (SELECT 2 AS x) TO '" + allowed + "y.csv'").ok());
+  ASSERT_TRUE(engine_->Execute("COPY (SELECT 3 AS x) TO 'lake://_basin/query-results/1.csv'").ok());
+  ASSERT_TRUE(engine_->Execute("COPY (SELECT 4 AS x) TO 'lake://data/z.csv'").ok());
+  auto confined = Engine::Make({.work_dir = storage::testing::TempFolder(),
+                                .stores = stores_,
+                                .confine_urls = true,
+                                .allowed_urls = {allowed}});
+  ASSERT_TRUE(confined.ok()) << confined.status().ToString();
+  auto user = [&](const std::string& sql, std::vector<std::string> own = {}) {
+    return (*confined)->Execute(sql, ExecuteOptions{.own_urls = std::move(own)});
+  };
+  for (const std::string& sql :
+       std::vector<std::string>{"SELECT * FROM read_csv('" + elsewhere + "')",
+                                "SELECT * FROM read_text('" + elsewhere + "')",
+                                "COPY (SELECT 1) TO '" + elsewhere + ".out'",
+                                "SELECT * FROM read_csv('lake://_basin/query-results/1.csv')",
+                                "SELECT * FROM read_text('lake://_basin/query-results/*')",
+                                "COPY (SELECT 1) TO 'lake://_basin/query-results/2.csv'"}) {
+    Result<QueryResult> refused = user(sql);
+    EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied)
+        << sql << ": " << refused.status().ToString();
+  }
+  // A glob over the whole lake skips basin's own area instead of failing.
+  Result<QueryResult> all = user("SELECT count(*) FROM read_text('lake://**')");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->rows[0][0], "1");
+  EXPECT_TRUE(user("SELECT * FROM read_csv('" + allowed + "y.csv')").ok());
+  EXPECT_TRUE(user("SELECT * FROM read_csv('lake://data/z.csv')").ok());
+  // A basin-made statement reaches its own result object.
+  EXPECT_TRUE(user("SELECT * FROM read_csv('lake://_basin/query-results/1.csv')",
+                   {"lake://_basin/query-results/1.csv"})
+                  .ok());
+  // A named object that is not there is an error, not an empty result.
+  Result<QueryResult> missing = user("SELECT * FROM read_text('lake://data/missing.txt')");
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("lake://data/missing.txt"), std::string::npos)
+      << missing.status().ToString();
 }
 
 }  // namespace

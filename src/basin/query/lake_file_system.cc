@@ -129,13 +129,52 @@ storage::StoreResolver::Resolved LakeFileSystem::ResolveOrThrow(const std::strin
   return *resolved;
 }
 
+std::shared_ptr<ReadCounter> LakeFileSystem::CounterOf(
+    duckdb::optional_ptr<duckdb::FileOpener> opener) {
+  if (auto context = duckdb::FileOpener::TryGetClientContext(opener))
+    return accounting_->Find(context.get());
+  return nullptr;
+}
+
+bool LakeFileSystem::Reachable(ReadCounter& counter, const std::string& url,
+                               const storage::StoreResolver::Resolved& resolved) {
+  if (counter.own_urls.count(url) || counter.Listed(url))
+    return true;
+  if (resolved.store == &resolver_->lake())
+    return resolved.key != "_basin" && resolved.key.rfind("_basin/", 0) != 0;
+  for (const std::string& prefix : counter.allowed_prefixes) {
+    if (url.rfind(prefix, 0) == 0)
+      return true;
+  }
+  return false;
+}
+
+storage::StoreResolver::Resolved LakeFileSystem::ResolveAllowed(
+    const std::string& path, duckdb::optional_ptr<duckdb::FileOpener> opener) {
+  auto resolved = ResolveOrThrow(path);
+  std::shared_ptr<ReadCounter> counter = CounterOf(opener);
+  if (!counter || !counter->confined)
+    return resolved;
+  std::string url = ObjectUrlOfScanPath(path);
+  if (Reachable(*counter, url, resolved))
+    return resolved;
+  if (resolved.store == &resolver_->lake()) {
+    throw duckdb::PermissionException(
+        "%s is in basin's own area of the lake (lake://_basin/); query results are read "
+        "through /api/queries/{id}/results",
+        url);
+  }
+  throw duckdb::PermissionException(
+      "SQL reads the lake (lake://...) and catalog tables; %s is outside them and not under "
+      "query.allowed_urls, which an admin sets in basin.yaml",
+      url);
+}
+
 duckdb::unique_ptr<duckdb::FileHandle> LakeFileSystem::OpenFile(
     const std::string& path, duckdb::FileOpenFlags flags,
     duckdb::optional_ptr<duckdb::FileOpener> opener) {
-  auto resolved = ResolveOrThrow(path);
-  std::shared_ptr<ReadCounter> counter;
-  if (auto context = duckdb::FileOpener::TryGetClientContext(opener))
-    counter = accounting_->Find(context.get());
+  auto resolved = ResolveAllowed(path, opener);
+  std::shared_ptr<ReadCounter> counter = CounterOf(opener);
   bool remote = resolved.store->is_remote();
   if (flags.OpenForWriting()) {
     if (flags.OpenForReading())
@@ -264,8 +303,8 @@ void LakeFileSystem::FileSync(duckdb::FileHandle&) {
 }
 
 bool LakeFileSystem::FileExists(const std::string& filename,
-                                duckdb::optional_ptr<duckdb::FileOpener>) {
-  auto resolved = ResolveOrThrow(filename);
+                                duckdb::optional_ptr<duckdb::FileOpener> opener) {
+  auto resolved = ResolveAllowed(filename, opener);
   if (resolved.key.empty() || resolved.key.back() == '/')
     return false;
   Result<storage::ObjectInfo> info = resolved.store->Stat(resolved.key);
@@ -277,8 +316,8 @@ bool LakeFileSystem::FileExists(const std::string& filename,
 }
 
 bool LakeFileSystem::DirectoryExists(const std::string& directory,
-                                     duckdb::optional_ptr<duckdb::FileOpener>) {
-  auto resolved = ResolveOrThrow(directory);
+                                     duckdb::optional_ptr<duckdb::FileOpener> opener) {
+  auto resolved = ResolveAllowed(directory, opener);
   std::string prefix = resolved.key;
   if (!prefix.empty() && prefix.back() != '/')
     prefix.push_back('/');
@@ -296,8 +335,8 @@ void LakeFileSystem::CreateDirectoriesRecursive(const std::string&,
                                                 duckdb::optional_ptr<duckdb::FileOpener>) {}
 
 void LakeFileSystem::RemoveFile(const std::string& filename,
-                                duckdb::optional_ptr<duckdb::FileOpener>) {
-  auto resolved = ResolveOrThrow(filename);
+                                duckdb::optional_ptr<duckdb::FileOpener> opener) {
+  auto resolved = ResolveAllowed(filename, opener);
   Status deleted = resolved.store->Delete(resolved.key);
   if (!deleted.ok())
     Throw(deleted);
@@ -312,9 +351,9 @@ bool LakeFileSystem::TryRemoveFile(const std::string& filename,
 }
 
 void LakeFileSystem::MoveFile(const std::string& source, const std::string& target,
-                              duckdb::optional_ptr<duckdb::FileOpener>) {
-  auto from = ResolveOrThrow(source);
-  auto to = ResolveOrThrow(target);
+                              duckdb::optional_ptr<duckdb::FileOpener> opener) {
+  auto from = ResolveAllowed(source, opener);
+  auto to = ResolveAllowed(target, opener);
   if (from.store != to.store)
     throw duckdb::NotImplementedException("cannot move between stores: %s -> %s", source, target);
   Status copied = from.store->Copy(from.key, to.key);
@@ -327,8 +366,8 @@ void LakeFileSystem::MoveFile(const std::string& source, const std::string& targ
 
 bool LakeFileSystem::ListFiles(const std::string& directory,
                                const std::function<void(const std::string&, bool)>& callback,
-                               duckdb::FileOpener*) {
-  auto resolved = ResolveOrThrow(directory);
+                               duckdb::FileOpener* opener) {
+  auto resolved = ResolveAllowed(directory, opener);
   std::string prefix = resolved.key;
   if (!prefix.empty() && prefix.back() != '/')
     prefix.push_back('/');
@@ -345,8 +384,10 @@ bool LakeFileSystem::ListFiles(const std::string& directory,
 }
 
 duckdb::vector<duckdb::OpenFileInfo> LakeFileSystem::Glob(const std::string& path,
-                                                          duckdb::FileOpener*) {
+                                                          duckdb::FileOpener* opener) {
   auto resolved = ResolveOrThrow(path);
+  std::shared_ptr<ReadCounter> counter = CounterOf(opener);
+  bool confined = counter && counter->confined;
   duckdb::vector<duckdb::OpenFileInfo> matches;
   // A catalog scan's objects were listed while binding the query: no request per object.
   if (IsScanPath(path)) {
@@ -354,16 +395,35 @@ duckdb::vector<duckdb::OpenFileInfo> LakeFileSystem::Glob(const std::string& pat
     return matches;
   }
   if (!storage::HasGlob(resolved.key)) {
-    if (!resolved.key.empty() && resolved.store->Stat(resolved.key).ok())
-      matches.emplace_back(path);
+    ResolveAllowed(path, opener);
+    // A named object that is not there is an error, not an empty result (read_text of a
+    // missing object answered 0 rows).
+    Result<storage::ObjectInfo> info =
+        resolved.key.empty() ? Result<storage::ObjectInfo>(Status::NotFound("no object at " + path))
+                             : resolved.store->Stat(resolved.key);
+    if (!info.ok()) {
+      if (info.status().IsNotFound())
+        throw duckdb::IOException("No files found that match the pattern \"%s\"", path);
+      Throw(info.status());
+    }
+    matches.emplace_back(path);
     return matches;
   }
+  // A glob inside basin's area or outside the allowed prefixes is refused as a whole; a
+  // glob over the whole lake lists and leaves basin's area out below.
+  if (confined)
+    ResolveAllowed(storage::GlobListingPrefix(path), opener);
   auto listed = resolved.store->List(storage::GlobListingPrefix(resolved.key));
   if (!listed.ok())
     Throw(listed.status());
   for (const storage::ObjectInfo& info : *listed) {
-    if (storage::GlobMatch(resolved.key, info.key))
-      matches.emplace_back(SiblingUrl(path, info.key));
+    if (!storage::GlobMatch(resolved.key, info.key))
+      continue;
+    std::string url = SiblingUrl(path, info.key);
+    // A glob over the lake never reaches basin's own area for people's SQL.
+    if (confined && !Reachable(*counter, url, {resolved.store, info.key}))
+      continue;
+    matches.emplace_back(url);
   }
   return matches;
 }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "duckdb/common/file_system.hpp"
 
@@ -23,6 +24,13 @@ struct ReadCounter {
   /// 0: no limit. A read that would pass it fails the query (and sets `over_limit`).
   uint64_t max_bytes = 0;
   std::atomic<bool> over_limit{false};
+
+  /// People's SQL (EngineOptions::confine_urls) reaches only the lake outside basin's own
+  /// `_basin/` area, the objects of catalog tables it names, the engine's allowed prefixes and
+  /// `own_urls` (a basin-made statement's own result). Set before the query runs.
+  bool confined = false;
+  std::vector<std::string> allowed_prefixes;
+  std::set<std::string> own_urls;
 
   void AddOpened(const std::string& path);
   /// Objects the query's catalog scans listed while binding (URL → what the listing said).
@@ -109,6 +117,14 @@ class LakeFileSystem final : public duckdb::FileSystem {
 
  private:
   storage::StoreResolver::Resolved ResolveOrThrow(const std::string& path);
+  /// Resolves `path` and, for a confined query (ReadCounter::confined), refuses URLs it may
+  /// not reach with a PermissionException.
+  storage::StoreResolver::Resolved ResolveAllowed(const std::string& path,
+                                                  duckdb::optional_ptr<duckdb::FileOpener> opener);
+  /// Whether a confined query may reach `url` (resolved as `resolved`).
+  bool Reachable(ReadCounter& counter, const std::string& url,
+                 const storage::StoreResolver::Resolved& resolved);
+  std::shared_ptr<ReadCounter> CounterOf(duckdb::optional_ptr<duckdb::FileOpener> opener);
 
   std::shared_ptr<storage::StoreResolver> resolver_;
   std::shared_ptr<ReadAccounting> accounting_;

@@ -1,6 +1,7 @@
 #include "basin/server/query_service.h"
 
 #include "basin/catalog/schema.h"
+#include "basin/common/crypto.h"
 #include "basin/common/log.h"
 #include "basin/query/table_scan.h"
 
@@ -149,7 +150,8 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request,
                                             const std::atomic<bool>* cancel,
                                             query::QueryRecord record,
                                             const std::function<void()>& on_admitted,
-                                            query::StatementPolicy policy) {
+                                            query::StatementPolicy policy,
+                                            const std::string& own_url) {
   Outcome out;
   out.record = std::move(record);
   query::QueryRecord& rec = out.record;
@@ -209,6 +211,7 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request,
                                                         : options_.default_run_time_limit,
       .default_database = request.database,
       .use_cache = request.use_cache,
+      .own_urls = own_url.empty() ? std::vector<std::string>{} : std::vector<std::string>{own_url},
       .limits_owner = "workgroup '" + group->name + "'"};
   Result<query::QueryStats> stats = (*engine)->Execute(sql_to_run, execute, counting);
   if (!stats.ok())
@@ -247,6 +250,13 @@ QueryService::Outcome QueryService::Run(const QueryRequest& request, query::RowS
     jobs_.erase(out.record.id);  // the history has it from now on
   }
   return out;
+}
+
+std::string QueryService::ResultUrl(int64_t id) const {
+  std::string name = std::to_string(id);
+  if (!options_.results_secret.empty())
+    name += "-" + Sha256Hex(HmacSha256(options_.results_secret, name)).substr(0, 32);
+  return options_.results_prefix + name + ".parquet";
 }
 
 bool QueryService::IsWriteStatement(const std::string& sql) const {
@@ -331,7 +341,7 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
   // (small: counts, plans, summaries) stay in memory.
   Result<std::vector<std::string>> kinds = query::StatementKinds(request.sql);
   bool to_lake = kinds.ok() && kinds->size() == 1 && kinds->front() == "select";
-  std::string url = options_.results_prefix + std::to_string(record.id) + ".parquet";
+  std::string url = ResultUrl(record.id);
   std::string select = TrimStatement(request.sql);
   // The result's columns as the Parquet object will have them, known from the plan.
   std::vector<std::string> lake_names, lake_types;
@@ -367,7 +377,8 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
   // The COPY around a single SELECT is basin's own statement (the SELECT alone was parsed as
   // exactly one); any other statement runs as the user's.
   Outcome out = Execute(request, sql, memory, &job->cancel, record, admitted,
-                        to_lake ? query::StatementPolicy::kBasin : query::StatementPolicy::kUser);
+                        to_lake ? query::StatementPolicy::kBasin : query::StatementPolicy::kUser,
+                        to_lake ? url : "");
   if (to_lake && out.status.ok()) {
     out.record.rows_returned = 0;
     if (!memory.rows.empty() && !memory.rows[0].empty() && memory.rows[0][0]) {
@@ -414,7 +425,7 @@ Result<std::shared_ptr<QueryService::Job>> QueryService::FindJob(int64_t id,
       job->finished = true;
     }
     if (record.status == "succeeded" && record.statement_kind == "select") {
-      job->result_url = options_.results_prefix + std::to_string(id) + ".parquet";
+      job->result_url = ResultUrl(id);
     }
   }
   std::lock_guard<std::mutex> lock(job->mutex);
@@ -471,8 +482,10 @@ Status QueryService::ReadResult(int64_t id, const QueryCaller& caller, int64_t o
     sql += " OFFSET " + std::to_string(offset);
   Result<query::QueryStats> read =
       engine->Execute(sql,
-                      query::ExecuteOptions{
-                          .policy = query::StatementPolicy::kBasin, .cancel = cancel, .use_cache = false},
+                      query::ExecuteOptions{.policy = query::StatementPolicy::kBasin,
+                                            .cancel = cancel,
+                                            .use_cache = false,
+                                            .own_urls = {url}},
                       sink);
   if (read.ok())
     return Status();

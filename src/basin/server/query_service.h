@@ -58,6 +58,8 @@ class QueryService {
     /// attempt is refused as such rather than reported as a syntax error.
     std::function<bool(const std::string&)> is_write_statement;
     std::string results_prefix = "lake://_basin/query-results/";
+    /// Makes result object names unguessable: `<id>-<HMAC(id)>.parquet`.
+    std::string results_secret;
     /// The run-time limit of queries in a workgroup that sets none (0: none).
     std::chrono::milliseconds default_run_time_limit{0};
     /// Materialized results of asynchronous non-SELECT statements are capped at this.
@@ -119,9 +121,12 @@ class QueryService {
   Outcome Execute(const QueryRequest& request, const std::string& sql_to_run, query::RowSink& sink,
                   const std::atomic<bool>* cancel, query::QueryRecord record,
                   const std::function<void()>& on_admitted = {},
-                  query::StatementPolicy policy = query::StatementPolicy::kUser);
+                  query::StatementPolicy policy = query::StatementPolicy::kUser,
+                  const std::string& own_url = "");
   void RunJob(std::shared_ptr<Job> job, QueryRequest request);
   Result<std::shared_ptr<Job>> FindJob(int64_t id, const QueryCaller& caller);
+  /// Where query `id`'s Parquet result goes: a name nobody can derive from the id alone.
+  std::string ResultUrl(int64_t id) const;
 
   Options options_;
   std::mutex mutex_;
