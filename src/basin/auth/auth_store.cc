@@ -251,6 +251,12 @@ Result<NewApiToken> AuthStore::CreateApiToken(int64_t user_id, std::string_view 
   if (expires_at.has_value() && *expires_at <= now) {
     return Status::InvalidArgument("api token expiry must be in the future");
   }
+  // Compared as a lifetime, so a far `expires_at` is refused without adding to it.
+  if (expires_at.has_value() && *expires_at - now > kMaxApiTokenLifetime) {
+    return Status::InvalidArgument("api token expiry is more than " +
+                                   std::to_string(kMaxApiTokenLifetime.count()) +
+                                   " days away; the longest lifetime is 10 years");
+  }
   NewApiToken token{0, std::string(name),
                     std::string(kApiTokenPrefix) + RandomAlphanumeric(kTokenRandomCharacters),
                     expires_at};

@@ -52,6 +52,10 @@ struct NewSession {
   Timestamp expires_at{};
 };
 
+/// The longest lifetime an API token may be given (10 years). Longer ones are refused:
+/// a far expiry is no safer than none, and its arithmetic would overflow.
+inline constexpr std::chrono::days kMaxApiTokenLifetime{3650};
+
 /// A new API token. `secret` is returned only here: basin keeps its SHA-256 alone.
 struct NewApiToken {
   int64_t id = 0;
@@ -156,8 +160,8 @@ class AuthStore {
   Status DeleteSession(std::string_view token);
 
   /// Creates an API token. `name` is a label of 1-100 bytes without control characters;
-  /// `expires_at`, when given, must be in the future. InvalidArgument otherwise;
-  /// NotFound for an unknown user.
+  /// `expires_at`, when given, must be in the future and at most kMaxApiTokenLifetime
+  /// away. InvalidArgument otherwise; NotFound for an unknown user.
   Result<NewApiToken> CreateApiToken(int64_t user_id, std::string_view name,
                                      std::optional<Timestamp> expires_at = std::nullopt);
 

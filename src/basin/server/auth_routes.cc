@@ -22,6 +22,23 @@ nlohmann::json OptionalTime(const std::optional<auth::Timestamp>& time) {
   return time ? nlohmann::json(FormatIso8601(*time)) : nlohmann::json(nullptr);
 }
 
+// The "expires_in_days" of a new API token: an integer from 1 to 3650. Checked before any
+// arithmetic, so a large number cannot overflow the expiry (10^6 days was listed as 1842).
+Result<std::chrono::days> ApiTokenLifetime(const nlohmann::json& days) {
+  const int64_t max_days = auth::kMaxApiTokenLifetime.count();
+  // Non-negative JSON integers parse as unsigned: get<int64_t>() would wrap one above 2^63.
+  bool in_range = false;
+  if (days.is_number_unsigned())
+    in_range = days.get<uint64_t>() >= 1 && days.get<uint64_t>() <= static_cast<uint64_t>(max_days);
+  else if (days.is_number_integer())
+    in_range = days.get<int64_t>() >= 1 && days.get<int64_t>() <= max_days;
+  if (!in_range) {
+    return Status::InvalidArgument("field 'expires_in_days' must be an integer from 1 to " +
+                                   std::to_string(max_days) + " (10 years)");
+  }
+  return std::chrono::days(days.get<int64_t>());
+}
+
 }  // namespace
 
 void ApiServer::RegisterAuthRoutes() {
@@ -173,15 +190,11 @@ void ApiServer::RegisterAuthRoutes() {
             return WriteError(response, name.status());
           std::optional<auth::Timestamp> expires;
           if (body->contains("expires_in_days")) {
-            const nlohmann::json& days = (*body)["expires_in_days"];
-            if (!days.is_number_integer() || days.get<int64_t>() <= 0) {
-              return WriteError(
-                  response,
-                  Status::InvalidArgument("field 'expires_in_days' must be a positive integer"));
-            }
-            expires = std::chrono::time_point_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now()) +
-                      std::chrono::days(days.get<int64_t>());
+            Result<std::chrono::days> days = ApiTokenLifetime((*body)["expires_in_days"]);
+            if (!days.ok())
+              return WriteError(response, days.status());
+            expires =
+                std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) + *days;
           }
           Result<auth::NewApiToken> token =
               auth_.CreateApiToken(context.principal.user.id, *name, expires);
