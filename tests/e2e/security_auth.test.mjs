@@ -1,4 +1,5 @@
-// End-to-end tests of the authentication hardening: API token lifetimes.
+// End-to-end tests of the authentication hardening: API token lifetimes and logout
+// ending every session the request carried.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -56,5 +57,67 @@ describe('API token lifetimes', () => {
     const entry = listed.body.tokens.find((t) => t.id === created.body.id);
     assert.ok(Math.abs(Date.parse(entry.expires_at) - expected) < 120 * 1000, `listed ${entry.expires_at}`);
     assert.equal((await server.api('GET', '/api/me', { token: created.body.token })).status, 200);
+  });
+});
+
+describe('logout', () => {
+  let home;
+  let server;
+
+  before(async () => {
+    home = await createHome();
+    server = await startServer(home);
+  });
+
+  after(async () => {
+    await server?.stop();
+    home?.cleanup();
+  });
+
+  const cookieOf = (token) => ({ Cookie: `basin_session=${token}` });
+  const me = (options) => server.api('GET', '/api/me', options);
+
+  test('logout with the session cookie: the same cookie and the token as Bearer then get 401', async () => {
+    const session = await login(server, 'admin', home.admin.password);
+    assert.equal((await me({ headers: cookieOf(session) })).status, 200);
+    const out = await server.api('POST', '/api/auth/logout', { headers: cookieOf(session) });
+    assert.equal(out.status, 200, out.text);
+    assert.match(out.headers.get('set-cookie') || '', /basin_session=;.*Max-Age=0/);
+    assertError(await me({ headers: cookieOf(session) }), 401, 'Unauthenticated', 'cookie after logout');
+    assertError(await me({ token: session }), 401, 'Unauthenticated', 'bearer after logout');
+  });
+
+  test('logout with the Bearer session: the same token and it as a cookie then get 401', async () => {
+    const session = await login(server, 'admin', home.admin.password);
+    const out = await server.api('POST', '/api/auth/logout', { token: session });
+    assert.equal(out.status, 200, out.text);
+    assertError(await me({ token: session }), 401, 'Unauthenticated', 'bearer after logout');
+    assertError(await me({ headers: cookieOf(session) }), 401, 'Unauthenticated', 'cookie after logout');
+  });
+
+  test('logout ends the cookie\'s session too when another session came as Bearer', async () => {
+    const bearer = await login(server, 'admin', home.admin.password);
+    const cookie = await login(server, 'admin', home.admin.password);
+    const out = await server.api('POST', '/api/auth/logout', { token: bearer, headers: cookieOf(cookie) });
+    assert.equal(out.status, 200, out.text);
+    // The answer clears the cookie in the browser; a copy of it must not work either.
+    assert.match(out.headers.get('set-cookie') || '', /basin_session=;.*Max-Age=0/);
+    assertError(await me({ token: bearer }), 401, 'Unauthenticated', 'bearer session after logout');
+    assertError(await me({ headers: cookieOf(cookie) }), 401, 'Unauthenticated', 'cookie session after logout');
+    assertError(await me({ token: cookie }), 401, 'Unauthenticated', 'cookie session as bearer after logout');
+  });
+
+  test('logout with an API token ends the cookie\'s session; the API token stays valid', async () => {
+    const session = await login(server, 'admin', home.admin.password);
+    const created = await server.api('POST', '/api/tokens', { token: session, json: { name: 'cli' } });
+    assert.equal(created.status, 201, created.text);
+    const out = await server.api('POST', '/api/auth/logout', { token: created.body.token, headers: cookieOf(session) });
+    assert.equal(out.status, 200, out.text);
+    assertError(await me({ headers: cookieOf(session) }), 401, 'Unauthenticated', 'cookie session after logout');
+    // API tokens end by revocation (DELETE /api/tokens/{id}), not by logout.
+    assert.equal((await me({ token: created.body.token })).status, 200);
+    // Another session of the same user is unaffected.
+    const other = await login(server, 'admin', home.admin.password);
+    assert.equal((await me({ token: other })).status, 200);
   });
 });

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,9 @@ struct RequestContext {
 /// of the code (HttpStatusFor).
 void WriteError(httplib::Response& response, const Status& status);
 void WriteJson(httplib::Response& response, int http_status, const nlohmann::json& body);
+
+/// The value of cookie `name` in the request's Cookie header; empty when it has none.
+std::string CookieValue(const httplib::Request& request, std::string_view name);
 
 /// The HTTP server: /healthz without auth, the JSON API under /api/ with a session or API
 /// token (Authorization: Bearer ...) or a SigV4-signed request from an access key, and

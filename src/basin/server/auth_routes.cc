@@ -10,6 +10,8 @@
 namespace basin::server {
 namespace {
 
+constexpr std::string_view kSessionCookie = "basin_session";
+
 nlohmann::json UserJson(const auth::User& user) {
   return {{"id", user.id},
           {"name", user.name},
@@ -77,6 +79,16 @@ void ApiServer::RegisterAuthRoutes() {
               !context.bearer_token.empty()) {
             Status deleted = auth_.DeleteSession(context.bearer_token);
             if (!deleted.ok())
+              return WriteError(response, deleted);
+          }
+          // The answer tells the browser to drop its session cookie, so that session ends
+          // too, even when another credential authenticated the request (an API token, or
+          // the Authorization header of a newer session): else a copy of the cookie would
+          // stay valid. NotFound is fine: it has ended already or was never a session.
+          std::string cookie = CookieValue(request, kSessionCookie);
+          if (!cookie.empty() && cookie != context.bearer_token) {
+            Status deleted = auth_.DeleteSession(cookie);
+            if (!deleted.ok() && deleted.code() != StatusCode::kNotFound)
               return WriteError(response, deleted);
           }
           response.set_header("Set-Cookie",
