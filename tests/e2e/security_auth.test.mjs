@@ -1,9 +1,18 @@
-// End-to-end tests of the authentication hardening: API token lifetimes and logout
-// ending every session the request carried.
+// End-to-end tests of the authentication hardening: login throttling (429 with
+// Retry-After, failures logged), API token lifetimes, and
+// logout ending every session the request carried.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { createHome, login, startServer } from './lib/basin.mjs';
+import { createHome, editConfig, login, sleep, startServer } from './lib/basin.mjs';
+
+const WRONG = 'not-the-password-42';
+
+/** Adds an auth: section to the home's basin.yaml (replacing the one basin init wrote). */
+function setAuthConfig(home, lines) {
+  editConfig(home, (text) => `${text.replace(/^auth:\n(?: {2}.*\n)*/m, '')}\nauth:\n${lines.map((l) => `  ${l}\n`).join('')}`);
+}
+
 
 /** Asserts an error answer: status, {"error":{"code","message"}}; returns the message. */
 function assertError(response, status, code, what = '') {
@@ -13,6 +22,108 @@ function assertError(response, status, code, what = '') {
   assert.equal(typeof response.body.error.message, 'string', label);
   return response.body.error.message;
 }
+
+const loginAs = (server, username, password) => server.api('POST', '/api/auth/login', { json: { username, password } });
+
+describe('login throttling', () => {
+  let home;
+  let server;
+  let adminToken;
+  const users = { vera: 'vera-password-123', eddie: 'eddie-password-456' };
+
+  before(async () => {
+    home = await createHome();
+    server = await startServer(home);
+    adminToken = await login(server, 'admin', home.admin.password);
+    for (const [name, password] of Object.entries(users)) {
+      const created = await server.api('POST', '/api/users', { token: adminToken, json: { name, password, role: 'viewer' } });
+      assert.equal(created.status, 201, created.text);
+    }
+  });
+
+  after(async () => {
+    await server?.stop();
+    home?.cleanup();
+  });
+
+  test('after 5 wrong passwords even the right one answers 429 with Retry-After, before the password is checked', async () => {
+    // The old server answered all 30 of 30 wrong passwords and then the right one.
+    for (let i = 0; i < 5; i++) {
+      assertError(await loginAs(server, 'admin', WRONG), 401, 'Unauthenticated', `wrong password ${i + 1}`);
+    }
+    for (const password of [home.admin.password, WRONG]) {
+      const refused = await loginAs(server, 'admin', password);
+      const message = assertError(refused, 429, 'ResourceExhausted', 'login after 5 failures');
+      assert.match(message, /too many failed logins/, message);
+      assert.match(message, /'admin'/, message);
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      assert.ok(Number.isInteger(retryAfter) && retryAfter > 800 && retryAfter <= 900, `Retry-After ${refused.headers.get('retry-after')}`);
+      assert.match(message, new RegExp(`try again in ${retryAfter} s|try again in ${retryAfter + 1} s`), message);
+      assert.equal(refused.headers.get('set-cookie'), null, 'no session when refused');
+    }
+    // Sessions made before stay valid; other users from the same address may log in.
+    assert.equal((await server.api('GET', '/api/me', { token: adminToken })).status, 200);
+    assert.equal((await loginAs(server, 'vera', users.vera)).status, 200);
+  });
+
+  test('each failed login is logged as a warning with the user name and address, never the password', async () => {
+    const failures = server.logLines().filter((line) => line.event === 'login_failed');
+    assert.equal(failures.length, 5, JSON.stringify(failures));
+    failures.forEach((line, i) => {
+      assert.equal(line.level, 'warn');
+      assert.equal(line.user, 'admin');
+      assert.equal(line.remote, '127.0.0.1');
+      assert.equal(line.failures, i + 1);
+      assert.match(line.request_id, /^[A-Za-z0-9]+$/);
+    });
+    assert.equal(failures[4].throttled, true);
+    assert.ok(!server.stderr().includes(WRONG), 'the wrong password is not in the log');
+    assert.ok(!server.stderr().includes(home.admin.password), 'the password is not in the log');
+  });
+
+  test('a successful login forgets that user\'s failures from that address', async () => {
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 4; i++) assertError(await loginAs(server, 'eddie', WRONG), 401, 'Unauthenticated');
+      const ok = await loginAs(server, 'eddie', users.eddie);
+      assert.equal(ok.status, 200, `round ${round}: ${ok.text}`);
+    }
+  });
+
+  test('20 failures from one address across names refuse every login from it', async () => {
+    // So far 13 failures from 127.0.0.1 (5 admin, 8 eddie); unknown names count too.
+    for (let i = 0; i < 7; i++) assertError(await loginAs(server, `nobody${i}`, WRONG), 401, 'Unauthenticated');
+    const refused = await loginAs(server, 'vera', users.vera);
+    const message = assertError(refused, 429, 'ResourceExhausted', 'a right password from a guessing address');
+    assert.match(message, /from this address/, message);
+    assert.ok(Number(refused.headers.get('retry-after')) > 0);
+  });
+});
+
+describe('login throttling: the refusal ends with its window', () => {
+  let home;
+  let server;
+
+  before(async () => {
+    home = await createHome();
+    setAuthConfig(home, ['login_max_failures: 3', 'login_failure_window: 2s']);
+    server = await startServer(home);
+  });
+
+  after(async () => {
+    await server?.stop();
+    home?.cleanup();
+  });
+
+  test('auth.login_max_failures and auth.login_failure_window set the limit and how long it holds', async () => {
+    for (let i = 0; i < 3; i++) assertError(await loginAs(server, 'admin', WRONG), 401, 'Unauthenticated');
+    const refused = await loginAs(server, 'admin', home.admin.password);
+    assertError(refused, 429, 'ResourceExhausted', 'after 3 failures');
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    assert.ok(retryAfter >= 1 && retryAfter <= 2, `Retry-After ${retryAfter}`);
+    await sleep(retryAfter * 1000 + 100);
+    assert.equal((await loginAs(server, 'admin', home.admin.password)).status, 200);
+  });
+});
 
 describe('API token lifetimes', () => {
   let home;

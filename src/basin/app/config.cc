@@ -52,6 +52,19 @@ Status ReadDuration(const YAML::Node& node, const char* field, const std::string
   return Status::OK();
 }
 
+// The auth: section: login throttling (docs/configuration.md, "Logins").
+Status ReadAuth(const YAML::Node& auth, const std::string& file, Config& config) {
+  if (!auth) return Status::OK();
+  BASIN_RETURN_IF_ERROR(Read(auth["login_max_failures"], "auth.login_max_failures", file, config.login_max_failures));
+  BASIN_RETURN_IF_ERROR(
+      ReadDuration(auth["login_failure_window"], "auth.login_failure_window", file, config.login_failure_window));
+  if (config.login_max_failures < 1 || config.login_max_failures > 1000)
+    return Status::InvalidArgument(file + ": field 'auth.login_max_failures' must be 1-1000");
+  if (config.login_failure_window < std::chrono::seconds(1) || config.login_failure_window > std::chrono::hours(24))
+    return Status::InvalidArgument(file + ": field 'auth.login_failure_window' must be 1s-24h");
+  return Status::OK();
+}
+
 }  // namespace
 
 std::string Config::LakeUrl() const {
@@ -166,6 +179,7 @@ Result<Config> LoadConfig(const std::string& home, const std::map<std::string, s
     if (config.stream_delivery_workers < 1 || config.stream_delivery_workers > 64)
       return Status::InvalidArgument(file + ": field 'streams.delivery_workers' must be 1-64");
   }
+  BASIN_RETURN_IF_ERROR(ReadAuth(root["auth"], file, config));
   if (YAML::Node s3 = root["s3"]) {
     BASIN_RETURN_IF_ERROR(Read(s3["endpoint"], "s3.endpoint", file, config.s3.endpoint));
     BASIN_RETURN_IF_ERROR(Read(s3["region"], "s3.region", file, config.s3.region));
@@ -226,6 +240,9 @@ std::string DefaultConfigText(const std::string& lake, const std::string& metada
       "  buffer_max_size: 256MiB     # undelivered records held in memory; full: 503\n"
       "  refuse_when_failing_for: 60s   # a stream failing to deliver this long answers 503\n"
       "  delivery_workers: 2         # deliveries of different streams at once\n\n"
+      "auth:\n"
+      "  login_max_failures: 5        # failed logins of a user from one address before 429\n"
+      "  login_failure_window: 15m    # failures count this long; then refused this long\n\n"
       "# S3-compatible storage, for an s3:// lake and for s3:// URLs in commands and queries.\n"
       "# Credentials may also come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.\n"
       "s3:\n";

@@ -31,6 +31,9 @@ struct Config {
   uint64_t stream_buffer_max_bytes = 256ull << 20;  // undelivered records in memory before 503
   std::chrono::milliseconds stream_refuse_when_failing_for{60000};  // failing lake before 503
   int stream_delivery_workers = 2;
+  // auth: (docs/configuration.md, "Logins")
+  int login_max_failures = 5;  // of one user from one address within the window, then 429
+  std::chrono::milliseconds login_failure_window{15 * 60 * 1000};  // counted in, refused for
   storage::S3Options s3;  // endpoint, region, path style, credentials (bucket comes from URLs)
 
   /// The lake as an absolute location: "/home/u/basin/lake" or "s3://bucket/prefix".

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "basin/auth/auth_store.h"
+#include "basin/auth/login_throttle.h"
 #include "basin/common/result.h"
 #include "basin/crawler/crawl.h"
 #include "basin/delivery/stream_service.h"
@@ -38,6 +39,8 @@ struct ServerOptions {
   /// for a second), so this bounds concurrent clients: producers keep connections open.
   int worker_threads = 64;
   std::chrono::seconds session_ttl{std::chrono::hours(12)};
+  /// Failed logins before POST /api/auth/login answers 429 (by client address).
+  auth::LoginThrottleOptions login_throttle;
 };
 
 /// What a handler knows about the request it serves.
@@ -142,6 +145,7 @@ class ApiServer {
   stream::StreamStore* streams_;
   delivery::StreamService* stream_service_;  // may be null: no ingest endpoint
   std::unique_ptr<httplib::Server> http_;
+  auth::LoginThrottle login_throttle_{options_.login_throttle};  // of POST /api/auth/login
   int port_ = 0;
   int listen_socket_ = -1;  // set while binding (the socket options callback)
   static constexpr int kListenBacklog = 512;

@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include "basin/common/log.h"
 #include "basin/common/time_format.h"
 #include "basin/server/api_server.h"
 #include "basin/server/json_body.h"
@@ -22,6 +23,35 @@ nlohmann::json UserJson(const auth::User& user) {
 
 nlohmann::json OptionalTime(const std::optional<auth::Timestamp>& time) {
   return time ? nlohmann::json(FormatIso8601(*time)) : nlohmann::json(nullptr);
+}
+
+// A user name as logs and messages show it: names are at most 64 characters, so a longer
+// one (any text a client sends) is cut there.
+std::string ShownName(std::string_view name) {
+  constexpr size_t kMaxShown = 64;
+  return name.size() <= kMaxShown ? std::string(name)
+                                  : std::string(name.substr(0, kMaxShown)) + "...";
+}
+
+Status LoginRefused(std::string_view name, const auth::LoginThrottle::Refusal& refusal) {
+  const std::string wait = "; try again in " + std::to_string(refusal.retry_after.count()) + " s";
+  if (refusal.whole_address)
+    return Status::ResourceExhausted("too many failed logins from this address" + wait);
+  return Status::ResourceExhausted("too many failed logins for user '" + ShownName(name) +
+                                   "' from this address" + wait);
+}
+
+// Counts a wrong user name or password and logs it: the name and the client's address,
+// never the password.
+void RecordFailedLogin(auth::LoginThrottle& throttle, std::string_view name,
+                       const std::string& address, const std::string& request_id) {
+  auth::LoginThrottle::Failures failures = throttle.RecordFailure(name, address);
+  log::Warn("login_failed", {{"request_id", request_id},
+                             {"user", ShownName(name)},
+                             {"remote", address},
+                             {"failures", failures.of_name},
+                             {"address_failures", failures.of_address},
+                             {"throttled", failures.refusing}});
 }
 
 // The "expires_in_days" of a new API token: an integer from 1 to 3650. Checked before any
@@ -48,7 +78,7 @@ void ApiServer::RegisterAuthRoutes() {
   using Response = httplib::Response;
 
   Route("POST", "/api/auth/login", Access::kPassword,
-        [this](const Request& request, Response& response, const RequestContext&) {
+        [this](const Request& request, Response& response, const RequestContext& context) {
           Result<nlohmann::json> body = ParseJsonBody(request.body);
           if (!body.ok())
             return WriteError(response, body.status());
@@ -58,9 +88,22 @@ void ApiServer::RegisterAuthRoutes() {
             return WriteError(response, name.status());
           if (!password.ok())
             return WriteError(response, password.status());
+          const std::string& client = request.remote_addr;
+          // Refused before the password is checked: guessing must not cost the server an
+          // argon2 hash each time.
+          if (std::optional<auth::LoginThrottle::Refusal> refusal =
+                  login_throttle_.Check(*name, client)) {
+            response.set_header("Retry-After", std::to_string(refusal->retry_after.count()));
+            return WriteError(response, LoginRefused(*name, *refusal));
+          }
           Result<auth::User> user = auth_.CheckPassword(*name, *password);
-          if (!user.ok())
+          if (!user.ok()) {
+            // Only wrong credentials count; Unavailable (checks busy) is not a guess.
+            if (user.status().code() == StatusCode::kUnauthenticated)
+              RecordFailedLogin(login_throttle_, *name, client, context.request_id);
             return WriteError(response, user.status());
+          }
+          login_throttle_.RecordSuccess(*name, client);
           Result<auth::NewSession> session = auth_.CreateSession(user->id, options_.session_ttl);
           if (!session.ok())
             return WriteError(response, session.status());
