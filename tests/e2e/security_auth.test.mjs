@@ -1,8 +1,9 @@
 // End-to-end tests of the authentication hardening: login throttling (429 with
-// Retry-After, failures logged), API token lifetimes, and
+// Retry-After, failures logged), bounded password hashing, API token lifetimes, and
 // logout ending every session the request carried.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 
 import { createHome, editConfig, login, sleep, startServer } from './lib/basin.mjs';
 
@@ -13,6 +14,12 @@ function setAuthConfig(home, lines) {
   editConfig(home, (text) => `${text.replace(/^auth:\n(?: {2}.*\n)*/m, '')}\nauth:\n${lines.map((l) => `  ${l}\n`).join('')}`);
 }
 
+/** Peak resident memory of a process in bytes (VmHWM). */
+function peakMemory(pid) {
+  const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+) kB/m);
+  assert.ok(match, 'VmHWM in /proc/PID/status');
+  return Number(match[1]) * 1024;
+}
 
 /** Asserts an error answer: status, {"error":{"code","message"}}; returns the message. */
 function assertError(response, status, code, what = '') {
@@ -122,6 +129,42 @@ describe('login throttling: the refusal ends with its window', () => {
     assert.ok(retryAfter >= 1 && retryAfter <= 2, `Retry-After ${retryAfter}`);
     await sleep(retryAfter * 1000 + 100);
     assert.equal((await loginAs(server, 'admin', home.admin.password)).status, 200);
+  });
+});
+
+describe('password hashing is bounded', () => {
+  let home;
+  let server;
+
+  before(async () => {
+    home = await createHome();
+    // Not throttled here: every login below reaches argon2 (64 MiB per hash).
+    setAuthConfig(home, ['login_max_failures: 1000']);
+    server = await startServer(home);
+  });
+
+  after(async () => {
+    await server?.stop();
+    home?.cleanup();
+  });
+
+  test('12 bad logins at once: the server grows by a few hashes, not twelve; a login that waits too long gets 503', async () => {
+    await login(server, 'admin', home.admin.password);  // one hash's memory is in the baseline
+    const before = peakMemory(server.proc.pid);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => loginAs(server, 'admin', WRONG)));
+    // Two run at once; the others wait up to 10 s for a turn. On a loaded machine (over
+    // 1.5 s a hash) the last ones may get 503 Unavailable instead: that is the design.
+    for (const answer of answers) {
+      if (answer.status === 503) {
+        assert.match(assertError(answer, 503, 'Unavailable', 'waited too long'), /password checks are busy/);
+      } else {
+        assertError(answer, 401, 'Unauthenticated', 'parallel bad login');
+      }
+    }
+    assert.ok(answers.filter((answer) => answer.status === 401).length >= 2, answers.map((a) => a.status).join(','));
+    const grown = peakMemory(server.proc.pid) - before;
+    // Two at once (auth.password_hashes_at_once): about 64 MiB more; unbounded: 11 x 64 MiB.
+    assert.ok(grown < 320 * 1024 * 1024, `peak memory grew by ${Math.round(grown / 1048576)} MiB`);
   });
 });
 

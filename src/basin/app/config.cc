@@ -52,16 +52,20 @@ Status ReadDuration(const YAML::Node& node, const char* field, const std::string
   return Status::OK();
 }
 
-// The auth: section: login throttling (docs/configuration.md, "Logins").
+// The auth: section: login throttling and password hashing (docs/configuration.md, "Logins").
 Status ReadAuth(const YAML::Node& auth, const std::string& file, Config& config) {
   if (!auth) return Status::OK();
   BASIN_RETURN_IF_ERROR(Read(auth["login_max_failures"], "auth.login_max_failures", file, config.login_max_failures));
   BASIN_RETURN_IF_ERROR(
       ReadDuration(auth["login_failure_window"], "auth.login_failure_window", file, config.login_failure_window));
+  BASIN_RETURN_IF_ERROR(
+      Read(auth["password_hashes_at_once"], "auth.password_hashes_at_once", file, config.password_hashes_at_once));
   if (config.login_max_failures < 1 || config.login_max_failures > 1000)
     return Status::InvalidArgument(file + ": field 'auth.login_max_failures' must be 1-1000");
   if (config.login_failure_window < std::chrono::seconds(1) || config.login_failure_window > std::chrono::hours(24))
     return Status::InvalidArgument(file + ": field 'auth.login_failure_window' must be 1s-24h");
+  if (config.password_hashes_at_once < 1 || config.password_hashes_at_once > 64)
+    return Status::InvalidArgument(file + ": field 'auth.password_hashes_at_once' must be 1-64");
   return Status::OK();
 }
 
@@ -242,7 +246,8 @@ std::string DefaultConfigText(const std::string& lake, const std::string& metada
       "  delivery_workers: 2         # deliveries of different streams at once\n\n"
       "auth:\n"
       "  login_max_failures: 5        # failed logins of a user from one address before 429\n"
-      "  login_failure_window: 15m    # failures count this long; then refused this long\n\n"
+      "  login_failure_window: 15m    # failures count this long; then refused this long\n"
+      "  password_hashes_at_once: 2   # 64 MiB each; more logins wait up to 10s, then 503\n\n"
       "# S3-compatible storage, for an s3:// lake and for s3:// URLs in commands and queries.\n"
       "# Credentials may also come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.\n"
       "s3:\n";

@@ -34,6 +34,7 @@ struct Config {
   // auth: (docs/configuration.md, "Logins")
   int login_max_failures = 5;  // of one user from one address within the window, then 429
   std::chrono::milliseconds login_failure_window{15 * 60 * 1000};  // counted in, refused for
+  int password_hashes_at_once = 2;  // argon2 runs at once (64 MiB each); more wait, then 503
   storage::S3Options s3;  // endpoint, region, path style, credentials (bucket comes from URLs)
 
   /// The lake as an absolute location: "/home/u/basin/lake" or "s3://bucket/prefix".

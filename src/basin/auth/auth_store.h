@@ -99,6 +99,10 @@ struct AccessKeySecret {
 struct AuthOptions {
   /// argon2id cost of new password hashes.
   PasswordCost password_cost;
+  /// Password hashes and checks run at once (each holds password_cost.memory_kib); more
+  /// wait up to password_wait, then fail with Unavailable (see PasswordHasher).
+  int max_concurrent_password_hashes = 2;
+  std::chrono::milliseconds password_wait{10000};
   /// The time source for expiry and bookkeeping; the system clock when empty.
   std::function<std::chrono::system_clock::time_point()> clock;
 };
@@ -108,8 +112,10 @@ struct AuthOptions {
 /// are stored only as hashes, access-key secrets only sealed under the master key.
 ///
 /// Thread-safe: the store keeps no mutable state of its own beyond a lazily made dummy
-/// hash, and the Database serialises statements. Password hashing (slow by design)
-/// runs outside database locks.
+/// hash and the password hasher's slots, and the Database serialises statements.
+/// Password hashing (slow by design) runs outside database locks, a few at once
+/// (AuthOptions::max_concurrent_password_hashes): the others wait, then fail with
+/// Unavailable.
 class AuthStore {
  public:
   /// `db` must outlive the store. `master_key` (32 bytes, see LoadOrCreateMasterKey)
@@ -147,7 +153,8 @@ class AuthStore {
 
   /// The user when `password` is theirs. Unauthenticated, with one message for an
   /// unknown user and a wrong password, and in about the same time (an unknown user's
-  /// check verifies against a dummy hash).
+  /// check verifies against a dummy hash). Unavailable when no password check could
+  /// start within AuthOptions::password_wait (as for every call that hashes a password).
   Result<User> CheckPassword(std::string_view name, std::string_view password);
 
   // --- Sessions and API tokens -----------------------------------------------------------
@@ -211,6 +218,7 @@ class AuthStore {
   metadata::Database& db_;
   std::string master_key_;  // wiped on destruction
   const AuthOptions options_;
+  PasswordHasher hasher_;
   std::once_flag dummy_hash_once_;
   Result<std::string> dummy_hash_ = Status::Internal("dummy hash not made yet");
 };
