@@ -61,6 +61,26 @@ Status ReadDuration(const YAML::Node& node, const char* field, const std::string
   return Status::OK();
 }
 
+// The auth: section: login throttling and password hashing (docs/configuration.md, "Logins").
+Status ReadAuth(const YAML::Node& auth, const std::string& file, Config& config) {
+  if (!auth)
+    return Status::OK();
+  BASIN_RETURN_IF_ERROR(
+      Read(auth["login_max_failures"], "auth.login_max_failures", file, config.login_max_failures));
+  BASIN_RETURN_IF_ERROR(ReadDuration(auth["login_failure_window"], "auth.login_failure_window",
+                                     file, config.login_failure_window));
+  BASIN_RETURN_IF_ERROR(Read(auth["password_hashes_at_once"], "auth.password_hashes_at_once", file,
+                             config.password_hashes_at_once));
+  if (config.login_max_failures < 1 || config.login_max_failures > 1000)
+    return Status::InvalidArgument(file + ": field 'auth.login_max_failures' must be 1-1000");
+  if (config.login_failure_window < std::chrono::seconds(1) ||
+      config.login_failure_window > std::chrono::hours(24))
+    return Status::InvalidArgument(file + ": field 'auth.login_failure_window' must be 1s-24h");
+  if (config.password_hashes_at_once < 1 || config.password_hashes_at_once > 64)
+    return Status::InvalidArgument(file + ": field 'auth.password_hashes_at_once' must be 1-64");
+  return Status::OK();
+}
+
 }  // namespace
 
 std::string Config::LakeUrl() const {
@@ -234,6 +254,7 @@ Result<Config> LoadConfig(const std::string& home,
     if (config.stream_delivery_workers < 1 || config.stream_delivery_workers > 64)
       return Status::InvalidArgument(file + ": field 'streams.delivery_workers' must be 1-64");
   }
+  BASIN_RETURN_IF_ERROR(ReadAuth(root["auth"], file, config));
   if (YAML::Node s3 = root["s3"]) {
     BASIN_RETURN_IF_ERROR(Read(s3["endpoint"], "s3.endpoint", file, config.s3.endpoint));
     BASIN_RETURN_IF_ERROR(Read(s3["region"], "s3.region", file, config.s3.region));
@@ -317,6 +338,10 @@ std::string DefaultConfigText(const std::string& lake, const std::string& metada
       "  refuse_when_failing_for: 60s   # a stream failing to deliver this long answers 503\n"
       "  delivery_workers: 2         # deliveries of different streams at once\n"
       "  max_record_depth: 32        # records nested deeper are refused (error prefix)\n\n"
+      "auth:\n"
+      "  login_max_failures: 5        # failed logins of a user from one address before 429\n"
+      "  login_failure_window: 15m    # failures count this long; then refused this long\n"
+      "  password_hashes_at_once: 2   # 64 MiB each; more logins wait up to 10s, then 503\n\n"
       "# S3-compatible storage, for an s3:// lake and for s3:// URLs in commands and queries.\n"
       "# Credentials may also come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.\n"
       "s3:\n";

@@ -42,6 +42,10 @@ struct Config {
   std::chrono::milliseconds stream_refuse_when_failing_for{60000};  // failing lake before 503
   int stream_delivery_workers = 2;
   int stream_max_record_depth = 32;  // records nested deeper are refused
+  // auth: (docs/configuration.md, "Logins")
+  int login_max_failures = 5;  // of one user from one address within the window, then 429
+  std::chrono::milliseconds login_failure_window{15 * 60 * 1000};  // counted in, refused for
+  int password_hashes_at_once = 2;  // argon2 runs at once (64 MiB each); more wait, then 503
   storage::S3Options s3;  // endpoint, region, path style, credentials (bucket comes from URLs)
 
   /// The lake as an absolute location: "/home/u/basin/lake" or "s3://bucket/prefix".

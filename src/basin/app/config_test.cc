@@ -43,6 +43,32 @@ TEST(ConfigTest, DefaultsFileEnvironmentPrecedence) {
   EXPECT_EQ(with_env->LakeUrl(), "s3://bucket/lake");
 }
 
+TEST(ConfigTest, AuthSettings) {
+  Result<Config> defaults = LoadConfig(TempHome("lake: data\n"), {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->login_max_failures, 5);
+  EXPECT_EQ(defaults->login_failure_window, std::chrono::minutes(15));
+  EXPECT_EQ(defaults->password_hashes_at_once, 2);
+  Result<Config> config = LoadConfig(
+      TempHome("auth:\n  login_max_failures: 3\n  login_failure_window: 90s\n  password_hashes_at_once: 4\n"), {});
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->login_max_failures, 3);
+  EXPECT_EQ(config->login_failure_window, std::chrono::seconds(90));
+  EXPECT_EQ(config->password_hashes_at_once, 4);
+  for (const char* bad : {"auth:\n  login_max_failures: 0\n", "auth:\n  login_failure_window: 500ms\n",
+                          "auth:\n  password_hashes_at_once: 0\n", "auth:\n  login_failure_window: soon\n"}) {
+    Result<Config> refused = LoadConfig(TempHome(bad), {});
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(refused.status().message().find("auth."), std::string::npos) << refused.status().message();
+  }
+  // basin init writes the section with its defaults.
+  std::string written = DefaultConfigText("lake", "metadata.db", {});
+  Result<Config> from_default = LoadConfig(TempHome(written), {});
+  ASSERT_TRUE(from_default.ok()) << from_default.status().ToString();
+  EXPECT_NE(written.find("login_max_failures: 5"), std::string::npos);
+  EXPECT_EQ(from_default->login_failure_window, std::chrono::minutes(15));
+}
+
 TEST(ConfigTest, StreamSettings) {
   Result<Config> defaults = LoadConfig(TempHome("lake: data\n"), {});
   ASSERT_TRUE(defaults.ok());

@@ -120,7 +120,10 @@ Result<auth::AuthStore*> Home::Auth() {
   if (!auth_) {
     BASIN_ASSIGN_OR_RETURN(std::string master_key,
                            auth::LoadOrCreateMasterKey(MasterKeyPath(config_)));
-    BASIN_ASSIGN_OR_RETURN(auth_, auth::AuthStore::Make(*database, std::move(master_key)));
+    auth::AuthOptions options;
+    options.max_concurrent_password_hashes = config_.password_hashes_at_once;
+    BASIN_ASSIGN_OR_RETURN(
+        auth_, auth::AuthStore::Make(*database, std::move(master_key), std::move(options)));
   }
   return auth_.get();
 }

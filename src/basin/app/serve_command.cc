@@ -82,6 +82,11 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag,
                                 .worker_threads = config.server_threads,
                                 .sync_max_rows = config.sync_result_max_rows,
                                 .sync_max_bytes = config.sync_result_max_bytes};
+  // An address may try four times as many names as one name may be tried (docs/configuration.md).
+  options.login_throttle.max_failures = config.login_max_failures;
+  options.login_throttle.max_failures_per_address = 4 * config.login_max_failures;
+  options.login_throttle.window =
+      std::chrono::duration_cast<std::chrono::seconds>(config.login_failure_window);
   Result<metadata::Database*> database = (*home)->Metadata();
   if (!database.ok())
     return ReportError(database.status());

@@ -82,7 +82,11 @@ Result<std::unique_ptr<AuthStore>> AuthStore::Make(metadata::Database& db, std::
 }
 
 AuthStore::AuthStore(metadata::Database& db, std::string master_key, AuthOptions options)
-    : db_(db), master_key_(std::move(master_key)), options_(std::move(options)) {}
+    : db_(db),
+      master_key_(std::move(master_key)),
+      options_(std::move(options)),
+      hasher_(options_.password_cost, options_.max_concurrent_password_hashes,
+              options_.password_wait) {}
 
 AuthStore::~AuthStore() {
   OPENSSL_cleanse(master_key_.data(), master_key_.size());
@@ -125,7 +129,7 @@ Result<std::string> AuthStore::DummyPasswordHash() {
 
 Result<User> AuthStore::CreateUser(std::string_view name, std::string_view password, Role role) {
   BASIN_RETURN_IF_ERROR(ValidateUserName(name));
-  BASIN_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, options_.password_cost));
+  BASIN_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(password));
   const Timestamp now = Now();
   Result<int64_t> id = db_.ExecuteReturningId(
       "INSERT INTO users (name, password_hash, role, created_at, updated_at) "
@@ -173,7 +177,7 @@ Status AuthStore::DeleteUser(std::string_view name) {
 }
 
 Status AuthStore::SetPassword(std::string_view name, std::string_view password) {
-  BASIN_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, options_.password_cost));
+  BASIN_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(password));
   return db_.Transaction([&]() -> Status {
     BASIN_ASSIGN_OR_RETURN(User user, GetUser(name));
     BASIN_RETURN_IF_ERROR(
@@ -203,13 +207,15 @@ Result<User> AuthStore::CheckPassword(std::string_view name, std::string_view pa
                                           ", u.password_hash FROM users u WHERE u.name = ?",
                                       {std::string(name)}));
   if (!row.has_value()) {
-    // Spend the time a real check takes, so response times do not reveal user names.
+    // Spend the time a real check takes, so response times do not reveal user names. One
+    // slot covers making the dummy hash (once) and checking against it.
+    BASIN_ASSIGN_OR_RETURN(PasswordHasher::Slot slot, hasher_.Acquire());
     BASIN_ASSIGN_OR_RETURN(std::string dummy, DummyPasswordHash());
     BASIN_RETURN_IF_ERROR(VerifyPassword(password, dummy).status());
     return Status::Unauthenticated(std::string(kBadPassword));
   }
   BASIN_ASSIGN_OR_RETURN(std::string hash, row->Text(kUserColumnCount));
-  BASIN_ASSIGN_OR_RETURN(bool matches, VerifyPassword(password, hash));
+  BASIN_ASSIGN_OR_RETURN(bool matches, hasher_.Verify(password, hash));
   if (!matches)
     return Status::Unauthenticated(std::string(kBadPassword));
   return UserFromRow(*row, 0);
@@ -250,6 +256,12 @@ Result<NewApiToken> AuthStore::CreateApiToken(int64_t user_id, std::string_view 
   const Timestamp now = Now();
   if (expires_at.has_value() && *expires_at <= now) {
     return Status::InvalidArgument("api token expiry must be in the future");
+  }
+  // Compared as a lifetime, so a far `expires_at` is refused without adding to it.
+  if (expires_at.has_value() && *expires_at - now > kMaxApiTokenLifetime) {
+    return Status::InvalidArgument("api token expiry is more than " +
+                                   std::to_string(kMaxApiTokenLifetime.count()) +
+                                   " days away; the longest lifetime is 10 years");
   }
   NewApiToken token{0, std::string(name),
                     std::string(kApiTokenPrefix) + RandomAlphanumeric(kTokenRandomCharacters),

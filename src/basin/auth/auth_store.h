@@ -52,6 +52,10 @@ struct NewSession {
   Timestamp expires_at{};
 };
 
+/// The longest lifetime an API token may be given (10 years). Longer ones are refused:
+/// a far expiry is no safer than none, and its arithmetic would overflow.
+inline constexpr std::chrono::days kMaxApiTokenLifetime{3650};
+
 /// A new API token. `secret` is returned only here: basin keeps its SHA-256 alone.
 struct NewApiToken {
   int64_t id = 0;
@@ -95,6 +99,10 @@ struct AccessKeySecret {
 struct AuthOptions {
   /// argon2id cost of new password hashes.
   PasswordCost password_cost;
+  /// Password hashes and checks run at once (each holds password_cost.memory_kib); more
+  /// wait up to password_wait, then fail with Unavailable (see PasswordHasher).
+  int max_concurrent_password_hashes = 2;
+  std::chrono::milliseconds password_wait{10000};
   /// The time source for expiry and bookkeeping; the system clock when empty.
   std::function<std::chrono::system_clock::time_point()> clock;
 };
@@ -104,8 +112,10 @@ struct AuthOptions {
 /// are stored only as hashes, access-key secrets only sealed under the master key.
 ///
 /// Thread-safe: the store keeps no mutable state of its own beyond a lazily made dummy
-/// hash, and the Database serialises statements. Password hashing (slow by design)
-/// runs outside database locks.
+/// hash and the password hasher's slots, and the Database serialises statements.
+/// Password hashing (slow by design) runs outside database locks, a few at once
+/// (AuthOptions::max_concurrent_password_hashes): the others wait, then fail with
+/// Unavailable.
 class AuthStore {
  public:
   /// `db` must outlive the store. `master_key` (32 bytes, see LoadOrCreateMasterKey)
@@ -143,7 +153,8 @@ class AuthStore {
 
   /// The user when `password` is theirs. Unauthenticated, with one message for an
   /// unknown user and a wrong password, and in about the same time (an unknown user's
-  /// check verifies against a dummy hash).
+  /// check verifies against a dummy hash). Unavailable when no password check could
+  /// start within AuthOptions::password_wait (as for every call that hashes a password).
   Result<User> CheckPassword(std::string_view name, std::string_view password);
 
   // --- Sessions and API tokens -----------------------------------------------------------
@@ -156,8 +167,8 @@ class AuthStore {
   Status DeleteSession(std::string_view token);
 
   /// Creates an API token. `name` is a label of 1-100 bytes without control characters;
-  /// `expires_at`, when given, must be in the future. InvalidArgument otherwise;
-  /// NotFound for an unknown user.
+  /// `expires_at`, when given, must be in the future and at most kMaxApiTokenLifetime
+  /// away. InvalidArgument otherwise; NotFound for an unknown user.
   Result<NewApiToken> CreateApiToken(int64_t user_id, std::string_view name,
                                      std::optional<Timestamp> expires_at = std::nullopt);
 
@@ -207,6 +218,7 @@ class AuthStore {
   metadata::Database& db_;
   std::string master_key_;  // wiped on destruction
   const AuthOptions options_;
+  PasswordHasher hasher_;
   std::once_flag dummy_hash_once_;
   Result<std::string> dummy_hash_ = Status::Internal("dummy hash not made yet");
 };

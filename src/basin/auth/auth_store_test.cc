@@ -379,6 +379,20 @@ TEST_P(AuthStoreTest, ApiTokensExpire) {
             StatusCode::kUnauthenticated);
 }
 
+TEST_P(AuthStoreTest, ApiTokenLifetimeIsAtMostTenYears) {
+  User bob = CreateUserOrDie("bob");
+  EXPECT_TRUE(store_->CreateApiToken(bob.id, "ten years", Now() + kMaxApiTokenLifetime).ok());
+  auto longer = store_->CreateApiToken(bob.id, "longer", Now() + kMaxApiTokenLifetime + seconds(1));
+  EXPECT_EQ(longer.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(longer.status().message().find("3650 days"), std::string::npos)
+      << longer.status().message();
+  // A million days: the time the issue saw listed as 1842 after an overflow.
+  EXPECT_EQ(
+      store_->CreateApiToken(bob.id, "far", Now() + std::chrono::days(1000000)).status().code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ListApiTokens(bob.id)->size(), 1u);
+}
+
 TEST_P(AuthStoreTest, RevokedTokensAreRefused) {
   User bob = CreateUserOrDie("bob");
   User eve = CreateUserOrDie("eve");

@@ -2,6 +2,7 @@
 
 #include <argon2.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "basin/common/crypto.h"
@@ -69,6 +70,45 @@ Result<bool> VerifyPassword(std::string_view password, const std::string& encode
   }
   return Status::Internal("password verification failed: stored hash is not usable: " +
                           std::string(argon2_error_message(code)));
+}
+
+PasswordHasher::PasswordHasher(PasswordCost cost, int max_concurrent,
+                               std::chrono::milliseconds max_wait)
+    : cost_(cost), max_concurrent_(std::max(max_concurrent, 1)), max_wait_(max_wait) {}
+
+PasswordHasher::Slot::~Slot() {
+  if (hasher_ != nullptr)
+    hasher_->Release();
+}
+
+Result<PasswordHasher::Slot> PasswordHasher::Acquire() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!freed_.wait_for(lock, max_wait_, [this] { return in_use_ < max_concurrent_; })) {
+    return Status::Unavailable("password checks are busy (" + std::to_string(max_concurrent_) +
+                               " at once, none free after " + std::to_string(max_wait_.count()) +
+                               " ms); retry shortly");
+  }
+  ++in_use_;
+  return Slot(this);
+}
+
+void PasswordHasher::Release() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --in_use_;
+  }
+  freed_.notify_one();
+}
+
+Result<std::string> PasswordHasher::Hash(std::string_view password) {
+  BASIN_RETURN_IF_ERROR(ValidatePassword(password));  // before waiting for a slot
+  BASIN_ASSIGN_OR_RETURN(Slot slot, Acquire());
+  return HashPassword(password, cost_);
+}
+
+Result<bool> PasswordHasher::Verify(std::string_view password, const std::string& encoded) {
+  BASIN_ASSIGN_OR_RETURN(Slot slot, Acquire());
+  return VerifyPassword(password, encoded);
 }
 
 }  // namespace basin::auth

@@ -1,8 +1,12 @@
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "basin/common/result.h"
 #include "basin/common/status.h"
@@ -36,5 +40,52 @@ Result<std::string> HashPassword(std::string_view password, const PasswordCost& 
 /// Whether `password` matches `encoded` (from HashPassword). Internal when `encoded` is
 /// not a valid argon2id encoding. Thread-safe.
 Result<bool> VerifyPassword(std::string_view password, const std::string& encoded);
+
+/// Hashes and verifies passwords, at most `max_concurrent` at once: each argon2 run holds
+/// its cost's memory (64 MiB by default), so unbounded parallel logins exhaust the server
+/// (24 bad logins at once took it from 63 MB to 1.6 GB). Callers beyond the limit wait up
+/// to `max_wait` for a slot, then get Unavailable. Thread-safe.
+class PasswordHasher {
+ public:
+  /// REQUIRES: max_concurrent >= 1.
+  PasswordHasher(PasswordCost cost, int max_concurrent, std::chrono::milliseconds max_wait);
+  PasswordHasher(const PasswordHasher&) = delete;
+  PasswordHasher& operator=(const PasswordHasher&) = delete;
+
+  /// One of the `max_concurrent` slots, held until destroyed. Move-only.
+  class Slot {
+   public:
+    Slot(Slot&& other) noexcept : hasher_(std::exchange(other.hasher_, nullptr)) {}
+    Slot& operator=(Slot&&) = delete;
+    ~Slot();
+
+   private:
+    friend class PasswordHasher;
+    explicit Slot(PasswordHasher* hasher) : hasher_(hasher) {}
+    PasswordHasher* hasher_;
+  };
+
+  /// Waits up to max_wait for a slot. Unavailable when none frees up in time. Hash and
+  /// Verify take one themselves; hold one to run HashPassword or VerifyPassword directly.
+  Result<Slot> Acquire();
+
+  /// HashPassword with this hasher's cost, in a slot. Also Unavailable (see Acquire).
+  Result<std::string> Hash(std::string_view password);
+  /// VerifyPassword in a slot. Also Unavailable (see Acquire).
+  Result<bool> Verify(std::string_view password, const std::string& encoded);
+
+  const PasswordCost& cost() const { return cost_; }
+  int max_concurrent() const { return max_concurrent_; }
+
+ private:
+  void Release();
+
+  const PasswordCost cost_;
+  const int max_concurrent_;
+  const std::chrono::milliseconds max_wait_;
+  std::mutex mutex_;
+  std::condition_variable freed_;
+  int in_use_ = 0;  // GUARDED_BY(mutex_)
+};
 
 }  // namespace basin::auth

@@ -6,6 +6,20 @@
 
 namespace basin {
 
+namespace {
+
+// `seconds` since the epoch and `millis` (0-999) as ISO 8601 in UTC.
+std::string FormatUtc(std::time_t seconds, int millis) {
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[64];
+  std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1,
+                parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, millis);
+  return text;
+}
+
+}  // namespace
+
 std::string FormatIso8601(std::chrono::system_clock::time_point time) {
   auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
   std::time_t seconds = static_cast<std::time_t>(since_epoch / 1000);
@@ -14,12 +28,11 @@ std::string FormatIso8601(std::chrono::system_clock::time_point time) {
     millis += 1000;
     --seconds;
   }
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char text[64];
-  std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1,
-                parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, millis);
-  return text;
+  return FormatUtc(seconds, millis);
+}
+
+std::string FormatIso8601(std::chrono::sys_seconds time) {
+  return FormatUtc(static_cast<std::time_t>(time.time_since_epoch().count()), 0);
 }
 
 namespace {

@@ -23,6 +23,14 @@ TEST(TimeFormatTest, ParsesDatesAndTimesInUtcOrWithAnOffset) {
   EXPECT_EQ(RoundTrip("2261-12-31"), "2261-12-31T00:00:00.000Z");
 }
 
+TEST(TimeFormatTest, FormatsWholeSecondsBeyondTheNanosecondRange) {
+  using std::chrono::sys_days;
+  EXPECT_EQ(FormatIso8601(std::chrono::sys_seconds(std::chrono::seconds(1732500000))), "2024-11-25T02:00:00.000Z");
+  // Past 2262, a conversion to system_clock::time_point (nanoseconds) would overflow.
+  EXPECT_EQ(FormatIso8601(std::chrono::sys_seconds(sys_days(std::chrono::year(4764) / 1 / 2))),
+            "4764-01-02T00:00:00.000Z");
+}
+
 TEST(TimeFormatTest, RefusesMalformedTimes) {
   for (const char* text : {"", "2026", "2026-13-01", "2025-02-29", "2026-11-25T",
                            "2026-11-25T24:00", "2026-11-25T01:02:03.", "2026-11-25T01:02:03Zjunk",

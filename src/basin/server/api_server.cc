@@ -55,6 +55,8 @@ sigv4::Request WireRequest(const httplib::Request& request) {
   return wire;
 }
 
+}  // namespace
+
 std::string CookieValue(const httplib::Request& request, std::string_view name) {
   std::string cookies = request.get_header_value("Cookie");
   size_t start = 0;
@@ -73,8 +75,6 @@ std::string CookieValue(const httplib::Request& request, std::string_view name) 
   }
   return "";
 }
-
-}  // namespace
 
 void WriteJson(httplib::Response& response, int http_status, const nlohmann::json& body) {
   response.status = http_status;

@@ -5,10 +5,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "basin/auth/auth_store.h"
+#include "basin/auth/login_throttle.h"
 #include "basin/common/result.h"
 #include "basin/crawler/crawl.h"
 #include "basin/delivery/stream_service.h"
@@ -41,6 +43,8 @@ struct ServerOptions {
   /// answer is `truncated` and points at the asynchronous API.
   int64_t sync_max_rows = 100000;
   uint64_t sync_max_bytes = 64ull << 20;
+  /// Failed logins before POST /api/auth/login answers 429 (by client address).
+  auth::LoginThrottleOptions login_throttle;
 };
 
 /// What a handler knows about the request it serves.
@@ -54,6 +58,9 @@ struct RequestContext {
 /// of the code (HttpStatusFor).
 void WriteError(httplib::Response& response, const Status& status);
 void WriteJson(httplib::Response& response, int http_status, const nlohmann::json& body);
+
+/// The value of cookie `name` in the request's Cookie header; empty when it has none.
+std::string CookieValue(const httplib::Request& request, std::string_view name);
 
 /// The HTTP server: /healthz without auth, the JSON API under /api/ with a session or API
 /// token (Authorization: Bearer ...) or a SigV4-signed request from an access key, and
@@ -142,6 +149,7 @@ class ApiServer {
   stream::StreamStore* streams_;
   delivery::StreamService* stream_service_;  // may be null: no ingest endpoint
   std::unique_ptr<httplib::Server> http_;
+  auth::LoginThrottle login_throttle_{options_.login_throttle};  // of POST /api/auth/login
   int port_ = 0;
   int listen_socket_ = -1;  // set while binding (the socket options callback)
   static constexpr int kListenBacklog = 512;

@@ -3,12 +3,15 @@
 
 #include <httplib.h>
 
+#include "basin/common/log.h"
 #include "basin/common/time_format.h"
 #include "basin/server/api_server.h"
 #include "basin/server/json_body.h"
 
 namespace basin::server {
 namespace {
+
+constexpr std::string_view kSessionCookie = "basin_session";
 
 nlohmann::json UserJson(const auth::User& user) {
   return {{"id", user.id},
@@ -22,6 +25,52 @@ nlohmann::json OptionalTime(const std::optional<auth::Timestamp>& time) {
   return time ? nlohmann::json(FormatIso8601(*time)) : nlohmann::json(nullptr);
 }
 
+// A user name as logs and messages show it: names are at most 64 characters, so a longer
+// one (any text a client sends) is cut there.
+std::string ShownName(std::string_view name) {
+  constexpr size_t kMaxShown = 64;
+  return name.size() <= kMaxShown ? std::string(name)
+                                  : std::string(name.substr(0, kMaxShown)) + "...";
+}
+
+Status LoginRefused(std::string_view name, const auth::LoginThrottle::Refusal& refusal) {
+  const std::string wait = "; try again in " + std::to_string(refusal.retry_after.count()) + " s";
+  if (refusal.whole_address)
+    return Status::ResourceExhausted("too many failed logins from this address" + wait);
+  return Status::ResourceExhausted("too many failed logins for user '" + ShownName(name) +
+                                   "' from this address" + wait);
+}
+
+// Counts a wrong user name or password and logs it: the name and the client's address,
+// never the password.
+void RecordFailedLogin(auth::LoginThrottle& throttle, std::string_view name,
+                       const std::string& address, const std::string& request_id) {
+  auth::LoginThrottle::Failures failures = throttle.RecordFailure(name, address);
+  log::Warn("login_failed", {{"request_id", request_id},
+                             {"user", ShownName(name)},
+                             {"remote", address},
+                             {"failures", failures.of_name},
+                             {"address_failures", failures.of_address},
+                             {"throttled", failures.refusing}});
+}
+
+// The "expires_in_days" of a new API token: an integer from 1 to 3650. Checked before any
+// arithmetic, so a large number cannot overflow the expiry (10^6 days was listed as 1842).
+Result<std::chrono::days> ApiTokenLifetime(const nlohmann::json& days) {
+  const int64_t max_days = auth::kMaxApiTokenLifetime.count();
+  // Non-negative JSON integers parse as unsigned: get<int64_t>() would wrap one above 2^63.
+  bool in_range = false;
+  if (days.is_number_unsigned())
+    in_range = days.get<uint64_t>() >= 1 && days.get<uint64_t>() <= static_cast<uint64_t>(max_days);
+  else if (days.is_number_integer())
+    in_range = days.get<int64_t>() >= 1 && days.get<int64_t>() <= max_days;
+  if (!in_range) {
+    return Status::InvalidArgument("field 'expires_in_days' must be an integer from 1 to " +
+                                   std::to_string(max_days) + " (10 years)");
+  }
+  return std::chrono::days(days.get<int64_t>());
+}
+
 }  // namespace
 
 void ApiServer::RegisterAuthRoutes() {
@@ -29,7 +78,7 @@ void ApiServer::RegisterAuthRoutes() {
   using Response = httplib::Response;
 
   Route("POST", "/api/auth/login", Access::kPassword,
-        [this](const Request& request, Response& response, const RequestContext&) {
+        [this](const Request& request, Response& response, const RequestContext& context) {
           Result<nlohmann::json> body = ParseJsonBody(request.body);
           if (!body.ok())
             return WriteError(response, body.status());
@@ -39,9 +88,22 @@ void ApiServer::RegisterAuthRoutes() {
             return WriteError(response, name.status());
           if (!password.ok())
             return WriteError(response, password.status());
+          const std::string& client = request.remote_addr;
+          // Refused before the password is checked: guessing must not cost the server an
+          // argon2 hash each time.
+          if (std::optional<auth::LoginThrottle::Refusal> refusal =
+                  login_throttle_.Check(*name, client)) {
+            response.set_header("Retry-After", std::to_string(refusal->retry_after.count()));
+            return WriteError(response, LoginRefused(*name, *refusal));
+          }
           Result<auth::User> user = auth_.CheckPassword(*name, *password);
-          if (!user.ok())
+          if (!user.ok()) {
+            // Only wrong credentials count; Unavailable (checks busy) is not a guess.
+            if (user.status().code() == StatusCode::kUnauthenticated)
+              RecordFailedLogin(login_throttle_, *name, client, context.request_id);
             return WriteError(response, user.status());
+          }
+          login_throttle_.RecordSuccess(*name, client);
           Result<auth::NewSession> session = auth_.CreateSession(user->id, options_.session_ttl);
           if (!session.ok())
             return WriteError(response, session.status());
@@ -60,6 +122,16 @@ void ApiServer::RegisterAuthRoutes() {
               !context.bearer_token.empty()) {
             Status deleted = auth_.DeleteSession(context.bearer_token);
             if (!deleted.ok())
+              return WriteError(response, deleted);
+          }
+          // The answer tells the browser to drop its session cookie, so that session ends
+          // too, even when another credential authenticated the request (an API token, or
+          // the Authorization header of a newer session): else a copy of the cookie would
+          // stay valid. NotFound is fine: it has ended already or was never a session.
+          std::string cookie = CookieValue(request, kSessionCookie);
+          if (!cookie.empty() && cookie != context.bearer_token) {
+            Status deleted = auth_.DeleteSession(cookie);
+            if (!deleted.ok() && deleted.code() != StatusCode::kNotFound)
               return WriteError(response, deleted);
           }
           response.set_header("Set-Cookie",
@@ -173,15 +245,11 @@ void ApiServer::RegisterAuthRoutes() {
             return WriteError(response, name.status());
           std::optional<auth::Timestamp> expires;
           if (body->contains("expires_in_days")) {
-            const nlohmann::json& days = (*body)["expires_in_days"];
-            if (!days.is_number_integer() || days.get<int64_t>() <= 0) {
-              return WriteError(
-                  response,
-                  Status::InvalidArgument("field 'expires_in_days' must be a positive integer"));
-            }
-            expires = std::chrono::time_point_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now()) +
-                      std::chrono::days(days.get<int64_t>());
+            Result<std::chrono::days> days = ApiTokenLifetime((*body)["expires_in_days"]);
+            if (!days.ok())
+              return WriteError(response, days.status());
+            expires =
+                std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) + *days;
           }
           Result<auth::NewApiToken> token =
               auth_.CreateApiToken(context.principal.user.id, *name, expires);
