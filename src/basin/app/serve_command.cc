@@ -64,7 +64,8 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag, const std
 
   server::ServerOptions options{.host = address->first, .port = address->second,
                                 .max_request_bytes = config.max_request_bytes,
-                                .worker_threads = config.server_threads};
+                                .worker_threads = config.server_threads,
+                                .read_timeout = config.server_read_timeout};
   Result<metadata::Database*> database = (*home)->Metadata();
   if (!database.ok()) return ReportError(database.status());
   query::QueryHistory history(**database);

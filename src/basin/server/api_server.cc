@@ -10,12 +10,21 @@
 
 #include "basin/common/crypto.h"
 #include "basin/common/log.h"
+#include "basin/server/connection_threads.h"
 #include "basin/sigv4/sigv4.h"
 
 namespace basin::server {
 namespace {
 
 constexpr const char* kRequestIdHeader = "X-Request-Id";
+// Connection threads kept even when idle: enough for a dashboard's burst of panels.
+constexpr size_t kWarmThreads = 8;
+
+std::pair<time_t, time_t> SecondsAndMicroseconds(std::chrono::milliseconds duration) {
+  int64_t milliseconds = std::max<int64_t>(duration.count(), 1);
+  return {static_cast<time_t>(milliseconds / 1000),
+          static_cast<time_t>(milliseconds % 1000 * 1000)};
+}
 
 std::string RequestIdOf(const httplib::Response& response) {
   auto found = response.headers.find(kRequestIdHeader);
@@ -106,17 +115,23 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
       streams_(streams),
       stream_service_(stream_service),
       http_(std::make_unique<httplib::Server>()) {
-  int threads = options_.worker_threads;
-  http_->new_task_queue = [threads] {
-    return new httplib::ThreadPool(threads);
+  size_t max_threads = static_cast<size_t>(std::max(options_.worker_threads, 1));
+  http_->new_task_queue = [max_threads] {
+    return new ConnectionThreads(std::min(kWarmThreads, max_threads), max_threads);
   };
   http_->set_payload_max_length(options_.max_request_bytes);
-  http_->set_read_timeout(30, 0);
-  // Idle keep-alive connections would otherwise hold a graceful stop for seconds.
+  // Per read and write, not per request: a client that trickles a byte now and then keeps
+  // its thread, but one silent half-way through a request loses it after the timeout, and
+  // threads for other clients start on demand meanwhile.
+  auto [read_seconds, read_microseconds] = SecondsAndMicroseconds(options_.read_timeout);
+  http_->set_read_timeout(read_seconds, read_microseconds);
+  auto [write_seconds, write_microseconds] = SecondsAndMicroseconds(options_.write_timeout);
+  http_->set_write_timeout(write_seconds, write_microseconds);
+  // Idle keep-alive connections (and those that connect but never send) are closed after a
+  // second: they would otherwise hold a thread, and a graceful stop, for seconds.
   http_->set_keep_alive_timeout(1);
   // The default (5 requests, then reconnect) makes steady producers queue for a thread.
   http_->set_keep_alive_max_count(10000);
-  http_->set_write_timeout(30, 0);
   // An answer is written in pieces (headers, then body); with Nagle's algorithm on, the body
   // waits for the client's delayed ACK of the headers: 40 ms per request on a kept-alive
   // connection (query_bench's small-query latency).

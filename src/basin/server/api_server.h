@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,9 +34,15 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: the OS picks one (see ApiServer::port)
   uint64_t max_request_bytes = 64ull << 20;
-  /// cpp-httplib holds a thread per open connection (a kept-alive one until it has been idle
-  /// for a second), so this bounds concurrent clients: producers keep connections open.
-  int worker_threads = 64;
+  /// Connections served at once. cpp-httplib holds a thread per open connection (a kept-alive
+  /// one until it has been idle for a second); threads start on demand up to this many
+  /// (ConnectionThreads), and further connections wait for one.
+  int worker_threads = 512;
+  /// A connection that sends nothing for this long in the middle of a request (or does not
+  /// take the answer's bytes for this long) is closed, so that slow or half-open clients
+  /// hold a thread for no longer.
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds write_timeout{10000};
   std::chrono::seconds session_ttl{std::chrono::hours(12)};
 };
 
