@@ -54,8 +54,12 @@ struct RequestContext {
 };
 
 /// An error answer: {"error": {"code": "NotFound", "message": "..."}} with the HTTP status
-/// of the code (HttpStatusFor).
+/// of the code (HttpStatusFor). A 500's message is replaced (ForClient).
 void WriteError(httplib::Response& response, const Status& status);
+/// `status` as a client may see it: the message of a 500 (Internal, IOError), which names
+/// server paths and library internals, is logged with the request id of `response` and
+/// replaced by "internal error (request ID); ...". Other statuses are returned as they are.
+Status ForClient(const httplib::Response& response, const Status& status);
 void WriteJson(httplib::Response& response, int http_status, const nlohmann::json& body);
 
 /// The HTTP server: /healthz without auth, the JSON API under /api/ with a session or API
@@ -94,9 +98,16 @@ class ApiServer {
   using Handler =
       std::function<void(const httplib::Request&, httplib::Response&, const RequestContext&)>;
   enum class Access { kPublic, kPassword, kViewer, kEditor, kAdmin };
+  /// What a route's body is. kJson: a request body with a Content-Type that is not JSON
+  /// (AcceptsAsJson) gets 415 before the handler runs. kAny: the handler takes any body
+  /// (lake objects, NDJSON records, AWS JSON).
+  enum class Body { kJson, kAny };
   /// Registers a route; `access` is the least role a caller needs (kPublic: no auth;
-  /// kPassword: the handler authenticates with a password itself).
-  void Route(const std::string& method, const std::string& pattern, Access access, Handler handler);
+  /// kPassword: the handler authenticates with a password itself). A nlohmann::json
+  /// exception from the handler about the body's shape answers 400 naming the field
+  /// (BodyShapeError); other exceptions answer a 500 without their message.
+  void Route(const std::string& method, const std::string& pattern, Access access, Handler handler,
+             Body body = Body::kJson);
 
  private:
   /// Counts one streamed response for as long as it lives.
@@ -129,6 +140,8 @@ class ApiServer {
   void RegisterMetricsRoutes();
   // firehose_routes.cc. Registered last: it matches any POST outside /api/.
   void RegisterFirehoseRoutes();
+  /// False, having answered 415, when a kJson route's request has a body that is not JSON.
+  static bool AcceptsJsonBody(const httplib::Request& request, httplib::Response& response);
   /// Sets `bearer_token` to the token used, when the credential is a token.
   Result<auth::Principal> Authenticate(const httplib::Request& request, std::string& bearer_token);
 
