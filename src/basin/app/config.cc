@@ -197,6 +197,11 @@ Result<Config> LoadConfig(const std::string& home,
                                        config.shutdown_timeout));
     if (config.server_threads < 2 || config.server_threads > 4096)
       return Status::InvalidArgument(file + ": field 'server.threads' must be 2-4096");
+    BASIN_RETURN_IF_ERROR(ReadDuration(server["read_timeout"], "server.read_timeout", file,
+                                       config.server_read_timeout));
+    if (config.server_read_timeout < std::chrono::seconds(1) ||
+        config.server_read_timeout > std::chrono::minutes(10))
+      return Status::InvalidArgument(file + ": field 'server.read_timeout' must be 1s to 10m");
   }
   if (YAML::Node log = root["log"])
     BASIN_RETURN_IF_ERROR(Read(log["level"], "log.level", file, config.log_level));
@@ -315,7 +320,8 @@ std::string DefaultConfigText(const std::string& lake, const std::string& metada
       "server:\n"
       "  listen: 127.0.0.1:8080\n"
       "  max_request_size: 64MiB\n"
-      "  threads: 64   # concurrent connections (a kept-alive connection holds one)\n"
+      "  threads: 512   # connections served at once (a thread each, started on demand)\n"
+      "  read_timeout: 10s   # a connection silent this long mid-request is closed\n"
       "  shutdown_timeout: 30s   # after SIGTERM the server exits within this\n\n"
       "log:\n"
       "  level: info   # trace, debug, info, warn, error\n\n"

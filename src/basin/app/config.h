@@ -18,7 +18,10 @@ struct Config {
   std::string metadata = "metadata.db";   // SQLite file (relative to home) or postgresql:// URL
   std::string listen = "127.0.0.1:8080";  // host:port of `basin serve`
   uint64_t max_request_bytes = 64ull << 20;
-  int server_threads = 64;  // concurrent connections `basin serve` serves
+  int server_threads = 512;  // connections `basin serve` serves at once (a thread each)
+  // A connection silent this long in the middle of a request is closed: slow or half-open
+  // clients cannot hold server threads for longer.
+  std::chrono::milliseconds server_read_timeout{10000};
   std::string log_level = "info";
   std::string default_database = "default";  // where unqualified table names are looked up
   /// Results of read queries kept in memory (0: no cache); larger single results are not kept.

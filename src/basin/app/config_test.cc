@@ -89,6 +89,20 @@ TEST(ConfigTest, StreamSettings) {
   EXPECT_NE(small.status().message().find("streams.wal_max_size"), std::string::npos);
 }
 
+TEST(ConfigTest, ServerConnectionSettings) {
+  Result<Config> defaults = LoadConfig(TempHome("lake: data\n"), {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->server_threads, 512);
+  EXPECT_EQ(defaults->server_read_timeout, std::chrono::seconds(10));
+  Result<Config> set = LoadConfig(TempHome("server:\n  threads: 32\n  read_timeout: 2s\n"), {});
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->server_threads, 32);
+  EXPECT_EQ(set->server_read_timeout, std::chrono::seconds(2));
+  Result<Config> forever = LoadConfig(TempHome("server:\n  read_timeout: 1h\n"), {});
+  ASSERT_FALSE(forever.ok());
+  EXPECT_NE(forever.status().message().find("server.read_timeout"), std::string::npos);
+}
+
 TEST(ConfigTest, ErrorsNameFileAndField) {
   std::string home = TempHome("server:\n  max_request_size: lots\n");
   Result<Config> bad = LoadConfig(home, {});

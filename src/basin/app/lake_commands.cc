@@ -1,6 +1,8 @@
 // basin ls | cp | cat | rm: lake files from the command line.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 
@@ -202,7 +204,27 @@ int RunCat(const GlobalFlags& flags, const std::string& target) {
   return kExitOk;
 }
 
-int RunRm(const GlobalFlags& flags, const std::string& target, bool recursive) {
+// Removing every object of a store (the lake root, or a whole bucket) needs
+// --yes-delete-everything, or a typed confirmation when stdin is a terminal: one `rm -r
+// lake://` too many must not wipe the lake.
+Status ConfirmRemovingEverything(const std::string& target, const std::string& store, size_t count,
+                                 bool confirmed) {
+  if (confirmed) return Status::OK();
+  std::string what = "'" + target + "' is the root of " + store + ": this removes every object in it (" +
+                     std::to_string(count) + ")";
+  if (!::isatty(STDIN_FILENO) || !::isatty(STDERR_FILENO)) {
+    return Status::FailedPrecondition("refusing to remove everything: " + what +
+                                      "; pass --yes-delete-everything to do it");
+  }
+  std::cerr << "basin: " << what << ".\nType 'delete everything' to go on: " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  if (answer != "delete everything")
+    return Status::FailedPrecondition("not confirmed, nothing removed: " + target);
+  return Status::OK();
+}
+
+int RunRm(const GlobalFlags& flags, const std::string& target, bool recursive, bool everything) {
   std::unique_ptr<Home> home;
   Result<Place> place = ResolvePlace(flags, home, target, false);
   if (!place.ok()) return ReportError(place.status());
@@ -215,6 +237,10 @@ int RunRm(const GlobalFlags& flags, const std::string& target, bool recursive) {
     if (!listed.ok()) return ReportError(listed.status());
     if (listed->empty()) return ReportError(Status::NotFound("no such object or prefix: " + target));
     if (!recursive) return ReportError(Status::InvalidArgument(target + " is a prefix; use -r to remove everything under it"));
+    if (prefix.empty()) {
+      Status confirmed = ConfirmRemovingEverything(target, place->store->Describe(), listed->size(), everything);
+      if (!confirmed.ok()) return ReportError(confirmed);
+    }
     for (const storage::ObjectInfo& info : *listed) keys.push_back(info.key);
   }
   InstallInterruptFlag();
@@ -235,7 +261,7 @@ int RunRm(const GlobalFlags& flags, const std::string& target, bool recursive) {
 
 void AddLakeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   static std::string ls_target, cp_source, cp_target, cat_target, rm_target;
-  static bool ls_recursive = false, cp_recursive = false, rm_recursive = false;
+  static bool ls_recursive = false, cp_recursive = false, rm_recursive = false, rm_everything = false;
 
   CLI::App* ls = app.add_subcommand("ls", "List lake objects: lake://prefix (default: the lake root) or s3://bucket/prefix");
   ls->add_option("location", ls_target, "lake://prefix, s3://bucket/prefix, or a key in the lake");
@@ -255,7 +281,9 @@ void AddLakeCommands(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   CLI::App* rm = app.add_subcommand("rm", "Remove lake objects");
   rm->add_option("location", rm_target, "lake://key, s3://bucket/key, or a key in the lake")->required();
   rm->add_flag("-r,--recursive", rm_recursive, "Remove everything under a prefix");
-  rm->callback([&] { exit_code = RunRm(flags, rm_target, rm_recursive); });
+  rm->add_flag("--yes-delete-everything", rm_everything,
+               "With -r on the lake root (lake://) or a whole bucket: remove every object without asking");
+  rm->callback([&] { exit_code = RunRm(flags, rm_target, rm_recursive, rm_everything); });
 }
 
 }  // namespace basin::app

@@ -80,6 +80,7 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag,
                                 .port = address->second,
                                 .max_request_bytes = config.max_request_bytes,
                                 .worker_threads = config.server_threads,
+                                .read_timeout = config.server_read_timeout,
                                 .sync_max_rows = config.sync_result_max_rows,
                                 .sync_max_bytes = config.sync_result_max_bytes};
   // An address may try four times as many names as one name may be tried (docs/configuration.md).

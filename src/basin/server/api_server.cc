@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -10,12 +11,25 @@
 
 #include "basin/common/crypto.h"
 #include "basin/common/log.h"
+#include "basin/server/connection_threads.h"
+#include "basin/server/json_body.h"
 #include "basin/sigv4/sigv4.h"
 
 namespace basin::server {
 namespace {
 
 constexpr const char* kRequestIdHeader = "X-Request-Id";
+// Connection threads kept even when idle: enough for a dashboard's burst of panels.
+constexpr size_t kWarmThreads = 8;
+// cpp-httplib's limit on application/x-www-form-urlencoded bodies
+// (CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH, fixed in Debian's compiled library).
+constexpr size_t kFormBodyLimit = 8192;
+
+std::pair<time_t, time_t> SecondsAndMicroseconds(std::chrono::milliseconds duration) {
+  int64_t milliseconds = std::max<int64_t>(duration.count(), 1);
+  return {static_cast<time_t>(milliseconds / 1000),
+          static_cast<time_t>(milliseconds % 1000 * 1000)};
+}
 
 std::string RequestIdOf(const httplib::Response& response) {
   auto found = response.headers.find(kRequestIdHeader);
@@ -55,6 +69,26 @@ sigv4::Request WireRequest(const httplib::Request& request) {
   return wire;
 }
 
+// Why httplib refused a body with 413: over server.max_request_size, or a form body over
+// httplib's own, smaller limit for forms (it parses them into parameters).
+std::string TooLargeMessage(const httplib::Request& request, uint64_t limit) {
+  std::string length = request.get_header_value("Content-Length");
+  bool within_limit = !length.empty() && std::strtoull(length.c_str(), nullptr, 10) <= limit;
+  if (within_limit &&
+      request.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded")) {
+    return "form-encoded (application/x-www-form-urlencoded) request bodies are limited to " +
+           std::to_string(kFormBodyLimit) +
+           " bytes; send the body with another Content-Type (application/json for the API, "
+           "application/octet-stream for lake objects)";
+  }
+  return "request body exceeds the limit of " + std::to_string(limit) +
+         " bytes (server.max_request_size)";
+}
+
+bool TakesBody(const std::string& method) {
+  return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
 }  // namespace
 
 std::string CookieValue(const httplib::Request& request, std::string_view name) {
@@ -82,9 +116,21 @@ void WriteJson(httplib::Response& response, int http_status, const nlohmann::jso
                        "application/json");
 }
 
+Status ForClient(const httplib::Response& response, const Status& status) {
+  if (HttpStatusFor(status.code()) != 500)
+    return status;
+  // Messages of internal and I/O errors name server paths, hosts and library internals:
+  // the log keeps them, under the request id the client gets.
+  std::string id = RequestIdOf(response);
+  log::Error("http_internal_error", {{"request_id", id}, {"error", status.ToString()}});
+  return Status(status.code(),
+                "internal error (request " + id + "); the server log has the details");
+}
+
 void WriteError(httplib::Response& response, const Status& status) {
-  WriteJson(response, HttpStatusFor(status.code()),
-            {{"error", {{"code", StatusCodeName(status.code())}, {"message", status.message()}}}});
+  Status shown = ForClient(response, status);
+  WriteJson(response, HttpStatusFor(shown.code()),
+            {{"error", {{"code", StatusCodeName(shown.code())}, {"message", shown.message()}}}});
 }
 
 ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
@@ -106,17 +152,23 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
       streams_(streams),
       stream_service_(stream_service),
       http_(std::make_unique<httplib::Server>()) {
-  int threads = options_.worker_threads;
-  http_->new_task_queue = [threads] {
-    return new httplib::ThreadPool(threads);
+  size_t max_threads = static_cast<size_t>(std::max(options_.worker_threads, 1));
+  http_->new_task_queue = [max_threads] {
+    return new ConnectionThreads(std::min(kWarmThreads, max_threads), max_threads);
   };
   http_->set_payload_max_length(options_.max_request_bytes);
-  http_->set_read_timeout(30, 0);
-  // Idle keep-alive connections would otherwise hold a graceful stop for seconds.
+  // Per read and write, not per request: a client that trickles a byte now and then keeps
+  // its thread, but one silent half-way through a request loses it after the timeout, and
+  // threads for other clients start on demand meanwhile.
+  auto [read_seconds, read_microseconds] = SecondsAndMicroseconds(options_.read_timeout);
+  http_->set_read_timeout(read_seconds, read_microseconds);
+  auto [write_seconds, write_microseconds] = SecondsAndMicroseconds(options_.write_timeout);
+  http_->set_write_timeout(write_seconds, write_microseconds);
+  // Idle keep-alive connections (and those that connect but never send) are closed after a
+  // second: they would otherwise hold a thread, and a graceful stop, for seconds.
   http_->set_keep_alive_timeout(1);
   // The default (5 requests, then reconnect) makes steady producers queue for a thread.
   http_->set_keep_alive_max_count(10000);
-  http_->set_write_timeout(30, 0);
   // An answer is written in pieces (headers, then body); with Nagle's algorithm on, the body
   // waits for the client's delayed ACK of the headers: 40 ms per request on a kept-alive
   // connection (query_bench's small-query latency).
@@ -144,9 +196,7 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
                                                   request.path));
             break;
           case 413:
-            WriteError(response, Status::PayloadTooLarge("request body exceeds the limit of " +
-                                                         std::to_string(limit) +
-                                                         " bytes (server.max_request_size)"));
+            WriteError(response, Status::PayloadTooLarge(TooLargeMessage(request, limit)));
             break;
           case 405:
             WriteJson(
@@ -175,6 +225,19 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
                        {"message", "send the body with a Content-Length, not chunked"}}}});
           return httplib::Server::HandlerResponse::Handled;
         }
+        // Without a length, httplib would read the body until the client closes: a client
+        // that keeps the connection open waits for the read timeout and gets a bare 400.
+        if (TakesBody(request.method) && !request.has_header("Content-Length")) {
+          EnsureRequestId(request, response);
+          response.set_header("Connection", "close");
+          WriteJson(response, 411,
+                    {{"error",
+                      {{"code", "LengthRequired"},
+                       {"message", request.method + " " + request.path +
+                                       " needs a Content-Length header (Content-Length: 0 "
+                                       "when there is no body)"}}}});
+          return httplib::Server::HandlerResponse::Handled;
+        }
         if (stopping_ && request.path != "/healthz") {
           EnsureRequestId(request, response);
           response.set_header("Connection", "close");
@@ -183,20 +246,25 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
         }
         return httplib::Server::HandlerResponse::Unhandled;
       });
-  http_->set_exception_handler(
-      [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
-        std::string what = "unknown error";
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        std::string id = EnsureRequestId(request, response);
-        log::Error("http_handler_failed",
-                   {{"request_id", id}, {"path", request.path}, {"error", what}});
-        WriteError(response, Status::Internal("internal error (request " + id + ")"));
-      });
+  http_->set_exception_handler([](const httplib::Request& request, httplib::Response& response,
+                                  std::exception_ptr error) {
+    std::string what = "unknown error";
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    std::string id = EnsureRequestId(request, response);
+    log::Error("http_handler_failed",
+               {{"request_id", id}, {"path", request.path}, {"error", what}});
+    // Not the exception's message: it was logged above, and may name server internals.
+    WriteJson(
+        response, 500,
+        {{"error",
+          {{"code", "Internal"},
+           {"message", "internal error (request " + id + "); the server log has the details"}}}});
+  });
   http_->set_logger([](const httplib::Request& request, const httplib::Response& response) {
     // Only method, path and outcome: never headers or bodies, which carry secrets.
     log::Info("http_request", {{"request_id", RequestIdOf(response)},
@@ -242,9 +310,9 @@ Result<auth::Principal> ApiServer::Authenticate(const httplib::Request& request,
 }
 
 void ApiServer::Route(const std::string& method, const std::string& pattern, Access access,
-                      Handler handler) {
-  auto wrapped = [this, access, handler = std::move(handler)](const httplib::Request& request,
-                                                              httplib::Response& response) {
+                      Handler handler, Body body) {
+  auto wrapped = [this, access, body, handler = std::move(handler)](const httplib::Request& request,
+                                                                    httplib::Response& response) {
     RequestContext context;
     context.request_id = EnsureRequestId(request, response);
     if (access != Access::kPublic && access != Access::kPassword) {
@@ -268,7 +336,19 @@ void ApiServer::Route(const std::string& method, const std::string& pattern, Acc
       }
       context.principal = std::move(principal).value();
     }
-    handler(request, response, context);
+    if (body == Body::kJson && !AcceptsJsonBody(request, response))
+      return;
+    try {
+      handler(request, response, context);
+    } catch (const nlohmann::json::exception& error) {
+      // A body of the wrong shape read with nlohmann's throwing accessors (get<T>, at,
+      // value): the caller's error, named by field. Anything else, and any JSON error of a
+      // request without a body, is the server's.
+      std::optional<Status> shape = BodyShapeError(error);
+      if (!shape || !TakesBody(request.method))
+        throw;
+      WriteError(response, *shape);
+    }
   };
   if (method == "GET")
     http_->Get(pattern, wrapped);
@@ -280,6 +360,21 @@ void ApiServer::Route(const std::string& method, const std::string& pattern, Acc
     http_->Patch(pattern, wrapped);
   else if (method == "DELETE")
     http_->Delete(pattern, wrapped);
+}
+
+bool ApiServer::AcceptsJsonBody(const httplib::Request& request, httplib::Response& response) {
+  std::string content_type = request.get_header_value("Content-Type");
+  std::string length = request.get_header_value("Content-Length");
+  bool has_body = !length.empty() && length != "0";
+  if (!has_body || AcceptsAsJson(content_type))
+    return true;
+  WriteJson(response, 415,
+            {{"error",
+              {{"code", "UnsupportedMediaType"},
+               {"message", request.method + " " + request.path +
+                               " takes a JSON body (Content-Type: application/json), not " +
+                               content_type}}}});
+  return false;
 }
 
 void ApiServer::RegisterRoutes() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -35,9 +36,15 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: the OS picks one (see ApiServer::port)
   uint64_t max_request_bytes = 64ull << 20;
-  /// cpp-httplib holds a thread per open connection (a kept-alive one until it has been idle
-  /// for a second), so this bounds concurrent clients: producers keep connections open.
-  int worker_threads = 64;
+  /// Connections served at once. cpp-httplib holds a thread per open connection (a kept-alive
+  /// one until it has been idle for a second); threads start on demand up to this many
+  /// (ConnectionThreads), and further connections wait for one.
+  int worker_threads = 512;
+  /// A connection that sends nothing for this long in the middle of a request (or does not
+  /// take the answer's bytes for this long) is closed, so that slow or half-open clients
+  /// hold a thread for no longer.
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds write_timeout{10000};
   std::chrono::seconds session_ttl{std::chrono::hours(12)};
   /// What one synchronous JSON query answer holds at most (docs/api.md): beyond it the
   /// answer is `truncated` and points at the asynchronous API.
@@ -55,8 +62,12 @@ struct RequestContext {
 };
 
 /// An error answer: {"error": {"code": "NotFound", "message": "..."}} with the HTTP status
-/// of the code (HttpStatusFor).
+/// of the code (HttpStatusFor). A 500's message is replaced (ForClient).
 void WriteError(httplib::Response& response, const Status& status);
+/// `status` as a client may see it: the message of a 500 (Internal, IOError), which names
+/// server paths and library internals, is logged with the request id of `response` and
+/// replaced by "internal error (request ID); ...". Other statuses are returned as they are.
+Status ForClient(const httplib::Response& response, const Status& status);
 void WriteJson(httplib::Response& response, int http_status, const nlohmann::json& body);
 
 /// The value of cookie `name` in the request's Cookie header; empty when it has none.
@@ -98,9 +109,16 @@ class ApiServer {
   using Handler =
       std::function<void(const httplib::Request&, httplib::Response&, const RequestContext&)>;
   enum class Access { kPublic, kPassword, kViewer, kEditor, kAdmin };
+  /// What a route's body is. kJson: a request body with a Content-Type that is not JSON
+  /// (AcceptsAsJson) gets 415 before the handler runs. kAny: the handler takes any body
+  /// (lake objects, NDJSON records, AWS JSON).
+  enum class Body { kJson, kAny };
   /// Registers a route; `access` is the least role a caller needs (kPublic: no auth;
-  /// kPassword: the handler authenticates with a password itself).
-  void Route(const std::string& method, const std::string& pattern, Access access, Handler handler);
+  /// kPassword: the handler authenticates with a password itself). A nlohmann::json
+  /// exception from the handler about the body's shape answers 400 naming the field
+  /// (BodyShapeError); other exceptions answer a 500 without their message.
+  void Route(const std::string& method, const std::string& pattern, Access access, Handler handler,
+             Body body = Body::kJson);
 
  private:
   /// Counts one streamed response for as long as it lives.
@@ -133,6 +151,8 @@ class ApiServer {
   void RegisterMetricsRoutes();
   // firehose_routes.cc. Registered last: it matches any POST outside /api/.
   void RegisterFirehoseRoutes();
+  /// False, having answered 415, when a kJson route's request has a body that is not JSON.
+  static bool AcceptsJsonBody(const httplib::Request& request, httplib::Response& response);
   /// Sets `bearer_token` to the token used, when the credential is a token.
   Result<auth::Principal> Authenticate(const httplib::Request& request, std::string& bearer_token);
 

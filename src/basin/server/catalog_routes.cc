@@ -148,8 +148,9 @@ void ApiServer::RegisterCatalogRoutes() {
                   {key.at("name").get<std::string>(), key.at("type").get<std::string>()});
             }
           } catch (const nlohmann::json::exception& error) {
-            return WriteError(response, Status::InvalidArgument(std::string("table definition: ") +
-                                                                error.what()));
+            Status shape = BodyShapeError(error).value_or(
+                Status::InvalidArgument("the body does not have the documented fields"));
+            return WriteError(response, shape.WithContext("table definition"));
           }
           if (table.format != "csv" && table.format != "json" && table.format != "parquet") {
             return WriteError(response,
@@ -203,8 +204,9 @@ void ApiServer::RegisterCatalogRoutes() {
                                  column.value("comment", "")});
             }
           } catch (const nlohmann::json::exception& error) {
-            return WriteError(response,
-                              Status::InvalidArgument(std::string("alter table: ") + error.what()));
+            Status shape = BodyShapeError(error).value_or(
+                Status::InvalidArgument("the body does not have the documented fields"));
+            return WriteError(response, shape.WithContext("alter table"));
           }
           auto applied = catalog.ApplyTable(update);
           if (!applied.ok())
@@ -249,8 +251,9 @@ void ApiServer::RegisterCatalogRoutes() {
               update.upsert_partitions.push_back(std::move(partition));
             }
           } catch (const nlohmann::json::exception& error) {
-            return WriteError(response,
-                              Status::InvalidArgument(std::string("partitions: ") + error.what()));
+            Status shape = BodyShapeError(error).value_or(
+                Status::InvalidArgument("the body does not have the documented fields"));
+            return WriteError(response, shape.WithContext("partitions"));
           }
           auto applied = catalog.ApplyTable(update);
           if (!applied.ok())

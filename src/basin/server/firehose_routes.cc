@@ -65,7 +65,11 @@ void WriteAwsError(httplib::Response& response, const Status& status,
   response.set_header("x-amzn-ErrorType", type);
   if (status.code() == StatusCode::kUnavailable)
     response.set_header("Retry-After", std::to_string(retry_after.count()));
-  WriteAws(response, http_status, {{"__type", type}, {"message", status.message()}});
+  // InternalFailure: the message is logged, not shown (as WriteError does).
+  std::string message = http_status == 500
+                            ? ForClient(response, Status::Internal(status.ToString())).message()
+                            : status.message();
+  WriteAws(response, http_status, {{"__type", type}, {"message", message}});
 }
 
 Result<std::string> Base64Decode(std::string_view text) {
@@ -428,7 +432,8 @@ void ApiServer::RegisterFirehoseRoutes() {
         WriteAws(response, 400,
                  {{"__type", "UnknownOperationException"},
                   {"message", "operation " + operation + " is not supported"}});
-      });
+      },
+      Body::kAny);
 }
 
 }  // namespace basin::server

@@ -67,16 +67,18 @@ void ApiServer::RegisterLakeRoutes() {
           RespondWithObject(response, std::move(reader).value(), "application/octet-stream");
         });
 
-  Route("PUT", "/api/lake/object", Access::kEditor,
-        [this](const Request& request, Response& response, const RequestContext& context) {
-          std::string key = request.get_param_value("key");
-          if (Status refused = RefuseBasinArea(key, context); !refused.ok())
-            return WriteError(response, refused);
-          Status written = stores_->lake().Write(key, request.body);
-          if (!written.ok())
-            return WriteError(response, written);
-          WriteJson(response, 201, {{"key", key}, {"size", request.body.size()}});
-        });
+  Route(
+      "PUT", "/api/lake/object", Access::kEditor,
+      [this](const Request& request, Response& response, const RequestContext& context) {
+        std::string key = request.get_param_value("key");
+        if (Status refused = RefuseBasinArea(key, context); !refused.ok())
+          return WriteError(response, refused);
+        Status written = stores_->lake().Write(key, request.body);
+        if (!written.ok())
+          return WriteError(response, written);
+        WriteJson(response, 201, {{"key", key}, {"size", request.body.size()}});
+      },
+      Body::kAny);
 
   Route("DELETE", "/api/lake/object", Access::kEditor,
         [this](const Request& request, Response& response, const RequestContext& context) {

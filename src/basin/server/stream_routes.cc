@@ -93,36 +93,38 @@ void ApiServer::RegisterStreamRoutes() {
   // Body: NDJSON or a JSON array of records. Answers per record; 503 with Retry-After when
   // the write-ahead log or the buffers are full, or the stream has been failing to deliver.
   if (service != nullptr) {
-    Route("POST", kRecordsPattern, Access::kEditor,
-          [service](const Request& request, Response& response, const RequestContext&) {
-            Result<std::vector<std::string>> records = RecordsOfBody(request.body);
-            if (!records.ok())
-              return WriteError(response, records.status());
-            Result<delivery::IngestResult> ingested = service->Ingest(
-                request.matches[1].str(), *records, std::chrono::system_clock::now());
-            if (!ingested.ok()) {
-              if (ingested.status().code() == StatusCode::kUnavailable) {
-                response.set_header(
-                    "Retry-After",
-                    std::to_string(service->RetryAfter(request.matches[1].str()).count()));
-              }
-              return WriteError(response, ingested.status());
+    Route(
+        "POST", kRecordsPattern, Access::kEditor,
+        [service](const Request& request, Response& response, const RequestContext&) {
+          Result<std::vector<std::string>> records = RecordsOfBody(request.body);
+          if (!records.ok())
+            return WriteError(response, records.status());
+          Result<delivery::IngestResult> ingested =
+              service->Ingest(request.matches[1].str(), *records, std::chrono::system_clock::now());
+          if (!ingested.ok()) {
+            if (ingested.status().code() == StatusCode::kUnavailable) {
+              response.set_header(
+                  "Retry-After",
+                  std::to_string(service->RetryAfter(request.matches[1].str()).count()));
             }
-            nlohmann::json errors = nlohmann::json::array();
-            for (size_t i = 0; i < ingested->records.size(); ++i) {
-              const Status& status = ingested->records[i];
-              if (!status.ok()) {
-                errors.push_back({{"index", i},
-                                  {"code", std::string(StatusCodeName(status.code()))},
-                                  {"message", status.message()}});
-              }
+            return WriteError(response, ingested.status());
+          }
+          nlohmann::json errors = nlohmann::json::array();
+          for (size_t i = 0; i < ingested->records.size(); ++i) {
+            const Status& status = ingested->records[i];
+            if (!status.ok()) {
+              errors.push_back({{"index", i},
+                                {"code", std::string(StatusCodeName(status.code()))},
+                                {"message", status.message()}});
             }
-            WriteJson(response, 200,
-                      {{"records", records->size()},
-                       {"accepted", ingested->accepted},
-                       {"failed", ingested->failed},
-                       {"errors", errors}});
-          });
+          }
+          WriteJson(response, 200,
+                    {{"records", records->size()},
+                     {"accepted", ingested->accepted},
+                     {"failed", ingested->failed},
+                     {"errors", errors}});
+        },
+        Body::kAny);
   }
 
   // Body: the fields to change; those left out stay. The name cannot change, but a body

@@ -12,6 +12,14 @@ namespace basin::storage {
 /// hidden temp file in the target's folder, are fsync'ed and renamed into place, so a
 /// reader or a crash sees the old object or the new one, never a mix. Temp files
 /// (".basin-tmp-*") are invisible to List. ETags derive from size and nanosecond mtime.
+///
+/// Symbolic links below the root are never followed: Stat, OpenForRead, OpenForWrite and
+/// Delete answer PermissionDenied for a key that is a link or runs through a linked folder,
+/// and List leaves links out (neither listed nor descended into). Every path is opened one
+/// folder at a time from the root with O_NOFOLLOW, so a link made between a check and the use
+/// cannot lead outside the lake either. Links that stay inside the lake are refused as well:
+/// telling them apart means resolving paths that can change after the check, and basin never
+/// makes links. The root itself may be a link: it is resolved once, by Make.
 class LocalObjectStore final : public ObjectStore {
  public:
   /// Creates `root` if it does not exist. IOError when it cannot be created.
