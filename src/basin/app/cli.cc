@@ -14,15 +14,24 @@ namespace {
 
 std::string HintFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kNotFound: return "check the name or path, e.g. with 'basin ls'";
-    case StatusCode::kPermissionDenied: return "check the credentials, role or file permissions";
-    case StatusCode::kUnauthenticated: return "check the user name, password or token";
-    case StatusCode::kUnavailable: return "check that the endpoint is reachable, then retry";
-    case StatusCode::kAlreadyExists: return "choose another name or remove the existing one first";
-    case StatusCode::kInvalidArgument: return "see 'basin <command> --help'";
-    case StatusCode::kFailedPrecondition: return "fix the precondition named above, then retry";
-    case StatusCode::kCancelled: return "the operation was cancelled; run it again to finish";
-    default: return "run with --log-level debug for details";
+    case StatusCode::kNotFound:
+      return "check the name or path, e.g. with 'basin ls'";
+    case StatusCode::kPermissionDenied:
+      return "check the credentials, role or file permissions";
+    case StatusCode::kUnauthenticated:
+      return "check the user name, password or token";
+    case StatusCode::kUnavailable:
+      return "check that the endpoint is reachable, then retry";
+    case StatusCode::kAlreadyExists:
+      return "choose another name or remove the existing one first";
+    case StatusCode::kInvalidArgument:
+      return "see 'basin <command> --help'";
+    case StatusCode::kFailedPrecondition:
+      return "fix the precondition named above, then retry";
+    case StatusCode::kCancelled:
+      return "the operation was cancelled; run it again to finish";
+    default:
+      return "run with --log-level debug for details";
   }
 }
 
@@ -31,7 +40,8 @@ std::string HintFor(const Status& status) {
 int ReportError(const Status& status) {
   std::string message = status.message();
   for (char& c : message) {
-    if (c == '\n') c = ' ';
+    if (c == '\n')
+      c = ' ';
   }
   std::cerr << "basin: " << message << " (hint: " << HintFor(status) << ")" << std::endl;
   return status.code() == StatusCode::kCancelled ? kExitInterrupted : kExitFailure;
@@ -50,7 +60,8 @@ Result<std::unique_ptr<Home>> OpenHome(const GlobalFlags& flags) {
 
 int ReportDeleted(const GlobalFlags& flags, const Status& deleted, std::string_view kind,
                   const std::string& name) {
-  if (!deleted.ok()) return ReportError(deleted);
+  if (!deleted.ok())
+    return ReportError(deleted);
   if (flags.json)
     PrintJson({{"deleted", name}});
   else
@@ -60,7 +71,15 @@ int ReportDeleted(const GlobalFlags& flags, const Status& deleted, std::string_v
 
 void InstallInterruptFlag() {
   struct sigaction action {};
-  action.sa_handler = [](int) { interrupted = true; };
+  // The first Ctrl-C asks the work to stop; work that does not look (a library call that
+  // never checks) would hold the terminal, so a second one ends the process at once.
+  action.sa_handler = [](int) {
+    if (interrupted.exchange(true)) {
+      static const char kMessage[] = "\ninterrupted twice: exiting\n";
+      (void)!write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+      _exit(130);
+    }
+  };
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
 }
@@ -79,7 +98,9 @@ std::string HumanBytes(uint64_t bytes) {
 }
 
 ProgressBar::ProgressBar(std::string label, uint64_t total_bytes)
-    : label_(std::move(label)), total_(total_bytes), enabled_(::isatty(STDERR_FILENO) && total_bytes >= (8u << 20)) {}
+    : label_(std::move(label)),
+      total_(total_bytes),
+      enabled_(::isatty(STDERR_FILENO) && total_bytes >= (8u << 20)) {}
 
 void ProgressBar::Add(uint64_t bytes) {
   done_ += bytes;
@@ -91,11 +112,13 @@ void ProgressBar::Add(uint64_t bytes) {
 }
 
 void ProgressBar::Finish() {
-  if (enabled_) Draw(true);
+  if (enabled_)
+    Draw(true);
 }
 
 void ProgressBar::Draw(bool final) {
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   double rate = seconds > 0 ? static_cast<double>(done_) / seconds : 0;
   int percent = total_ == 0 ? 100 : static_cast<int>(done_ * 100 / total_);
   std::fprintf(stderr, "\r%s  %s / %s  %3d%%  %s/s   %s", label_.c_str(), HumanBytes(done_).c_str(),

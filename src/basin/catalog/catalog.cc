@@ -398,7 +398,7 @@ Result<std::string> Catalog::TableVersion(const std::string& database, const std
           "t.id), "
           "(SELECT coalesce(max(p.last_modified), 0) FROM catalog_partitions p WHERE p.table_id = "
           "t.id), "
-          "length(t.location) + length(t.format_options) + length(t.columns) "
+          "length(t.format_options) + length(t.columns), t.location "
           "FROM catalog_tables t JOIN catalog_databases d ON d.id = t.database_id WHERE d.name = ? "
           "AND t.name = ?",
           {database, name}));
@@ -409,7 +409,10 @@ Result<std::string> Catalog::TableVersion(const std::string& database, const std
     BASIN_ASSIGN_OR_RETURN(int64_t value, row->Int(i));
     version += std::to_string(value) + ":";
   }
-  return version;
+  // The location itself, not its length: INSERT OVERWRITE of an unpartitioned table moves it
+  // to a new folder of the same length, and a server kept reading the old, deleted one.
+  BASIN_ASSIGN_OR_RETURN(std::string location, row->Text(10));
+  return version + location;
 }
 
 Result<std::vector<Partition>> Catalog::ListPartitions(int64_t table_id,

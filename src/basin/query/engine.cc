@@ -140,6 +140,10 @@ Status ToStatus(const duckdb::ErrorData& error) {
       return Status::ResourceExhausted(error.Message());
     case duckdb::ExceptionType::IO:
     case duckdb::ExceptionType::HTTP:
+      // A query naming objects that are not there is the caller's mistake (404 with the
+      // name), not a fault of the server's storage.
+      if (error.RawMessage().starts_with("No files found that match the pattern"))
+        return Status::NotFound(error.Message());
       return Status::IOError(error.Message());
     default:
       return Status::Internal(error.Message());
@@ -644,7 +648,7 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
   auto started = std::chrono::steady_clock::now();
   auto counter = std::make_shared<ReadCounter>();
   counter->max_bytes = options.max_bytes_scanned;
-  counter->confined = confine_urls;
+  counter->confined = options.confine_urls.value_or(confine_urls);
   counter->allowed_prefixes = allowed_urls;
   counter->own_urls.insert(options.own_urls.begin(), options.own_urls.end());
   QueryBinding binding;

@@ -85,6 +85,9 @@ struct ExecuteOptions {
   /// Objects this query may reach even on a confined engine: a basin-made statement's own
   /// result object.
   std::vector<std::string> own_urls;
+  /// Overrides EngineOptions::confine_urls for this query: basin's engine runs the SELECT of
+  /// a person's CREATE TABLE ... AS confined, with the engine's allowed_urls.
+  std::optional<bool> confine_urls;
   /// Said in limit errors ("workgroup 'analysts'").
   std::string limits_owner;
   /// Called about twice a second while the query runs, with DuckDB's estimate of how much

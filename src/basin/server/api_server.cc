@@ -225,6 +225,20 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
                        {"message", "send the body with a Content-Length, not chunked"}}}});
           return httplib::Server::HandlerResponse::Handled;
         }
+        // httplib parses multipart bodies itself, before any route, and answers a malformed
+        // one with a bare 400; no basin endpoint takes a form upload.
+        if (request.get_header_value("Content-Type").starts_with("multipart/")) {
+          EnsureRequestId(request, response);
+          response.set_header("Connection", "close");
+          WriteJson(response, 415,
+                    {{"error",
+                      {{"code", "UnsupportedMediaType"},
+                       {"message",
+                        "basin does not take multipart (form upload) bodies: send "
+                        "JSON (application/json), or the object's bytes to "
+                        "PUT /api/lake/object"}}}});
+          return httplib::Server::HandlerResponse::Handled;
+        }
         // Without a length, httplib would read the body until the client closes: a client
         // that keeps the connection open waits for the read timeout and gets a bare 400.
         if (TakesBody(request.method) && !request.has_header("Content-Length")) {

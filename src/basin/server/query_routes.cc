@@ -247,6 +247,11 @@ void ApiServer::RegisterQueryRoutes() {
   auto request_of = [caller_of](const nlohmann::json& body,
                                 const RequestContext& context) -> Result<QueryRequest> {
     BASIN_ASSIGN_OR_RETURN(std::string sql, RequiredString(body, "sql"));
+    // The engine reads SQL as a C string: after a NUL it would run less than the history shows.
+    if (size_t nul = sql.find('\0'); nul != std::string::npos) {
+      return Status::InvalidArgument("field 'sql' contains a NUL character (at offset " +
+                                     std::to_string(nul) + ")");
+    }
     QueryRequest request{.sql = sql, .caller = caller_of(context)};
     if (body.contains("database")) {
       if (!body["database"].is_string())
@@ -271,9 +276,10 @@ void ApiServer::RegisterQueryRoutes() {
           Result<QueryRequest> request = request_of(*body, context);
           if (!request.ok())
             return WriteError(response, request.status());
-          for (const auto& [field, kind] : {std::pair<const char*, const char*>{"max_rows", "an integer"},
-                                            {"format", "a string"},
-                                            {"explain", "true or false"}}) {
+          for (const auto& [field, kind] :
+               {std::pair<const char*, const char*>{"max_rows", "an integer"},
+                {"format", "a string"},
+                {"explain", "true or false"}}) {
             const nlohmann::json* value = body->contains(field) ? &(*body)[field] : nullptr;
             bool right = !value || (std::string(field) == "max_rows" ? value->is_number_integer()
                                     : std::string(field) == "format" ? value->is_string()
@@ -325,20 +331,19 @@ void ApiServer::RegisterQueryRoutes() {
           if (!outcome.status.ok())
             return WriteError(response, outcome.status);
           const query::QueryRecord& record = outcome.record;
-          nlohmann::json answer = {
-              {"id", record.id},
-              {"columns", ColumnsJson(page.column_names, page.column_types)},
-              {"rows", page.rows},
-              {"row_count", page.total},
-              {"truncated", page.full},
-                     {"bytes_read", record.bytes_read},
-                     {"elapsed_ms", record.duration.count()},
-                     {"cache_hit", record.cache_hit},
-                     {"partitions_scanned", record.partitions_scanned},
-                     {"partitions_total", record.partitions_total},
-                     {"objects_scanned", record.objects_scanned},
-              {"workgroup", record.workgroup},
-              {"scans", ScansJson(outcome.stats.scans)}};
+          nlohmann::json answer = {{"id", record.id},
+                                   {"columns", ColumnsJson(page.column_names, page.column_types)},
+                                   {"rows", page.rows},
+                                   {"row_count", page.total},
+                                   {"truncated", page.full},
+                                   {"bytes_read", record.bytes_read},
+                                   {"elapsed_ms", record.duration.count()},
+                                   {"cache_hit", record.cache_hit},
+                                   {"partitions_scanned", record.partitions_scanned},
+                                   {"partitions_total", record.partitions_total},
+                                   {"objects_scanned", record.objects_scanned},
+                                   {"workgroup", record.workgroup},
+                                   {"scans", ScansJson(outcome.stats.scans)}};
           if (page.full) {
             answer["truncated_reason"] =
                 page.by_bytes ? "the answer reached " + std::to_string(options_.sync_max_bytes) +

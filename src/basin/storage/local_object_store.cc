@@ -400,7 +400,9 @@ Result<std::unique_ptr<ObjectWriter>> LocalObjectStore::OpenForWrite(std::string
   BASIN_ASSIGN_OR_RETURN(std::string normalized, NormalizeKey(key));
   if (normalized.back() == '/')
     return Status::InvalidArgument("object key ends with '/': " + normalized);
-  std::string display = Describe() + "/" + normalized;
+  // Named by key, not by path: a conflicting key is the caller's error and reaches them
+  // (4xx), and the lake's place on the server's disk is not theirs to learn.
+  const std::string& display = normalized;
   auto [folder_key, name] = SplitKey(normalized);
   BASIN_ASSIGN_OR_RETURN(FolderChain folders, OpenFolders(root_, folder_key, true, display));
   struct stat st;

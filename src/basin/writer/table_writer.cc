@@ -25,10 +25,21 @@ struct WrittenObjects {
   Timestamp last_modified{};
 };
 
+// How the person's SELECT runs on basin's engine: as basin's statement (it is spliced into
+// basin's DESCRIBE and COPY), but reaching only what the person's own SQL may (the lake and
+// query.allowed_urls, not lake://_basin/), with unqualified tables in their default database.
+query::ExecuteOptions PersonsQuery(const WriteContext& context) {
+  return {.policy = query::StatementPolicy::kBasin,
+          .cancel = context.cancel,
+          .default_database = context.default_database,
+          .confine_urls = true};
+}
+
 Result<std::vector<QueryColumn>> DescribeQuery(query::Engine& engine, const std::string& query,
-                                               const std::atomic<bool>* cancel) {
-  BASIN_ASSIGN_OR_RETURN(query::QueryResult described,
-                         engine.Execute("DESCRIBE SELECT * FROM (\n" + query + "\n)", cancel));
+                                               const WriteContext& context) {
+  BASIN_ASSIGN_OR_RETURN(
+      query::QueryResult described,
+      engine.Execute("DESCRIBE SELECT * FROM (\n" + query + "\n)", PersonsQuery(context)));
   std::vector<QueryColumn> columns;
   for (const auto& row : described.rows) {
     if (row.size() < 2 || !row[0] || !row[1])
@@ -197,8 +208,9 @@ Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const Writ
   // second statement in it would otherwise run as basin's.
   BASIN_ASSIGN_OR_RETURN(std::vector<std::string> kinds, query::StatementKinds(statement.query));
   if (kinds.size() != 1 || kinds.front() != "select") {
-    return Status::InvalidArgument("the query of CREATE TABLE ... AS / INSERT OVERWRITE must be one "
-                                   "SELECT statement");
+    return Status::InvalidArgument(
+        "the query of CREATE TABLE ... AS / INSERT OVERWRITE must be one "
+        "SELECT statement");
   }
   bool create = statement.kind == WriteStatement::Kind::kCreateTableAs;
   std::string database = statement.database.empty() ? context.default_database : statement.database;
@@ -229,7 +241,7 @@ Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const Writ
   }
 
   BASIN_ASSIGN_OR_RETURN(std::vector<QueryColumn> output,
-                         DescribeQuery(engine_, statement.query, context.cancel));
+                         DescribeQuery(engine_, statement.query, context));
   BASIN_ASSIGN_OR_RETURN(WritePlan plan, create ? PlanCreate(statement, database, output)
                                                 : PlanOverwrite(statement, *existing, output));
   BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved, stores_.Resolve(plan.location));
@@ -243,7 +255,8 @@ Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const Writ
     DiscardWrite(stores_, qualified, plan, write_folder);
     return failure;
   };
-  Result<query::QueryResult> copied = engine_.Execute(CopySql(plan, write_folder), context.cancel);
+  Result<query::QueryResult> copied =
+      engine_.Execute(CopySql(plan, write_folder), PersonsQuery(context));
   if (!copied.ok())
     return discard(copied.status().WithContext("writing " + qualified));
   if (context.cancel != nullptr && context.cancel->load())

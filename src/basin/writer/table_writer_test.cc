@@ -335,5 +335,20 @@ TEST_P(TableWriterTest, ConcurrentOverwritesOfOneDayEndWithOneCopy) {
   EXPECT_EQ(Keys("warehouse/mart/orders/dt=2026-11-26/").size(), 1u);
 }
 
+// The person's SELECT runs on basin's engine but reaches only what their own SQL may, and
+// reads unqualified tables in their default database.
+TEST_P(TableWriterTest, PersonsSelectIsConfinedAndUsesTheDefaultDatabase) {
+  CreateOrders();
+  WriteResult copied = WriteOk("CREATE TABLE mart.copy AS SELECT count(*) AS n FROM orders");
+  EXPECT_EQ(copied.rows, 1);
+  ASSERT_TRUE(stores_->lake().Write("_basin/query-results/1.csv", "x\n1\n").ok());
+  Result<WriteResult> refused = Write(
+      "CREATE TABLE mart.stolen AS SELECT * FROM read_csv('lake://_basin/query-results/1.csv')");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("_basin"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_TRUE(catalog_->GetTable("mart", "stolen").status().IsNotFound());
+}
+
 }  // namespace
 }  // namespace basin::writer
