@@ -6,11 +6,13 @@
 // still running.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import {
-  NO_S3_REASON, createHome, editConfig, login, s3Env, s3TestServer, sleep, startServer, uniqueId, within,
+  BASIN_BIN, NO_S3_REASON, childEnv, createHome, editConfig, login, s3Env, s3TestServer, sleep, startServer, uniqueId, within,
 } from './lib/basin.mjs';
 
 // Long enough to need cancelling or a limit (tens of seconds); reads no lake data.
@@ -384,4 +386,37 @@ describe('SIGTERM with a query running', () => {
     assert.equal(exit.code, 0, JSON.stringify(exit));
     await pending;  // answered or cut off, but not left hanging
   });
+});
+
+describe('basin query and Ctrl-C', () => {
+  let home;
+  before(async () => { home = await createHome({ label: 'basin-security-cli-' }); });
+  after(() => home?.cleanup());
+
+  // A second Ctrl-C ends the process at once (for work that does not look at the flag).
+  for (const interrupts of [1, 2]) {
+    test(`${interrupts} Ctrl-C stop${interrupts === 1 ? 's' : ''} an endless query within seconds`, async () => {
+      const child = spawn(BASIN_BIN, ['--home', home.home, 'query', endless('cli_total')],
+        { env: childEnv(), cwd: os.tmpdir(), stdio: 'pipe' });
+      let stderr = '';
+      child.stdout.resume();
+      child.stderr.on('data', (chunk) => { stderr += chunk; });
+      const closed = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+      await sleep(1000);
+      assert.equal(child.exitCode, null, `still running after 1 s: ${stderr}`);
+      const started = Date.now();
+      for (let i = 0; i < interrupts; i++) {
+        child.kill('SIGINT');
+        await sleep(50);
+      }
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
+      const { code, signal } = await closed;
+      clearTimeout(timer);
+      const elapsed = Date.now() - started;
+      assert.equal(signal, null, `ended by itself, not killed (${elapsed} ms): ${stderr}`);
+      assert.notEqual(code, 0, stderr);
+      assert.ok(elapsed < 5000, `stopped after ${elapsed} ms`);
+      assert.match(stderr, interrupts === 1 ? /cancel/i : /cancel|interrupted twice/i);
+    });
+  }
 });
