@@ -420,3 +420,26 @@ describe('basin query and Ctrl-C', () => {
     });
   }
 });
+
+describe('a crawled JSON table of deeply nested records', () => {
+  let home;
+  before(async () => { home = await createHome({ label: 'basin-security-nested-' }); });
+  after(() => home?.cleanup());
+
+  test('is queryable: a column nested past 64 levels is typed JSON', async () => {
+    let nested = '1';
+    for (let i = 0; i < 1100; i++) nested = `{"a":${nested}}`;
+    const file = path.join(home.root, 'deep.json');
+    writeFileSync(file, `{"id": 1, "n": ${nested}}\n{"id": 2, "n": ${nested.replace('1', '22')}}\n`);
+    await home.ok(['cp', file, 'lake://nested/deep/part.json']);
+    await home.ok(['crawler', 'create', 'nested', '--target', 'lake://nested/', '--database', 'nest']);
+    await home.ok(['crawler', 'run', 'nested'], { timeout: 60000 });
+    const described = await home.json(['catalog', 'describe', 'nest.deep']);
+    const column = described.columns.find((c) => c.name === 'n');
+    assert.equal(column?.type, 'JSON', JSON.stringify(described.columns).slice(0, 300));
+    const rows = await home.json(['query', 'SELECT id, length(CAST(n AS VARCHAR)) AS len FROM nest.deep ORDER BY id']);
+    const lengths = (rows.rows ?? rows).map((row) => Object.values(row).map(String));
+    assert.equal(lengths.length, 2, JSON.stringify(rows).slice(0, 300));
+    assert.equal(Number(lengths[1][1]) - Number(lengths[0][1]), 1, JSON.stringify(lengths));
+  });
+});

@@ -1,5 +1,7 @@
 #include "basin/crawler/file_schema.h"
 
+#include <algorithm>
+
 namespace basin::crawler {
 namespace {
 
@@ -8,23 +10,52 @@ constexpr int kSampleRows = 20480;
 
 std::string CompressionOption(Compression compression) {
   switch (compression) {
-    case Compression::kGzip: return "gzip";
-    case Compression::kZstd: return "zstd";
-    case Compression::kNone: return "none";
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kZstd:
+      return "zstd";
+    case Compression::kNone:
+      return "none";
   }
   return "none";
 }
 
 std::string Cell(const std::optional<std::string>& value) {
-  if (!value || *value == "(empty)") return "";
+  if (!value || *value == "(empty)")
+    return "";
   return *value;
 }
 
-Result<std::vector<catalog::Column>> DescribeColumns(query::Engine& engine, const std::string& select) {
+// Nesting levels of a type's text: "STRUCT(a STRUCT(b INTEGER))" is 2, "INTEGER[][]" 2.
+int TypeDepth(std::string_view type) {
+  int depth = 0;
+  int deepest = 0;
+  int lists = 0;
+  for (size_t i = 0; i < type.size(); ++i) {
+    if (type[i] == '(')
+      deepest = std::max(deepest, ++depth);
+    else if (type[i] == ')')
+      --depth;
+    else if (type[i] == '[' && i + 1 < type.size() && type[i + 1] == ']')
+      ++lists;
+  }
+  return deepest + lists;
+}
+
+// Deeper than this, a column is typed JSON: a query casts every column to its catalog type,
+// and a type nested about a thousand levels deep is past the engine's expression depth, so
+// a crawled table of such records could never be read. Its values stay whole, as JSON text.
+constexpr int kMaxColumnTypeDepth = 64;
+
+Result<std::vector<catalog::Column>> DescribeColumns(query::Engine& engine,
+                                                     const std::string& select) {
   BASIN_ASSIGN_OR_RETURN(query::QueryResult described, engine.Execute("DESCRIBE " + select));
   std::vector<catalog::Column> columns;
   for (const auto& row : described.rows) {
-    columns.push_back({Cell(row[0]), catalog::NormalizeType(Cell(row[1])), ""});
+    std::string type = catalog::NormalizeType(Cell(row[1]));
+    if (TypeDepth(type) > kMaxColumnTypeDepth)
+      type = "JSON";
+    columns.push_back({Cell(row[0]), type, ""});
   }
   return columns;
 }
@@ -34,7 +65,8 @@ Result<std::vector<catalog::Column>> DescribeColumns(query::Engine& engine, cons
 std::string SqlString(std::string_view text) {
   std::string out = "'";
   for (char c : text) {
-    if (c == '\'') out += '\'';
+    if (c == '\'')
+      out += '\'';
     out += c;
   }
   return out + "'";
@@ -45,20 +77,24 @@ Result<FileSchema> InferFileSchema(query::Engine& engine, const std::string& url
   FileSchema schema;
   schema.format = classification.format;
   schema.compression = classification.compression;
-  std::string compression = "compression=" + SqlString(CompressionOption(classification.compression));
+  std::string compression =
+      "compression=" + SqlString(CompressionOption(classification.compression));
   // read_json spells "no compression" differently from read_csv.
-  std::string json_compression = classification.compression == Compression::kNone
-                                     ? "compression='uncompressed'" : compression;
+  std::string json_compression =
+      classification.compression == Compression::kNone ? "compression='uncompressed'" : compression;
   switch (classification.format) {
     case FileFormat::kCsv: {
-      std::string sniff = "sniff_csv(" + SqlString(url) + ", sample_size=" + std::to_string(kSampleRows) + ", " +
-                          compression + ")";
+      std::string sniff = "sniff_csv(" + SqlString(url) +
+                          ", sample_size=" + std::to_string(kSampleRows) + ", " + compression + ")";
       // One query for dialect and columns: the per-query overhead is most of a small file's cost.
       BASIN_ASSIGN_OR_RETURN(
           query::QueryResult sniffed,
-          engine.Execute("SELECT Delimiter, Quote, Escape, HasHeader, c.name, c.type FROM (SELECT *, "
-                         "unnest(Columns) AS c FROM " + sniff + ")"));
-      if (sniffed.rows.empty()) return Status::InvalidArgument("the CSV sniffer found no columns");
+          engine.Execute(
+              "SELECT Delimiter, Quote, Escape, HasHeader, c.name, c.type FROM (SELECT *, "
+              "unnest(Columns) AS c FROM " +
+              sniff + ")"));
+      if (sniffed.rows.empty())
+        return Status::InvalidArgument("the CSV sniffer found no columns");
       schema.options = {{"delimiter", Cell(sniffed.rows[0][0])},
                         {"quote", Cell(sniffed.rows[0][1])},
                         {"escape", Cell(sniffed.rows[0][2])},
@@ -71,31 +107,39 @@ Result<FileSchema> InferFileSchema(query::Engine& engine, const std::string& url
       std::string expected(1, classification.delimiter);
       if (schema.columns.size() == 1 && schema.options["delimiter"] != expected &&
           schema.columns[0].name.find(classification.delimiter) != std::string::npos) {
-        return Status::InvalidArgument("ragged CSV: its rows do not have the same number of '" + expected +
-                                       "'-separated fields as its header");
+        return Status::InvalidArgument("ragged CSV: its rows do not have the same number of '" +
+                                       expected + "'-separated fields as its header");
       }
       break;
     }
     case FileFormat::kJson: {
       schema.options = {{"json_format", classification.json_array ? "array" : "newline_delimited"}};
-      BASIN_ASSIGN_OR_RETURN(schema.columns,
-                             DescribeColumns(engine, "SELECT * FROM read_json(" + SqlString(url) + ", hive_partitioning=false" +
-                                                         ", format='auto', sample_size=" + std::to_string(kSampleRows) +
-                                                         ", " + json_compression + ")"));
+      BASIN_ASSIGN_OR_RETURN(
+          schema.columns,
+          DescribeColumns(
+              engine, "SELECT * FROM read_json(" + SqlString(url) + ", hive_partitioning=false" +
+                          ", format='auto', sample_size=" + std::to_string(kSampleRows) + ", " +
+                          json_compression + ")"));
       break;
     }
     case FileFormat::kParquet: {
-      BASIN_ASSIGN_OR_RETURN(schema.columns, DescribeColumns(engine, "SELECT * FROM read_parquet(" + SqlString(url) + ", hive_partitioning=false)"));
+      BASIN_ASSIGN_OR_RETURN(
+          schema.columns, DescribeColumns(engine, "SELECT * FROM read_parquet(" + SqlString(url) +
+                                                      ", hive_partitioning=false)"));
       BASIN_ASSIGN_OR_RETURN(query::QueryResult rows,
-                             engine.Execute("SELECT sum(num_rows) FROM parquet_file_metadata(" + SqlString(url) + ")"));
-      if (!rows.rows.empty() && rows.rows[0][0]) schema.rows = std::stoll(*rows.rows[0][0]);
+                             engine.Execute("SELECT sum(num_rows) FROM parquet_file_metadata(" +
+                                            SqlString(url) + ")"));
+      if (!rows.rows.empty() && rows.rows[0][0])
+        schema.rows = std::stoll(*rows.rows[0][0]);
       break;
     }
     case FileFormat::kUnsupported:
       return Status::InvalidArgument("unsupported format: " + classification.reason);
   }
-  if (classification.compression != Compression::kNone) schema.options["compression"] = CompressionOption(classification.compression);
-  if (schema.columns.empty()) return Status::InvalidArgument("no columns found");
+  if (classification.compression != Compression::kNone)
+    schema.options["compression"] = CompressionOption(classification.compression);
+  if (schema.columns.empty())
+    return Status::InvalidArgument("no columns found");
   return schema;
 }
 
