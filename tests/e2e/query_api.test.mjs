@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { createHome, login, sleep, startServer } from './lib/basin.mjs';
+import { createHome, login, sleep, startServer, waitFor } from './lib/basin.mjs';
 
 // 30,000 events over ten days, 3,000 a day: dt = 2026-11-01 + id % 10.
 const EVENTS = "SELECT i AS id, 'kind-' || (i % 7) AS kind, CAST(i * 0.25 AS DOUBLE) AS amount, " +
@@ -19,18 +19,6 @@ const DAYS = Array.from({ length: 10 }, (_, i) => `dt=2026-11-${String(i + 1).pa
 // Long enough to need cancelling or a limit (tens of seconds on two cores); reads no lake data.
 const ENDLESS = 'SELECT sum(i % 7) AS total FROM range(10000000000) t(i)';
 const FINISHED = new Set(['succeeded', 'failed', 'refused', 'cancelled']);
-
-/** Polls `probe` until it returns something truthy; fails with `what` after `ms`. */
-async function waitFor(what, probe, ms = 20000, every = 50) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (last) return last;
-    await sleep(every);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
 
 describe('the SQL engine over HTTP', () => {
   let home;

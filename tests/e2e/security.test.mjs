@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 import {
-  BASIN_BIN, NO_S3_REASON, childEnv, createHome, editConfig, login, s3Env, s3TestServer, sleep, startServer, uniqueId, within,
+  BASIN_BIN, NO_S3_REASON, childEnv, createHome, editConfig, login, s3Env, s3TestServer, sleep, startServer, uniqueId, waitFor,
+  within,
 } from './lib/basin.mjs';
 
 // Long enough to need cancelling or a limit (tens of seconds); reads no lake data.
@@ -21,18 +22,6 @@ const FINISHED = new Set(['succeeded', 'failed', 'refused', 'cancelled']);
 const S3 = s3TestServer();
 // A prefix of the S3 test bucket of this run only: public/ and other/ below it.
 const S3_ROOT = S3 ? `s3://${S3.bucket}/${uniqueId('security-')}` : null;
-
-/** Polls `probe` until it returns something truthy; fails with `what` after `ms`. */
-async function waitFor(what, probe, ms = 15000, every = 50) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (last) return last;
-    await sleep(every);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
-}
 
 /** Asserts an error answer with `status` and `code`; returns its message. */
 function assertError(response, status, code, what) {

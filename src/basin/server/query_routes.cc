@@ -230,6 +230,25 @@ Result<int64_t> IntParam(const httplib::Request& request, const std::string& nam
   return value;
 }
 
+// InvalidArgument naming `field` when `body` has it and it is not what `right` accepts.
+Status CheckFieldType(const nlohmann::json& body, const char* field, const char* kind,
+                      bool (*right)(const nlohmann::json&)) {
+  auto found = body.find(field);
+  if (found == body.end() || right(*found))
+    return Status();
+  return Status::InvalidArgument("field '" + std::string(field) + "' must be " + kind);
+}
+
+bool IsString(const nlohmann::json& value) {
+  return value.is_string();
+}
+bool IsBoolean(const nlohmann::json& value) {
+  return value.is_boolean();
+}
+bool IsInteger(const nlohmann::json& value) {
+  return value.is_number_integer();
+}
+
 }  // namespace
 
 void ApiServer::RegisterQueryRoutes() {
@@ -253,16 +272,10 @@ void ApiServer::RegisterQueryRoutes() {
                                      std::to_string(nul) + ")");
     }
     QueryRequest request{.sql = sql, .caller = caller_of(context)};
-    if (body.contains("database")) {
-      if (!body["database"].is_string())
-        return Status::InvalidArgument("field 'database' must be a string");
-      request.database = body["database"].get<std::string>();
-    }
-    if (body.contains("cache")) {
-      if (!body["cache"].is_boolean())
-        return Status::InvalidArgument("field 'cache' must be true or false");
-      request.use_cache = body["cache"].get<bool>();
-    }
+    BASIN_RETURN_IF_ERROR(CheckFieldType(body, "database", "a string", IsString));
+    BASIN_RETURN_IF_ERROR(CheckFieldType(body, "cache", "true or false", IsBoolean));
+    request.database = body.value("database", request.database);
+    request.use_cache = body.value("cache", request.use_cache);
     return request;
   };
 
@@ -276,18 +289,11 @@ void ApiServer::RegisterQueryRoutes() {
           Result<QueryRequest> request = request_of(*body, context);
           if (!request.ok())
             return WriteError(response, request.status());
-          for (const auto& [field, kind] :
-               {std::pair<const char*, const char*>{"max_rows", "an integer"},
-                {"format", "a string"},
-                {"explain", "true or false"}}) {
-            const nlohmann::json* value = body->contains(field) ? &(*body)[field] : nullptr;
-            bool right = !value || (std::string(field) == "max_rows" ? value->is_number_integer()
-                                    : std::string(field) == "format" ? value->is_string()
-                                                                     : value->is_boolean());
-            if (!right) {
-              return WriteError(response, Status::InvalidArgument("field '" + std::string(field) +
-                                                                  "' must be " + kind));
-            }
+          for (Status typed : {CheckFieldType(*body, "max_rows", "an integer", IsInteger),
+                               CheckFieldType(*body, "format", "a string", IsString),
+                               CheckFieldType(*body, "explain", "true or false", IsBoolean)}) {
+            if (!typed.ok())
+              return WriteError(response, typed);
           }
           int64_t max_rows = body->value("max_rows", int64_t{10000});
           if (max_rows < 1)

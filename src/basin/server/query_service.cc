@@ -236,7 +236,7 @@ QueryService::Outcome QueryService::Run(const QueryRequest& request, query::RowS
     record.id = *id;
     job = std::make_shared<Job>();
     job->record = record;
-    job->cancel_flag = cancel;
+    job->cancel_flag = cancel != nullptr ? cancel : &job->cancel;
     std::lock_guard<std::mutex> lock(mutex_);
     jobs_[record.id] = job;
   } else {

@@ -28,6 +28,18 @@ export async function within(promise, ms, fallback) {
   }
 }
 
+/** Polls `probe` until it returns something truthy; fails with `what` after `ms`. */
+export async function waitFor(what, probe, ms = 20000, every = 50) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (last) return last;
+    await sleep(every);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
 /** A short random token for unique names (S3 prefixes, user names). */
 export function uniqueId(prefix = '') {
   return `${prefix}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
