@@ -162,8 +162,9 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag,
   // Wake the signal thread if the server stopped by itself.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
-  // Graceful: the buffers are delivered now rather than after the next start.
-  if (Status flushed = (*stream_service)->Stop(); !flushed.ok())
+  // Graceful: the buffers are delivered now rather than after the next start, unless that
+  // takes more than half the shutdown timeout (then they are, from the log).
+  if (Status flushed = (*stream_service)->Stop(timeout / 2); !flushed.ok())
     log::Warn("stream_flush_failed", {{"error", flushed.ToString()}});
   RemoveServerAddress(config.home);
   log::Info("server_stopped");

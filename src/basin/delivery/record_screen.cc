@@ -102,6 +102,47 @@ ScreenedRecords ScreenRecords(const std::vector<const PartitionedRecord*>& recor
   return screened;
 }
 
+Result<std::vector<UnreadableRecord>> FindUnreadable(size_t count, const Status& failure,
+                                                     const ReadsTogether& reads) {
+  if (failure.code() != StatusCode::kInvalidArgument)
+    return failure;
+  std::vector<UnreadableRecord> unreadable;
+  if (count == 1) {
+    unreadable.push_back({0, failure.message()});
+    return unreadable;
+  }
+  std::vector<size_t> kept;
+  // Ranges [begin, end) still to try, the next on top; the whole is known to fail.
+  std::vector<std::pair<size_t, size_t>> pending = {{count / 2, count}, {0, count / 2}};
+  while (!pending.empty()) {
+    auto [begin, end] = pending.back();
+    pending.pop_back();
+    std::vector<size_t> trial = kept;
+    for (size_t index = begin; index < end; ++index)
+      trial.push_back(index);
+    Status read = reads(trial);
+    if (read.ok()) {
+      kept = std::move(trial);
+    } else if (read.code() != StatusCode::kInvalidArgument) {
+      return read;
+    } else if (end - begin == 1) {
+      unreadable.push_back({begin, read.message()});
+    } else {
+      size_t middle = begin + (end - begin) / 2;
+      pending.push_back({middle, end});
+      pending.push_back({begin, middle});
+    }
+  }
+  return unreadable;
+}
+
+nlohmann::json UnreadableRefusal(const std::string& record_json, const std::string& reason) {
+  return {{"code", "InvalidArgument"},
+          {"reason", CapText("the engine cannot read this record with the others of its "
+                             "delivery: " + reason)},
+          {"raw", record_json}};
+}
+
 std::string StagedLine(const std::string& record_json, size_t row) {
   std::string line = "{\"" + std::string(kRowField) + "\":" + std::to_string(row);
   if (record_json.size() > 2)  // "{...}": its fields follow

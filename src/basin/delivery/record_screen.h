@@ -7,6 +7,7 @@
 // columns. Values are checked by DuckDB over the staged records (CastCheckSql), so the
 // check uses the casts that will write them, at the engine's speed.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "basin/catalog/catalog.h"
+#include "basin/common/status.h"
 #include "basin/delivery/delivery_format.h"
 
 namespace basin::delivery {
@@ -36,6 +38,30 @@ struct ScreenedRecords {
 ScreenedRecords ScreenRecords(const std::vector<const PartitionedRecord*>& records,
                               const std::optional<catalog::Table>& table,
                               bool refuse_unknown_fields, int max_depth = 0);
+
+/// Reports whether the engine reads a set of records (by their indices) together: OK, or
+/// InvalidArgument for what their content does (any other error is the engine's or the
+/// store's, not the records').
+using ReadsTogether = std::function<Status(const std::vector<size_t>& indices)>;
+
+/// A record of `count` that the engine cannot read with the others: its index and why.
+struct UnreadableRecord {
+  size_t index = 0;
+  std::string reason;
+};
+
+/// Finds the records that keep the engine from reading a delivery's records, once it failed
+/// to read all `count` of them with `failure`: keeps halves that read together with what is
+/// already kept and narrows the others down to single records, so one bad record costs
+/// about log2(count) reads and the rest are delivered. A record that only conflicts with
+/// others (two spellings of one struct field) is refused after those kept before it. An
+/// error other than InvalidArgument from `reads` stops the search and is returned: an
+/// unreachable store must never refuse records.
+Result<std::vector<UnreadableRecord>> FindUnreadable(size_t count, const Status& failure,
+                                                     const ReadsTogether& reads);
+
+/// The refusal of a record the engine could not read (see FindUnreadable).
+nlohmann::json UnreadableRefusal(const std::string& record_json, const std::string& reason);
 
 /// A record as staged for the engine: its JSON object with kRowField = `row` added first.
 std::string StagedLine(const std::string& record_json, size_t row);

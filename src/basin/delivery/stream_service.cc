@@ -101,11 +101,14 @@ bool SameColumns(const std::vector<catalog::Column>& a, const std::vector<catalo
 Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
                          const std::string& folder, const std::string& temporary_folder,
                          std::string_view delivered_name,
-                         const std::vector<catalog::Column>& columns) {
+                         const std::vector<catalog::Column>& columns,
+                         const std::atomic<bool>* cancel) {
   BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved, stores.Resolve(folder));
   BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
                          resolved.store->List(resolved.key));
   for (const storage::ObjectInfo& object : objects) {
+    if (cancel != nullptr && cancel->load())
+      return Status::Cancelled("rewriting the older objects of " + folder + " was interrupted");
     std::string relative = object.key.substr(resolved.key.size());
     if (!relative.ends_with(".parquet") || relative == delivered_name ||
         relative.find('/') != std::string::npos)
@@ -113,7 +116,8 @@ Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
     std::string url = folder + relative;
     BASIN_ASSIGN_OR_RETURN(
         query::QueryResult described,
-        engine.Execute("DESCRIBE SELECT * FROM read_parquet(" + query::QuoteLiteral(url) + ")"));
+        engine.Execute("DESCRIBE SELECT * FROM read_parquet(" + query::QuoteLiteral(url) + ")",
+                       cancel));
     std::vector<catalog::Column> found;
     std::set<std::string> names;
     for (const auto& row : described.rows) {
@@ -138,7 +142,8 @@ Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
     BASIN_RETURN_IF_ERROR(engine
                               .Execute("COPY (SELECT " + select + " FROM read_parquet(" +
                                        query::QuoteLiteral(url) + ")) TO " +
-                                       query::QuoteLiteral(rewritten) + kCopyOptions)
+                                       query::QuoteLiteral(rewritten) + kCopyOptions,
+                                   cancel)
                               .status()
                               .WithContext("rewriting " + url + " with the table's new columns"));
     Status copied = aside.store == resolved.store
@@ -155,11 +160,12 @@ Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
 // per group; see CastCheckSql) and their records refused. Returns how many were refused.
 Result<size_t> RefuseUncastable(query::Engine& engine, const std::string& staged_url,
                                 const catalog::Table& table, std::vector<std::string>& records,
-                                std::vector<nlohmann::json>& refused) {
+                                std::vector<nlohmann::json>& refused,
+                                const std::atomic<bool>* cancel) {
   std::string sql = CastCheckSql(staged_url, table);
   if (sql.empty())
     return size_t{0};
-  BASIN_ASSIGN_OR_RETURN(query::QueryResult bad, engine.Execute(sql));
+  BASIN_ASSIGN_OR_RETURN(query::QueryResult bad, engine.Execute(sql, cancel));
   std::map<size_t, std::pair<std::string, std::string>> first_problem;  // by row
   for (const auto& row : bad.rows) {
     if (row.size() < 3 || !row[0] || !row[1] || !row[2])
@@ -188,6 +194,26 @@ Result<size_t> RefuseUncastable(query::Engine& engine, const std::string& staged
   size_t dropped = records.size() - kept.size();
   records = std::move(kept);
   return dropped;
+}
+
+// Moves the records FindUnreadable found from `records` to `refused`.
+Status DropUnreadable(const std::vector<UnreadableRecord>& unreadable,
+                      std::vector<std::string>& records, std::vector<nlohmann::json>& refused) {
+  std::vector<bool> drop(records.size(), false);
+  for (const UnreadableRecord& record : unreadable) {
+    if (record.index >= records.size())
+      return Status::Internal("unreadable record " + std::to_string(record.index) + " of " +
+                              std::to_string(records.size()));
+    drop[record.index] = true;
+    refused.push_back(UnreadableRefusal(records[record.index], record.reason));
+  }
+  std::vector<std::string> kept;
+  for (size_t index = 0; index < records.size(); ++index) {
+    if (!drop[index])
+      kept.push_back(std::move(records[index]));
+  }
+  records = std::move(kept);
+  return Status::OK();
 }
 
 }  // namespace
@@ -516,7 +542,7 @@ Result<IngestResult> StreamService::Ingest(std::string_view stream_name,
   return result;
 }
 
-Status StreamService::Stop() {
+Status StreamService::Stop(std::chrono::milliseconds give_up_after) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_)
@@ -524,8 +550,33 @@ Status StreamService::Stop() {
     stopping_ = true;
     stopped_ = true;
   }
+  std::mutex timer_mutex;
+  std::condition_variable timer_wake;
+  bool done = false;
+  std::thread timer;
+  if (give_up_after != std::chrono::milliseconds::max()) {
+    timer = std::thread([&] {
+      std::unique_lock<std::mutex> lock(timer_mutex);
+      if (!timer_wake.wait_for(lock, give_up_after, [&] { return done; }))
+        abandon_ = true;
+    });
+  }
   JoinThreads();
-  return DeliverAll();
+  Status delivered = DeliverAll();
+  if (timer.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(timer_mutex);
+      done = true;
+    }
+    timer_wake.notify_all();
+    timer.join();
+  }
+  if (abandon_)
+    return Status::Cancelled("stopping took longer than " +
+                             std::to_string(give_up_after.count()) +
+                             " ms: deliveries under way were interrupted; their records stay in "
+                             "the log and are delivered after the next start");
+  return delivered;
 }
 
 Result<StreamStats> StreamService::Stats(std::string_view stream_name) {
@@ -930,6 +981,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
                               Delivery& delivery, Status* deferred_failure) {
   if (delivery.entries.empty())
     return Status::OK();
+  if (abandon_)
+    return Status::Cancelled("the stream service gave up stopping gracefully");
   ++delivery.attempts;
   const uint64_t stream_id = static_cast<uint64_t>(state.id);
   if (delivery.intent_lsn == 0) {
@@ -1009,23 +1062,48 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
       return tmp.status();
     }
     groups.push_back({partition, &records, temporary, *tmp});
-    Status staged = tmp->store->Write(tmp->key, staged_text(records));
-    if (staged.ok() && existing.ok()) {
-      Result<size_t> dropped = RefuseUncastable(engine_, temporary, *existing, records, refused);
-      staged = dropped.status();
-      if (dropped.ok() && *dropped > 0 && !records.empty())
-        staged = tmp->store->Write(tmp->key, staged_text(records));
+    storage::ObjectStore& store = *tmp->store;
+    const std::string& key = tmp->key;
+    auto describe = [&] {
+      return engine_.Execute("DESCRIBE SELECT * FROM read_json(" + query::QuoteLiteral(temporary) +
+                             ", format = 'newline_delimited')",
+                             &abandon_);
+    };
+    Status staged = store.Write(key, staged_text(records));
+    Result<query::QueryResult> described =
+        staged.ok() ? describe() : Result<query::QueryResult>(staged);
+    if (!described.ok() && described.status().code() == StatusCode::kInvalidArgument) {
+      // A record the engine cannot read (two spellings of one struct field) would hold up
+      // the delivery for good: it goes to the error prefix, the rest are delivered.
+      Result<std::vector<UnreadableRecord>> unreadable = FindUnreadable(
+          records.size(), described.status(), [&](const std::vector<size_t>& indices) {
+            std::vector<std::string> trial;
+            for (size_t index : indices)
+              trial.push_back(records[index]);
+            BASIN_RETURN_IF_ERROR(store.Write(key, staged_text(trial)));
+            return describe().status();
+          });
+      staged = unreadable.status();
+      if (unreadable.ok())
+        staged = DropUnreadable(*unreadable, records, refused);
+      if (staged.ok() && !records.empty())
+        staged = store.Write(key, staged_text(records));
+      described = staged.ok() && !records.empty() ? describe() : Result<query::QueryResult>(staged);
     }
-    if (staged.ok() && records.empty()) {  // every record of the partition was refused
+    if (described.ok() && existing.ok() && !records.empty()) {
+      Result<size_t> dropped = RefuseUncastable(engine_, temporary, *existing, records, refused, &abandon_);
+      if (dropped.ok() && *dropped > 0 && !records.empty()) {
+        Status rewritten = store.Write(key, staged_text(records));
+        described = rewritten.ok() ? describe() : Result<query::QueryResult>(rewritten);
+      } else if (!dropped.ok()) {
+        described = dropped.status();
+      }
+    }
+    if (records.empty()) {  // every record of the partition was refused
       DeleteTemporary(*groups.back().tmp.store, groups.back().tmp.key);
       groups.pop_back();
       continue;
     }
-    Result<query::QueryResult> described =
-        staged.ok()
-            ? engine_.Execute("DESCRIBE SELECT * FROM read_json(" + query::QuoteLiteral(temporary) +
-                              ", format = 'newline_delimited')")
-            : Result<query::QueryResult>(staged);
     if (!described.ok()) {
       remove_temporaries();
       return described.status().WithContext("reading the records of " + definition.name);
@@ -1099,7 +1177,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
           engine_
               .Execute("COPY (SELECT * FROM read_json(" + query::QuoteLiteral(group.temporary) +
                        ", format = 'newline_delimited', columns = " + ColumnsOption(columns) +
-                       ")) TO " + query::QuoteLiteral(target) + kCopyOptions)
+                       ")) TO " + query::QuoteLiteral(target) + kCopyOptions,
+                       &abandon_)
               .status();
     }
     Result<storage::ObjectInfo> info = written.ok() ? final_object->store->Stat(final_object->key)
@@ -1181,7 +1260,7 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
         continue;
       BASIN_RETURN_IF_ERROR(AlignOlderObjects(
           engine_, stores_, definition.prefix + written_groups[i].group->partition,
-          definition.prefix + "_tmp/", delivered_name, columns));
+          definition.prefix + "_tmp/", delivered_name, columns, &abandon_));
       realigned[i] = true;
     }
   }

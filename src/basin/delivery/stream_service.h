@@ -23,6 +23,7 @@
 // A failing stream's records are moved forward in the shared log when they hold it over
 // half full (MoveForward), so that they do not keep the others' entries from truncation.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -124,7 +125,10 @@ class StreamService {
 
   /// Stops the delivery threads, then delivers every buffer (one attempt each). Returns the
   /// first delivery failure (those records stay in the log). Later Ingest calls fail.
-  Status Stop();
+  /// Past `give_up_after`, the engine work of deliveries under way is interrupted (a rewrite
+  /// of big older objects can take minutes): their records stay in the log and are
+  /// delivered after the next Open, and Stop returns Cancelled.
+  Status Stop(std::chrono::milliseconds give_up_after = std::chrono::milliseconds::max());
 
   /// NotFound when no stream has this name; zeros for a stream without traffic.
   Result<StreamStats> Stats(std::string_view stream_name);
@@ -251,6 +255,8 @@ class StreamService {
   std::multiset<stream::Lsn> appending_;  // GUARDED_BY(mutex_)
   bool stopping_ = false;                 // GUARDED_BY(mutex_)
   bool stopped_ = false;                  // GUARDED_BY(mutex_)
+  // Set when a Stop gives up: every engine call of a delivery is interrupted.
+  std::atomic<bool> abandon_{false};
   std::thread ticker_;
   std::vector<std::thread> workers_;
 };

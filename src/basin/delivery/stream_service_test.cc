@@ -532,6 +532,35 @@ TEST_P(StreamServiceTest, AColumnAddedLaterRewritesTheOlderObjectsOfThePartition
   ExpectCountsMatchTheLake("logs");  // the rewritten older object counted at its new size
 }
 
+// The rewrite of older objects when a column is added can take minutes on big objects; a
+// bounded Stop interrupts it, and the records are delivered after the next Open.
+TEST_P(StreamServiceTest, ABoundedStopInterruptsTheRewriteOfOlderObjects) {
+  CreateStream(Logs(/*buffer_seconds=*/900));
+  for (int id = 1; id <= 6; ++id) {
+    OpenService();
+    IngestOk("logs", {R"({"id": )" + std::to_string(id) + "}"});
+    ASSERT_TRUE(service_->Stop().ok());
+    service_.reset();
+  }
+  OpenService();
+  IngestOk("logs", {R"({"id": 7, "extra": 5})"});
+  faulty_->SlowWritesUnder("streams/web/logs/_tmp/rewrite-", std::chrono::milliseconds(400));
+  auto started = std::chrono::steady_clock::now();
+  Status stopped = service_->Stop(std::chrono::milliseconds(100));
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(stopped.code(), StatusCode::kCancelled) << stopped.ToString();
+  EXPECT_LT(took, std::chrono::milliseconds(1500));  // six rewrites would take 2.4 s
+  service_.reset();
+
+  faulty_->SlowWritesUnder("nothing/", std::chrono::milliseconds(0));
+  OpenService();
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.logs"), "7");
+  EXPECT_EQ(Scalar("SELECT count(DISTINCT id) FROM web.logs"), "7");
+  EXPECT_EQ(Scalar("SELECT sum(extra) FROM web.logs"), "5");
+  EXPECT_TRUE(Keys("streams/web/logs/_tmp/").empty());
+}
+
 TEST_P(StreamServiceTest, APartitionNotWrittenWhenAColumnWasAddedIsRewrittenWhenNextWritten) {
   CreateStream(Logs(/*buffer_seconds=*/900, "k=!{field:k}/"));
   auto deliver = [&](const std::vector<std::string>& records) {
