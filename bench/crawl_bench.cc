@@ -51,6 +51,7 @@
 #include "basin/crawler/table_grouping.h"
 #include "basin/metadata/database.h"
 #include "basin/query/engine.h"
+#include "basin/query/lake_sql.h"
 #include "basin/storage/local_object_store.h"
 #include "basin/storage/s3_object_store.h"
 #include "basin/storage/store_resolver.h"
@@ -271,7 +272,7 @@ std::string MakeParquet(query::Engine& engine, const fs::path& work) {
                .Execute("COPY (SELECT range AS like_id, 1 + range * 7 % 9973 AS user_id, 'keyword-' || "
                         "lpad((range * 13 % 5000)::VARCHAR, 4, '0') AS keyword, TIMESTAMP '2025-11-01' + "
                         "to_minutes(range) AS liked_at FROM range(" +
-                        std::to_string(kRowsPerFile) + ")) TO " + crawler::SqlString(path) + " (FORMAT parquet)")
+                        std::to_string(kRowsPerFile) + ")) TO " + query::QuoteLiteral(path) + " (FORMAT parquet)")
                .status(),
            "writing the Parquet template");
   std::ifstream in(path, std::ios::binary);

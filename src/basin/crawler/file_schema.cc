@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "basin/query/lake_sql.h"
+
 namespace basin::crawler {
 namespace {
 
@@ -20,11 +22,8 @@ std::string CompressionOption(Compression compression) {
   return "none";
 }
 
-std::string Cell(const std::optional<std::string>& value) {
-  if (!value || *value == "(empty)")
-    return "";
-  return *value;
-}
+// DuckDB's sniffer says "(empty)" for what it did not find.
+std::string Cell(const std::string& value) { return value == "(empty)" ? "" : value; }
 
 // Nesting levels of a type's text: "STRUCT(a STRUCT(b INTEGER))" is 2, "INTEGER[][]" 2.
 int TypeDepth(std::string_view type) {
@@ -47,61 +46,38 @@ int TypeDepth(std::string_view type) {
 // a crawled table of such records could never be read. Its values stay whole, as JSON text.
 constexpr int kMaxColumnTypeDepth = 64;
 
+// The engine's columns of `select`, in the catalog's type spelling.
 Result<std::vector<catalog::Column>> DescribeColumns(query::Engine& engine,
                                                      const std::string& select) {
-  BASIN_ASSIGN_OR_RETURN(query::QueryResult described, engine.Execute("DESCRIBE " + select));
-  std::vector<catalog::Column> columns;
-  for (const auto& row : described.rows) {
-    std::string type = catalog::NormalizeType(Cell(row[1]));
-    if (TypeDepth(type) > kMaxColumnTypeDepth)
-      type = "JSON";
-    columns.push_back({Cell(row[0]), type, ""});
+  BASIN_ASSIGN_OR_RETURN(std::vector<catalog::Column> columns,
+                         query::DescribeSelect(engine, select));
+  for (catalog::Column& column : columns) {
+    column.name = Cell(column.name);
+    column.type = catalog::NormalizeType(Cell(column.type));
+    if (TypeDepth(column.type) > kMaxColumnTypeDepth)
+      column.type = "JSON";
   }
   return columns;
 }
 
 }  // namespace
 
-std::string SqlString(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'')
-      out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
 Result<FileSchema> InferFileSchema(query::Engine& engine, const std::string& url,
                                    const Classification& classification) {
   FileSchema schema;
   schema.format = classification.format;
   schema.compression = classification.compression;
-  std::string compression =
-      "compression=" + SqlString(CompressionOption(classification.compression));
-  // read_json spells "no compression" differently from read_csv.
-  std::string json_compression =
-      classification.compression == Compression::kNone ? "compression='uncompressed'" : compression;
   switch (classification.format) {
     case FileFormat::kCsv: {
-      std::string sniff = "sniff_csv(" + SqlString(url) +
-                          ", sample_size=" + std::to_string(kSampleRows) + ", " + compression + ")";
-      // One query for dialect and columns: the per-query overhead is most of a small file's cost.
-      BASIN_ASSIGN_OR_RETURN(
-          query::QueryResult sniffed,
-          engine.Execute(
-              "SELECT Delimiter, Quote, Escape, HasHeader, c.name, c.type FROM (SELECT *, "
-              "unnest(Columns) AS c FROM " +
-              sniff + ")"));
-      if (sniffed.rows.empty())
-        return Status::InvalidArgument("the CSV sniffer found no columns");
-      schema.options = {{"delimiter", Cell(sniffed.rows[0][0])},
-                        {"quote", Cell(sniffed.rows[0][1])},
-                        {"escape", Cell(sniffed.rows[0][2])},
-                        {"header", Cell(sniffed.rows[0][3])}};
-      for (const auto& row : sniffed.rows) {
-        schema.columns.push_back({Cell(row[4]), catalog::NormalizeType(Cell(row[5])), ""});
-      }
+      BASIN_ASSIGN_OR_RETURN(query::CsvSniff sniffed,
+                             query::SniffCsv(engine, url, kSampleRows,
+                                             CompressionOption(classification.compression)));
+      schema.options = {{"delimiter", Cell(sniffed.delimiter)},
+                        {"quote", Cell(sniffed.quote)},
+                        {"escape", Cell(sniffed.escape)},
+                        {"header", Cell(sniffed.header)}};
+      for (const catalog::Column& column : sniffed.columns)
+        schema.columns.push_back({Cell(column.name), catalog::NormalizeType(Cell(column.type)), ""});
       // When rows disagree on their number of fields, the sniffer falls back to another
       // delimiter and one column named like the whole header line: that is a ragged file.
       std::string expected(1, classification.delimiter);
@@ -116,21 +92,19 @@ Result<FileSchema> InferFileSchema(query::Engine& engine, const std::string& url
       schema.options = {{"json_format", classification.json_array ? "array" : "newline_delimited"}};
       BASIN_ASSIGN_OR_RETURN(
           schema.columns,
-          DescribeColumns(
-              engine, "SELECT * FROM read_json(" + SqlString(url) + ", hive_partitioning=false" +
-                          ", format='auto', sample_size=" + std::to_string(kSampleRows) + ", " +
-                          json_compression + ")"));
+          DescribeColumns(engine, query::SelectFromJson(
+                                      {.url = url,
+                                       .newline_delimited = false,
+                                       .compression = CompressionOption(classification.compression),
+                                       .sample_rows = kSampleRows,
+                                       .hive_partitioning = false})));
       break;
     }
     case FileFormat::kParquet: {
       BASIN_ASSIGN_OR_RETURN(
-          schema.columns, DescribeColumns(engine, "SELECT * FROM read_parquet(" + SqlString(url) +
-                                                      ", hive_partitioning=false)"));
-      BASIN_ASSIGN_OR_RETURN(query::QueryResult rows,
-                             engine.Execute("SELECT sum(num_rows) FROM parquet_file_metadata(" +
-                                            SqlString(url) + ")"));
-      if (!rows.rows.empty() && rows.rows[0][0])
-        schema.rows = std::stoll(*rows.rows[0][0]);
+          schema.columns,
+          DescribeColumns(engine, query::SelectFromParquet(url, /*hive_partitioning=*/false)));
+      BASIN_ASSIGN_OR_RETURN(schema.rows, query::ParquetRows(engine, url));
       break;
     }
     case FileFormat::kUnsupported:

@@ -29,7 +29,4 @@ struct FileSchema {
 Result<FileSchema> InferFileSchema(query::Engine& engine, const std::string& url,
                                    const Classification& classification);
 
-/// `text` as a SQL string literal: 'it''s'. The only way a path reaches SQL text.
-std::string SqlString(std::string_view text);
-
 }  // namespace basin::crawler

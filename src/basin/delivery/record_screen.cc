@@ -4,44 +4,15 @@
 #include <set>
 
 #include "basin/catalog/schema.h"
-#include "basin/query/table_scan.h"
 
 namespace basin::delivery {
 namespace {
-
-std::string Upper(std::string_view text) {
-  std::string upper(text);
-  for (char& c : upper)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return upper;
-}
 
 std::string Lower(std::string_view text) {
   std::string lower(text);
   for (char& c : lower)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return lower;
-}
-
-// "BIGINT", "DECIMAL(18,3)" -> "BIGINT", "DECIMAL"; "" for nested types (any value goes).
-std::string ScalarBase(std::string_view type) {
-  std::string upper = Upper(type);
-  std::string base = upper.substr(0, upper.find_first_of("(<[ "));
-  bool nested = upper.find_first_of("[<") != std::string::npos || base == "STRUCT" ||
-                base == "MAP" || base == "LIST" || base == "UNION";
-  return nested ? "" : base;
-}
-
-bool IsText(const std::string& base) {
-  return base == "VARCHAR" || base == "TEXT" || base == "STRING" || base == "JSON" ||
-         base == "BLOB" || base == "ENUM";
-}
-
-bool IsInteger(const std::string& base) {
-  static const std::set<std::string> kIntegers = {
-      "TINYINT", "SMALLINT", "INTEGER",  "INT",       "BIGINT",   "HUGEINT", "INT1",    "INT2",
-      "INT4",    "INT8",     "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"};
-  return kIntegers.contains(base);
 }
 
 std::string Shown(const std::string& value) {
@@ -150,32 +121,6 @@ std::string StagedLine(const std::string& record_json, size_t row) {
   else
     line += "}";
   return line;
-}
-
-std::string CastCheckSql(const std::string& staged_url, const catalog::Table& table) {
-  std::string read_columns = query::QuoteLiteral(kRowField) + ": 'BIGINT'";
-  std::string checks;
-  for (const catalog::Column& column : table.columns) {
-    std::string base = ScalarBase(column.type);
-    if (base.empty() || IsText(base))
-      continue;
-    // Read as text (a number as its digits, an object as its JSON), then cast as the
-    // delivery will; for integers, a fraction would be rounded: refused instead.
-    std::string name = catalog::QuoteIdentifier(column.name);
-    std::string bad = "TRY_CAST(" + name + " AS " + column.type + ") IS NULL";
-    if (IsInteger(base))
-      bad += " OR (TRY_CAST(" + name + " AS DOUBLE) IS NOT NULL AND TRY_CAST(" + name +
-             " AS DOUBLE) <> floor(TRY_CAST(" + name + " AS DOUBLE)))";
-    read_columns += ", " + query::QuoteLiteral(column.name) + ": 'VARCHAR'";
-    checks += std::string(checks.empty() ? "" : " UNION ALL ") + "SELECT " +
-              catalog::QuoteIdentifier(kRowField) + " AS row, " + query::QuoteLiteral(column.name) +
-              " AS name, " + name + " AS value FROM staged WHERE " + name + " IS NOT NULL AND (" +
-              bad + ")";
-  }
-  if (checks.empty())
-    return "";
-  return "WITH staged AS (SELECT * FROM read_json(" + query::QuoteLiteral(staged_url) +
-         ", format = 'newline_delimited', columns = {" + read_columns + "})) " + checks;
 }
 
 nlohmann::json CastRefusal(const std::string& record_json, const catalog::Column& column,

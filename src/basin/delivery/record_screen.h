@@ -4,7 +4,7 @@
 // with the stream's unknown_fields = error, a record with a field the table lacks goes to
 // the error prefix; a value its column's type cannot hold ("abc" for a BIGINT, 1.5 for an
 // INTEGER, "soon" for a DATE) goes there too. Columns keep their types: a stream only adds
-// columns. Values are checked by DuckDB over the staged records (CastCheckSql), so the
+// columns. Values are checked by DuckDB over the staged records (query::FindUncastable), so the
 // check uses the casts that will write them, at the engine's speed.
 
 #include <functional>
@@ -65,11 +65,6 @@ nlohmann::json UnreadableRefusal(const std::string& record_json, const std::stri
 
 /// A record as staged for the engine: its JSON object with kRowField = `row` added first.
 std::string StagedLine(const std::string& record_json, size_t row);
-
-/// The query that lists the (row, column, value) of every value in the staged NDJSON at
-/// `staged_url` that a column of `table` cannot hold; "" when no column needs checking
-/// (text and nested columns take any value).
-std::string CastCheckSql(const std::string& staged_url, const catalog::Table& table);
 
 /// The refusal of a record whose `value` the engine could not cast to `column`'s type.
 nlohmann::json CastRefusal(const std::string& record_json, const catalog::Column& column,

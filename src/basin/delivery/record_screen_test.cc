@@ -38,21 +38,6 @@ TEST(RecordScreenTest, UnknownFieldsAreRefusedOnlyWhenTheStreamSaysSo) {
   EXPECT_TRUE(first.refused.empty());  // no table yet: the records decide the columns
 }
 
-TEST(RecordScreenTest, OnlyColumnsThatCanRefuseAValueAreChecked) {
-  catalog::Table text{.database = "web", .name = "t"};
-  text.columns = {{.name = "s", .type = "VARCHAR"},
-                  {.name = "j", .type = "JSON"},
-                  {.name = "n", .type = "STRUCT(a BIGINT)"},
-                  {.name = "l", .type = "BIGINT[]"}};
-  EXPECT_EQ(CastCheckSql("lake://x.json", text), "");
-  catalog::Table typed = text;
-  typed.columns.push_back({.name = "id", .type = "BIGINT"});
-  std::string sql = CastCheckSql("lake://x.json", typed);
-  EXPECT_NE(sql.find(R"(TRY_CAST("id" AS BIGINT) IS NULL)"), std::string::npos) << sql;
-  EXPECT_NE(sql.find("floor("), std::string::npos) << sql;  // fractions refused for integers
-  EXPECT_EQ(sql.find(R"("s")"), std::string::npos) << sql;
-}
-
 // A reader that cannot read record `bad` at all, nor `left` together with `right`.
 ReadsTogether FakeReads(std::set<size_t> bad, size_t left, size_t right, int* calls) {
   return [=](const std::vector<size_t>& indices) {

@@ -8,6 +8,7 @@
 #include "basin/common/log.h"
 #include "basin/delivery/compression.h"
 #include "basin/delivery/record_screen.h"
+#include "basin/query/lake_sql.h"
 #include "basin/query/table_scan.h"
 #include "basin/stream/prefix_expression.h"
 
@@ -35,16 +36,6 @@ std::string Lower(std::string_view text) {
   return lower;
 }
 
-// "{'a': 'BIGINT', ...}" for read_json's columns option.
-std::string ColumnsOption(const std::vector<catalog::Column>& columns) {
-  std::string option = "{";
-  for (size_t i = 0; i < columns.size(); ++i) {
-    option += (i ? ", " : "") + query::QuoteLiteral(columns[i].name) + ": " +
-              query::QuoteLiteral(columns[i].type);
-  }
-  return option + "}";
-}
-
 struct DeliveryCounts {
   int64_t records = 0;
   int64_t objects = 0;
@@ -56,7 +47,6 @@ struct DeliveryCounts {
 // DuckDB's default temp file, a repeated delivery (whose objects exist) would delete each
 // object and then move a "tmp_" object over it: a copy on S3, and a failed copy would leave
 // that "tmp_" object in the partition's folder, where scans read its records a second time.
-constexpr const char* kCopyOptions = " (FORMAT parquet, USE_TMP_FILE false)";
 
 // The objects under `location` that table scans read (query::IsDataObject), and their
 // bytes: the counts a repeated or realigned delivery registers.
@@ -114,38 +104,25 @@ Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
         relative.find('/') != std::string::npos)
       continue;
     std::string url = folder + relative;
-    BASIN_ASSIGN_OR_RETURN(
-        query::QueryResult described,
-        engine.Execute("DESCRIBE SELECT * FROM read_parquet(" + query::QuoteLiteral(url) + ")",
-                       cancel));
-    std::vector<catalog::Column> found;
-    std::set<std::string> names;
-    for (const auto& row : described.rows) {
-      if (row.size() >= 2 && row[0] && row[1]) {
-        found.push_back({.name = *row[0], .type = *row[1]});
-        names.insert(Lower(*row[0]));
-      }
-    }
+    BASIN_ASSIGN_OR_RETURN(std::vector<catalog::Column> found,
+                           query::DescribeSelect(engine, query::SelectFromParquet(url), cancel));
     if (SameColumns(found, columns))
       continue;
-    std::string select;
+    std::vector<query::Projected> projected;
     for (const catalog::Column& column : columns) {
-      std::string name = catalog::QuoteIdentifier(column.name);
-      select += (select.empty() ? "" : ", ") +
-                (names.contains(Lower(column.name)) ? "CAST(" + name + " AS " + column.type + ")"
-                                                    : "CAST(NULL AS " + column.type + ")") +
-                " AS " + name;
+      bool present = std::any_of(found.begin(), found.end(), [&](const catalog::Column& old) {
+        return Lower(old.name) == Lower(column.name);
+      });
+      projected.push_back({present ? column.name : "", column.name, column.type});
     }
     // Written aside (in a '_' folder, which scans skip), then copied over the original.
     std::string rewritten = temporary_folder + "rewrite-" + relative;
     BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved aside, stores.Resolve(rewritten));
-    BASIN_RETURN_IF_ERROR(engine
-                              .Execute("COPY (SELECT " + select + " FROM read_parquet(" +
-                                       query::QuoteLiteral(url) + ")) TO " +
-                                       query::QuoteLiteral(rewritten) + kCopyOptions,
-                                   cancel)
-                              .status()
-                              .WithContext("rewriting " + url + " with the table's new columns"));
+    BASIN_RETURN_IF_ERROR(
+        query::CopySelect(engine, query::SelectProjected(query::SelectFromParquet(url), projected),
+                          rewritten, {}, {.policy = query::StatementPolicy::kBasin, .cancel = cancel})
+            .status()
+            .WithContext("rewriting " + url + " with the table's new columns"));
     Status copied = aside.store == resolved.store
                         ? resolved.store->Copy(aside.key, object.key)
                         : Status::Internal("the temporary folder is in another store");
@@ -157,22 +134,18 @@ Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
 
 // Values a column's type cannot hold would fail the whole delivery for ever when the objects
 // are written. They are found with the engine's own casts over the staged records (one query
-// per group; see CastCheckSql) and their records refused. Returns how many were refused.
+// per group; see query::FindUncastable) and their records refused. Returns how many were refused.
 Result<size_t> RefuseUncastable(query::Engine& engine, const std::string& staged_url,
                                 const catalog::Table& table, std::vector<std::string>& records,
                                 std::vector<nlohmann::json>& refused,
                                 const std::atomic<bool>* cancel) {
-  std::string sql = CastCheckSql(staged_url, table);
-  if (sql.empty())
-    return size_t{0};
-  BASIN_ASSIGN_OR_RETURN(query::QueryResult bad, engine.Execute(sql, cancel));
+  BASIN_ASSIGN_OR_RETURN(std::vector<query::UncastableValue> bad,
+                         query::FindUncastable(engine, staged_url, kRowField, table.columns, cancel));
   std::map<size_t, std::pair<std::string, std::string>> first_problem;  // by row
-  for (const auto& row : bad.rows) {
-    if (row.size() < 3 || !row[0] || !row[1] || !row[2])
-      continue;
-    size_t index = std::stoull(*row[0]);
-    if (index < records.size())
-      first_problem.try_emplace(index, *row[1], *row[2]);
+  for (query::UncastableValue& value : bad) {
+    size_t index = static_cast<size_t>(value.row);
+    if (value.row >= 0 && index < records.size())
+      first_problem.try_emplace(index, std::move(value.column), std::move(value.value));
   }
   if (first_problem.empty())
     return size_t{0};
@@ -1065,13 +1038,11 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     storage::ObjectStore& store = *tmp->store;
     const std::string& key = tmp->key;
     auto describe = [&] {
-      return engine_.Execute("DESCRIBE SELECT * FROM read_json(" + query::QuoteLiteral(temporary) +
-                             ", format = 'newline_delimited')",
-                             &abandon_);
+      return query::DescribeSelect(engine_, query::SelectFromJson({.url = temporary}), &abandon_);
     };
     Status staged = store.Write(key, staged_text(records));
-    Result<query::QueryResult> described =
-        staged.ok() ? describe() : Result<query::QueryResult>(staged);
+    Result<std::vector<catalog::Column>> described =
+        staged.ok() ? describe() : Result<std::vector<catalog::Column>>(staged);
     if (!described.ok() && described.status().code() == StatusCode::kInvalidArgument) {
       // A record the engine cannot read (two spellings of one struct field) would hold up
       // the delivery for good: it goes to the error prefix, the rest are delivered.
@@ -1088,13 +1059,14 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
         staged = DropUnreadable(*unreadable, records, refused);
       if (staged.ok() && !records.empty())
         staged = store.Write(key, staged_text(records));
-      described = staged.ok() && !records.empty() ? describe() : Result<query::QueryResult>(staged);
+      described = staged.ok() && !records.empty() ? describe()
+                                                  : Result<std::vector<catalog::Column>>(staged);
     }
     if (described.ok() && existing.ok() && !records.empty()) {
       Result<size_t> dropped = RefuseUncastable(engine_, temporary, *existing, records, refused, &abandon_);
       if (dropped.ok() && *dropped > 0 && !records.empty()) {
         Status rewritten = store.Write(key, staged_text(records));
-        described = rewritten.ok() ? describe() : Result<query::QueryResult>(rewritten);
+        described = rewritten.ok() ? describe() : Result<std::vector<catalog::Column>>(rewritten);
       } else if (!dropped.ok()) {
         described = dropped.status();
       }
@@ -1109,9 +1081,9 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
       return described.status().WithContext("reading the records of " + definition.name);
     }
     std::vector<catalog::Column> found;
-    for (const auto& row : described->rows) {
-      if (row.size() >= 2 && row[0] && row[1] && !in_table(*row[0]))
-        found.push_back({.name = *row[0], .type = *row[1]});
+    for (catalog::Column& column : *described) {
+      if (!in_table(column.name))
+        found.push_back(std::move(column));
     }
     columns = catalog::MergeColumns(columns, found);  // the table's columns keep their types
   }
@@ -1173,13 +1145,11 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
       written = compressed.ok() ? final_object->store->Write(final_object->key, *compressed)
                                 : compressed.status();
     } else if (final_object.ok()) {
-      written =
-          engine_
-              .Execute("COPY (SELECT * FROM read_json(" + query::QuoteLiteral(group.temporary) +
-                       ", format = 'newline_delimited', columns = " + ColumnsOption(columns) +
-                       ")) TO " + query::QuoteLiteral(target) + kCopyOptions,
-                       &abandon_)
-              .status();
+      written = query::CopySelect(engine_,
+                                  query::SelectFromJson({.url = group.temporary, .columns = columns}),
+                                  target, {},
+                                  {.policy = query::StatementPolicy::kBasin, .cancel = &abandon_})
+                    .status();
     }
     Result<storage::ObjectInfo> info = written.ok() ? final_object->store->Stat(final_object->key)
                                                     : Result<storage::ObjectInfo>(written);

@@ -5,6 +5,8 @@
 #include <map>
 #include <unordered_map>
 
+#include "basin/query/lake_sql.h"
+
 namespace basin::query {
 namespace {
 
@@ -150,16 +152,6 @@ bool IsDataObject(const std::string& relative_key, uint64_t size) {
     start = slash + 1;
   }
   return true;
-}
-
-std::string QuoteLiteral(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'')
-      out += '\'';
-    out += c;
-  }
-  return out + "'";
 }
 
 std::string ScanPath(std::string_view object_url,

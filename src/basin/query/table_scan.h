@@ -74,7 +74,4 @@ bool IsDataObject(const std::string& relative_key, uint64_t size);
 /// True for paths made by ScanPath.
 bool IsScanPath(std::string_view path);
 
-/// `text` as a SQL string literal ('it''s').
-std::string QuoteLiteral(std::string_view text);
-
 }  // namespace basin::query

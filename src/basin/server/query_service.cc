@@ -3,6 +3,7 @@
 #include "basin/catalog/schema.h"
 #include "basin/common/crypto.h"
 #include "basin/common/log.h"
+#include "basin/query/lake_sql.h"
 #include "basin/query/table_scan.h"
 
 namespace basin::server {
@@ -346,32 +347,19 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
   // The result's columns as the Parquet object will have them, known from the plan.
   std::vector<std::string> lake_names, lake_types;
   if (to_lake) {
-    // Parquet has no 128-bit integers (DuckDB would write sum(BIGINT)'s HUGEINT as DOUBLE
-    // and lose digits): such columns are stored as DECIMAL(38,0), which keeps every one.
     Result<query::Engine*> engine = DefaultEngine();
     Result<query::QueryStats> plan =
         engine.ok()
             ? (*engine)->Plan(select, query::ExecuteOptions{.default_database = request.database})
             : Result<query::QueryStats>(engine.status());
     if (plan.ok()) {
-      std::string replace;
-      for (size_t i = 0; i < plan->column_types.size() && i < plan->column_names.size(); ++i) {
-        lake_names.push_back(plan->column_names[i]);
-        lake_types.push_back(plan->column_types[i]);
-        if (plan->column_types[i] != "HUGEINT" && plan->column_types[i] != "UHUGEINT")
-          continue;
-        lake_types.back() = "DECIMAL(38,0)";
-        std::string name = catalog::QuoteIdentifier(plan->column_names[i]);
-        replace += (replace.empty() ? "" : ", ") + std::string("CAST(") + name +
-                   " AS DECIMAL(38,0)) AS " + name;
-      }
-      if (!replace.empty())
-        select = "SELECT * REPLACE (" + replace + ") FROM (\n" + select + "\n)";
+      lake_names = plan->column_names;
+      lake_types = plan->column_types;
+      select = query::StorableSelect(select, lake_names, lake_types);
     }
   }
   std::string sql =
-      to_lake ? "COPY (\n" + select + "\n) TO " + query::QuoteLiteral(url) + " (FORMAT parquet)"
-              : request.sql;
+      to_lake ? query::CopySql(select, url, {.in_place = false}) : request.sql;
   // A COPY answers with one row: the number of rows it wrote.
   MemorySink memory(options_.max_memory_rows);
   // The COPY around a single SELECT is basin's own statement (the SELECT alone was parsed as
@@ -475,11 +463,7 @@ Status QueryService::ReadResult(int64_t id, const QueryCaller& caller, int64_t o
     url = job->result_url;
   }
   BASIN_ASSIGN_OR_RETURN(query::Engine * engine, DefaultEngine());
-  std::string sql = "SELECT * FROM read_parquet(" + query::QuoteLiteral(url) + ")";
-  if (limit >= 0)
-    sql += " LIMIT " + std::to_string(limit);
-  if (offset > 0)
-    sql += " OFFSET " + std::to_string(offset);
+  std::string sql = query::SelectPage(url, offset, limit);
   Result<query::QueryStats> read =
       engine->Execute(sql,
                       query::ExecuteOptions{.policy = query::StatementPolicy::kBasin,

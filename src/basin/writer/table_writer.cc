@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "basin/common/log.h"
+#include "basin/query/lake_sql.h"
 #include "basin/query/query_history.h"
 #include "basin/writer/write_layout.h"
 #include "basin/writer/write_plan.h"
@@ -37,15 +38,11 @@ query::ExecuteOptions PersonsQuery(const WriteContext& context) {
 
 Result<std::vector<QueryColumn>> DescribeQuery(query::Engine& engine, const std::string& query,
                                                const WriteContext& context) {
-  BASIN_ASSIGN_OR_RETURN(
-      query::QueryResult described,
-      engine.Execute("DESCRIBE SELECT * FROM (\n" + query + "\n)", PersonsQuery(context)));
+  BASIN_ASSIGN_OR_RETURN(std::vector<catalog::Column> described,
+                         query::DescribeSelect(engine, query, PersonsQuery(context)));
   std::vector<QueryColumn> columns;
-  for (const auto& row : described.rows) {
-    if (row.size() < 2 || !row[0] || !row[1])
-      return Status::Internal("DESCRIBE returned a row without name or type");
-    columns.push_back({*row[0], *row[1]});
-  }
+  for (catalog::Column& column : described)
+    columns.push_back({std::move(column.name), std::move(column.type)});
   return columns;
 }
 

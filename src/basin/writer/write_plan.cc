@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "basin/catalog/schema.h"
-#include "basin/query/table_scan.h"
+#include "basin/query/lake_sql.h"
 #include "basin/writer/write_layout.h"
 
 namespace basin::writer {
@@ -61,20 +61,6 @@ Result<std::string> KeyType(const QueryColumn& column) {
       " AS DATE))");
 }
 
-// "CAST(q.source AS type) AS target, ..."; an empty type keeps the query's.
-std::string Projection(const std::vector<std::pair<std::string, std::string>>& sources_and_targets,
-                       const std::vector<std::string>& types) {
-  std::string out;
-  for (size_t i = 0; i < sources_and_targets.size(); ++i) {
-    const auto& [source, target] = sources_and_targets[i];
-    std::string value = "q." + catalog::QuoteIdentifier(source);
-    if (!types[i].empty())
-      value = "CAST(" + value + " AS " + types[i] + ")";
-    out += (i ? ", " : "") + value + " AS " + catalog::QuoteIdentifier(target);
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<WritePlan> PlanCreate(const WriteStatement& statement, const std::string& database,
@@ -98,24 +84,20 @@ Result<WritePlan> PlanCreate(const WriteStatement& statement, const std::string&
     plan.keys.push_back({column.name, type});
     is_key[*found] = true;
   }
-  std::vector<std::pair<std::string, std::string>> names;
-  std::vector<std::string> types;
+  std::vector<query::Projected> projected;
   for (size_t i = 0; i < output.size(); ++i) {
     if (is_key[i])
       continue;
     plan.columns.push_back({output[i].name, output[i].type, ""});
-    names.emplace_back(output[i].name, output[i].name);
-    types.emplace_back();  // kept as the query makes it
+    projected.push_back({output[i].name, output[i].name, ""});  // typed as the query makes it
   }
   if (plan.columns.empty()) {
     return Status::InvalidArgument(
         "the query has only partition columns: a table needs at least one other column");
   }
-  for (const catalog::PartitionKey& key : plan.keys) {
-    names.emplace_back(key.name, key.name);
-    types.push_back(key.type);
-  }
-  plan.select = "SELECT " + Projection(names, types) + " FROM (\n" + statement.query + "\n) AS q";
+  for (const catalog::PartitionKey& key : plan.keys)
+    projected.push_back({key.name, key.name, key.type});
+  plan.select = query::SelectProjected(statement.query, projected);
   return plan;
 }
 
@@ -127,8 +109,7 @@ Result<WritePlan> PlanOverwrite(const WriteStatement& statement, const catalog::
   plan.location = table.partition_keys.empty() ? BaseLocation(table.location) : table.location;
   plan.columns = table.columns;
   plan.keys = table.partition_keys;
-  std::vector<std::pair<std::string, std::string>> names;
-  std::vector<std::string> types;
+  std::vector<query::Projected> projected;
   std::vector<bool> used(output.size(), false);
   auto take = [&](const std::string& name, const std::string& type, const char* what) -> Status {
     std::optional<size_t> found = FindColumn(output, name);
@@ -138,8 +119,7 @@ Result<WritePlan> PlanOverwrite(const WriteStatement& statement, const catalog::
           "', which the query does not produce (its columns: " + NameList(output) + ")");
     }
     used[*found] = true;
-    names.emplace_back(output[*found].name, name);
-    types.push_back(type);
+    projected.push_back({output[*found].name, name, type});
     return Status::OK();
   };
   for (const catalog::Column& column : table.columns)
@@ -154,27 +134,23 @@ Result<WritePlan> PlanOverwrite(const WriteStatement& statement, const catalog::
                                      " (drop it, or create a new table)");
     }
   }
-  plan.select = "SELECT " + Projection(names, types) + " FROM (\n" + statement.query + "\n) AS q";
+  plan.select = query::SelectProjected(statement.query, projected);
   return plan;
 }
 
 std::string CopySql(const WritePlan& plan, std::string_view write_folder) {
-  std::string copy = "COPY (\n" + plan.select + "\n) TO ";
   if (plan.keys.empty()) {
-    // One object; written in place (DuckDB's temp-file-and-rename would be a copy on S3).
-    return copy +
-           query::QuoteLiteral(plan.location + std::string(write_folder) + "/part-0.parquet") +
-           " (FORMAT parquet, USE_TMP_FILE false)";
+    // One object, written in place (DuckDB's temp-file-and-rename would be a copy on S3).
+    return query::CopySql(plan.select,
+                          plan.location + std::string(write_folder) + "/part-0.parquet", {});
   }
-  std::string keys;
-  for (const catalog::PartitionKey& key : plan.keys) {
-    keys += (keys.empty() ? "" : ", ") + catalog::QuoteIdentifier(key.name);
-  }
-  // OVERWRITE_OR_IGNORE lets DuckDB write into a location that already holds other
-  // partitions; the write folder makes every object name new, so nothing is overwritten.
-  return copy + query::QuoteLiteral(plan.location) + " (FORMAT parquet, PARTITION_BY (" + keys +
-         "), FILENAME_PATTERN " + query::QuoteLiteral(std::string(write_folder) + "/part-{i}") +
-         ", OVERWRITE_OR_IGNORE true)";
+  std::vector<std::string> keys;
+  for (const catalog::PartitionKey& key : plan.keys)
+    keys.push_back(key.name);
+  // The write folder makes every object name new, so nothing is overwritten.
+  return query::CopySql(plan.select, plan.location,
+                        {.partition_by = keys,
+                         .filename_pattern = std::string(write_folder) + "/part-{i}"});
 }
 
 }  // namespace basin::writer
