@@ -11,6 +11,7 @@
 #include "basin/query/lake_sql.h"
 #include "basin/query/table_scan.h"
 #include "basin/stream/prefix_expression.h"
+#include "basin/tablewrite/table_write.h"
 
 namespace basin::delivery {
 namespace {
@@ -48,29 +49,8 @@ struct DeliveryCounts {
 // object and then move a "tmp_" object over it: a copy on S3, and a failed copy would leave
 // that "tmp_" object in the partition's folder, where scans read its records a second time.
 
-// The objects under `location` that table scans read (query::IsDataObject), and their
-// bytes: the counts a repeated or realigned delivery registers.
-struct FolderCounts {
-  int64_t objects = 0;
-  int64_t bytes = 0;
-};
-Result<FolderCounts> CountReadObjects(storage::StoreResolver& stores, const std::string& location) {
-  BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved folder, stores.Resolve(location));
-  BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects, folder.store->List(folder.key));
-  FolderCounts counts;
-  for (const storage::ObjectInfo& object : objects) {
-    if (!query::IsDataObject(object.key.substr(folder.key.size()), object.size))
-      continue;
-    counts.objects += 1;
-    counts.bytes += static_cast<int64_t>(object.size);
-  }
-  return counts;
-}
-
-// A temporary object left behind costs space only ('_' folders are not read): log it.
 void DeleteTemporary(storage::ObjectStore& store, const std::string& key) {
-  if (Status deleted = store.Delete(key); !deleted.ok() && !deleted.IsNotFound())
-    log::Warn("stream_temporary_delete_failed", {{"key", key}, {"error", deleted.ToString()}});
+  tablewrite::DeleteTemporary(store, key, "stream_temporary_delete_failed");
 }
 
 bool SameColumns(const std::vector<catalog::Column>& a, const std::vector<catalog::Column>& b) {
@@ -909,7 +889,8 @@ Result<catalog::Partition> StreamService::CountedPartition(
   partition.last_modified =
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   if (relist) {
-    BASIN_ASSIGN_OR_RETURN(FolderCounts counts, CountReadObjects(stores_, partition.location));
+    BASIN_ASSIGN_OR_RETURN(tablewrite::ObjectCounts counts,
+                           tablewrite::CountDataObjects(stores_, partition.location));
     partition.objects = counts.objects;
     partition.bytes = counts.bytes;
     return partition;
@@ -1129,47 +1110,37 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
   for (const Group& group : groups) {
     std::string target = definition.prefix + group.partition +
                          ObjectName(definition.name, delivery.intent_time, first, last, extension);
-    Result<storage::StoreResolver::Resolved> final_object = stores_.Resolve(target);
-    Status written = final_object.status();
-    std::optional<uint64_t> replaced_size;
-    if (final_object.ok() && repeat) {
-      if (Result<storage::ObjectInfo> before = final_object->store->Stat(final_object->key);
-          before.ok())
-        replaced_size = before->size;
-    }
-    if (final_object.ok() && definition.format == stream::OutputFormat::kNdjson) {
+    tablewrite::ObjectContent content;
+    Status compressed_ok;
+    if (definition.format == stream::OutputFormat::kNdjson) {
       std::string lines;
       for (const std::string& record : *group.records)
         lines += record + "\n";
       Result<std::string> compressed = Compress(lines, definition.compression);
-      written = compressed.ok() ? final_object->store->Write(final_object->key, *compressed)
-                                : compressed.status();
-    } else if (final_object.ok()) {
-      written = query::CopySelect(engine_,
-                                  query::SelectFromJson({.url = group.temporary, .columns = columns}),
-                                  target, {},
-                                  {.policy = query::StatementPolicy::kBasin, .cancel = &abandon_})
-                    .status();
+      compressed_ok = compressed.status();
+      content.text = compressed.ok() ? std::move(*compressed) : std::string();
+    } else {
+      content.select = query::SelectFromJson({.url = group.temporary, .columns = columns});
     }
-    Result<storage::ObjectInfo> info = written.ok() ? final_object->store->Stat(final_object->key)
-                                                    : Result<storage::ObjectInfo>(written);
-    if (!info.ok()) {
+    tablewrite::ObjectWrite written =
+        compressed_ok.ok()
+            ? tablewrite::WriteObject(engine_, stores_, target, content,
+                                      {.policy = query::StatementPolicy::kBasin, .cancel = &abandon_},
+                                      repeat)
+            : tablewrite::ObjectWrite{.status = compressed_ok};
+    if (!written.status.ok()) {
       // The other partitions go on; this one's records are deferred (see DeliveredMark) and
       // delivered later under another name. A write reported failed may still have made its
-      // object (an answer lost on the way, a partial object committed as the engine gave up):
-      // it is removed first, or its records would be delivered twice. If even that fails, the
-      // whole delivery is tried again as it is, under the same names, replacing what it wrote.
-      Status failure = info.status().WithContext("writing " + target);
+      // object: WriteObject removed it, or its records would be delivered twice. If even that
+      // failed, the whole delivery is tried again as it is, under the same names, replacing
+      // what it wrote.
+      Status failure = written.status.WithContext("writing " + target);
       log::Warn("stream_partition_failed",
                 {{"stream", definition.name}, {"error", failure.ToString()}});
-      if (final_object.ok()) {
-        if (Status removed = final_object->store->Delete(final_object->key); !removed.ok()) {
-          remove_temporaries();
-          *deferred_failure = Status::OK();
-          return Status(failure.code(),
-                        failure.message() +
-                            "; removing what it may have left failed too: " + removed.message());
-        }
+      if (written.left_behind) {
+        remove_temporaries();
+        *deferred_failure = Status::OK();
+        return failure;
       }
       if (deferred_failure->ok())
         *deferred_failure = failure;
@@ -1177,13 +1148,15 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
         deferred.push_back({group.partition, record});
       continue;
     }
+    const std::optional<uint64_t>& replaced_size = written.replaced_size;
+    const uint64_t written_size = written.size;
     written_groups.push_back({.group = &group,
                               .objects = replaced_size ? 0 : 1,
-                              .bytes = static_cast<int64_t>(info->size) -
+                              .bytes = static_cast<int64_t>(written_size) -
                                        static_cast<int64_t>(replaced_size.value_or(0))});
     counts.records += static_cast<int64_t>(group.records->size());
     counts.objects += 1;
-    counts.bytes += static_cast<int64_t>(info->size);
+    counts.bytes += static_cast<int64_t>(written_size);
   }
   remove_temporaries();
   if (written_groups.empty() && !groups.empty()) {
@@ -1263,7 +1236,8 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     update.table.stats.rows = std::nullopt;
     if (keys.empty() && (repeat || (!realigned.empty() && realigned.front()))) {
       // Unpartitioned: the same reasons to count from a listing, of the table's folder.
-      BASIN_ASSIGN_OR_RETURN(FolderCounts counts, CountReadObjects(stores_, definition.prefix));
+      BASIN_ASSIGN_OR_RETURN(tablewrite::ObjectCounts counts,
+                             tablewrite::CountDataObjects(stores_, definition.prefix));
       update.table.stats.objects = counts.objects;
       update.table.stats.bytes = counts.bytes;
     }

@@ -6,25 +6,12 @@
 #include "basin/common/log.h"
 #include "basin/query/lake_sql.h"
 #include "basin/query/query_history.h"
-#include "basin/writer/write_layout.h"
+#include "basin/tablewrite/table_write.h"
+#include "basin/tablewrite/write_layout.h"
 #include "basin/writer/write_plan.h"
 
 namespace basin::writer {
 namespace {
-
-using Timestamp = catalog::Timestamp;
-
-Timestamp Seconds(std::chrono::system_clock::time_point time) {
-  return std::chrono::time_point_cast<std::chrono::seconds>(time);
-}
-
-// What one write left in the lake, found by listing its write folders.
-struct WrittenObjects {
-  std::vector<catalog::Partition> partitions;  // partitioned tables, one per w- folder
-  int64_t objects = 0;
-  int64_t bytes = 0;
-  Timestamp last_modified{};
-};
 
 // How the person's SELECT runs on basin's engine: as basin's statement (it is spliced into
 // basin's DESCRIBE and COPY), but reaching only what the person's own SQL may (the lake and
@@ -44,102 +31,6 @@ Result<std::vector<QueryColumn>> DescribeQuery(query::Engine& engine, const std:
   for (catalog::Column& column : described)
     columns.push_back({std::move(column.name), std::move(column.type)});
   return columns;
-}
-
-// Lists `location` and keeps the objects in `write_folder`; for a partitioned plan, one
-// partition per partition folder, its values read back from the folder names.
-Result<WrittenObjects> FindWritten(storage::StoreResolver& stores, const WritePlan& plan,
-                                   const std::string& write_folder) {
-  std::string listed = plan.keys.empty() ? plan.location + write_folder + "/" : plan.location;
-  BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved, stores.Resolve(listed));
-  BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
-                         resolved.store->List(resolved.key));
-  std::vector<std::string> key_names;
-  for (const catalog::PartitionKey& key : plan.keys)
-    key_names.push_back(key.name);
-  WrittenObjects written;
-  std::map<std::string, size_t> partition_of_folder;
-  for (const storage::ObjectInfo& object : objects) {
-    std::string relative = object.key.substr(resolved.key.size());
-    Timestamp modified = Seconds(object.modified);
-    written.objects += 1;
-    written.bytes += static_cast<int64_t>(object.size);
-    written.last_modified = std::max(written.last_modified, modified);
-    if (plan.keys.empty())
-      continue;
-    BASIN_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> values,
-                           PartitionValuesOf(relative, write_folder, key_names));
-    if (!values) {  // another write's object, or older data
-      written.objects -= 1;
-      written.bytes -= static_cast<int64_t>(object.size);
-      continue;
-    }
-    for (size_t i = 0; i < values->size(); ++i) {
-      // DuckDB names a NULL partition "NULL"; the catalog's text values cannot hold NULL.
-      if ((*values)[i] == "NULL") {
-        return Status::InvalidArgument("partition column '" + key_names[i] +
-                                       "' is NULL in some rows: filter them out or COALESCE them "
-                                       "(partition values cannot be NULL or the text 'NULL')");
-      }
-    }
-    std::string folder =
-        relative.substr(0, relative.find("/" + write_folder + "/") + write_folder.size() + 2);
-    auto [slot, added] = partition_of_folder.try_emplace(folder, written.partitions.size());
-    if (added) {
-      written.partitions.push_back({.values = std::move(*values),
-                                    .location = plan.location + folder,
-                                    .columns = plan.columns});
-    }
-    catalog::Partition& partition = written.partitions[slot->second];
-    partition.objects += 1;
-    partition.bytes += static_cast<int64_t>(object.size);
-    partition.last_modified = std::max(partition.last_modified, modified);
-  }
-  return written;
-}
-
-// Deletes the objects below `location` that pass `doomed` (given the path below location).
-// Returns the first failure, after trying every object.
-Status DeleteObjects(storage::StoreResolver& stores, const std::string& location,
-                     const std::function<bool(const std::string&)>& doomed) {
-  BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved resolved, stores.Resolve(location));
-  BASIN_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects,
-                         resolved.store->List(resolved.key));
-  Status first;
-  for (const storage::ObjectInfo& object : objects) {
-    if (!doomed(object.key.substr(resolved.key.size())))
-      continue;
-    Status deleted = resolved.store->Delete(object.key);
-    if (first.ok() && !deleted.ok())
-      first = deleted;
-  }
-  return first;
-}
-
-// After a failure before the commit: nothing references the write folder, so it goes.
-void DiscardWrite(storage::StoreResolver& stores, const std::string& table, const WritePlan& plan,
-                  const std::string& write_folder) {
-  std::string prefix = plan.keys.empty() ? plan.location + write_folder + "/" : plan.location;
-  Status discarded = DeleteObjects(stores, prefix, [&](const std::string& relative) {
-    return plan.keys.empty() || relative.find("/" + write_folder + "/") != std::string::npos;
-  });
-  if (!discarded.ok()) {
-    log::Warn("write_discard_failed",
-              {{"table", table}, {"location", prefix}, {"error", discarded.ToString()}});
-  }
-}
-
-// After the commit: the replaced data is unreferenced. Write folders below it (this write's,
-// when the old location is a crawler's partition folder, or another node's in progress) and
-// hidden objects are not its data and stay.
-void DeleteReplaced(storage::StoreResolver& stores, const std::string& table,
-                    const std::string& location) {
-  Status deleted = DeleteObjects(
-      stores, location, [](const std::string& relative) { return !IsOutsideTableData(relative); });
-  if (!deleted.ok()) {
-    log::Warn("write_cleanup_failed",
-              {{"table", table}, {"location", location}, {"error", deleted.ToString()}});
-  }
 }
 
 std::string HumanBytes(int64_t bytes) {
@@ -247,24 +138,20 @@ Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const Writ
                                    " is the lake's root: give the table a folder");
   }
 
-  std::string write_folder = WriteFolder(NewWriteId());
+  tablewrite::FolderTarget target{.table = qualified,
+                                  .location = plan.location,
+                                  .keys = plan.keys,
+                                  .columns = plan.columns,
+                                  .write_folder = tablewrite::WriteFolder(tablewrite::NewWriteId())};
+  Result<tablewrite::FolderWrite> written =
+      tablewrite::WriteSelectToFolder(engine_, stores_, plan.select, target, PersonsQuery(context));
+  if (!written.ok())
+    return written.status();
   auto discard = [&](const Status& failure) {
-    DiscardWrite(stores_, qualified, plan, write_folder);
+    tablewrite::DiscardFolderWrite(stores_, target);
     return failure;
   };
-  Result<query::QueryResult> copied =
-      engine_.Execute(CopySql(plan, write_folder), PersonsQuery(context));
-  if (!copied.ok())
-    return discard(copied.status().WithContext("writing " + qualified));
-  if (context.cancel != nullptr && context.cancel->load())
-    return discard(Status::Cancelled("write cancelled"));
-  int64_t rows = 0;
-  if (!copied->rows.empty() && !copied->rows[0].empty() && copied->rows[0][0])
-    rows = std::stoll(*copied->rows[0][0]);
-  Result<WrittenObjects> written = FindWritten(stores_, plan, write_folder);
-  if (!written.ok())
-    return discard(written.status());
-
+  const int64_t rows = written->rows;
   catalog::TableUpdate update;
   update.changed_by = by;
   update.upsert_partitions = written->partitions;
@@ -281,14 +168,15 @@ Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const Writ
   }
   update.table.columns = plan.columns;
   update.table.partition_keys = plan.keys;
-  update.table.location = plan.keys.empty() ? plan.location + write_folder + "/" : plan.location;
+  update.table.location =
+      plan.keys.empty() ? plan.location + target.write_folder + "/" : plan.location;
   update.table.stats.objects = written->objects;
   update.table.stats.bytes = written->bytes;
   update.table.stats.last_modified = written->last_modified;
   // A partitioned overwrite knows only the rows it wrote, not those of the partitions it kept.
   update.table.stats.rows =
       (create || plan.keys.empty()) ? std::optional<int64_t>(rows) : std::nullopt;
-  Result<catalog::ApplyOutcome> applied = catalog_.ApplyTable(update);
+  Result<catalog::ApplyOutcome> applied = tablewrite::CommitTable(catalog_, stores_, update);
   if (!applied.ok()) {
     if (applied.status().code() == StatusCode::kAlreadyExists && statement.if_not_exists) {
       (void)discard(applied.status());  // created meanwhile by another node
@@ -296,14 +184,6 @@ Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const Writ
       return WriteResult{.table = qualified, .location = winner.location, .skipped = true};
     }
     return discard(applied.status().WithContext("registering " + qualified));
-  }
-
-  for (const catalog::Partition& replaced : applied->replaced_partitions) {
-    DeleteReplaced(stores_, qualified, replaced.location);
-  }
-  if (plan.keys.empty() && !applied->previous_location.empty() &&
-      applied->previous_location != update.table.location) {
-    DeleteReplaced(stores_, qualified, applied->previous_location);
   }
   return WriteResult{
       .table = qualified,

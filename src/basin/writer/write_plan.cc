@@ -6,7 +6,7 @@
 
 #include "basin/catalog/schema.h"
 #include "basin/query/lake_sql.h"
-#include "basin/writer/write_layout.h"
+#include "basin/tablewrite/write_layout.h"
 
 namespace basin::writer {
 namespace {
@@ -68,7 +68,7 @@ Result<WritePlan> PlanCreate(const WriteStatement& statement, const std::string&
   BASIN_RETURN_IF_ERROR(CheckDistinctNames(output));
   WritePlan plan;
   plan.location = statement.location.empty()
-                      ? std::string(kWarehouseRoot) + database + "/" + statement.table + "/"
+                      ? std::string(tablewrite::kWarehouseRoot) + database + "/" + statement.table + "/"
                       : statement.location;
   std::vector<bool> is_key(output.size(), false);
   for (const std::string& wanted : statement.partitioned_by) {
@@ -106,7 +106,7 @@ Result<WritePlan> PlanOverwrite(const WriteStatement& statement, const catalog::
   BASIN_RETURN_IF_ERROR(CheckDistinctNames(output));
   std::string qualified = table.database + "." + table.name;
   WritePlan plan;
-  plan.location = table.partition_keys.empty() ? BaseLocation(table.location) : table.location;
+  plan.location = table.partition_keys.empty() ? tablewrite::BaseLocation(table.location) : table.location;
   plan.columns = table.columns;
   plan.keys = table.partition_keys;
   std::vector<query::Projected> projected;
@@ -136,21 +136,6 @@ Result<WritePlan> PlanOverwrite(const WriteStatement& statement, const catalog::
   }
   plan.select = query::SelectProjected(statement.query, projected);
   return plan;
-}
-
-std::string CopySql(const WritePlan& plan, std::string_view write_folder) {
-  if (plan.keys.empty()) {
-    // One object, written in place (DuckDB's temp-file-and-rename would be a copy on S3).
-    return query::CopySql(plan.select,
-                          plan.location + std::string(write_folder) + "/part-0.parquet", {});
-  }
-  std::vector<std::string> keys;
-  for (const catalog::PartitionKey& key : plan.keys)
-    keys.push_back(key.name);
-  // The write folder makes every object name new, so nothing is overwritten.
-  return query::CopySql(plan.select, plan.location,
-                        {.partition_by = keys,
-                         .filename_pattern = std::string(write_folder) + "/part-{i}"});
 }
 
 }  // namespace basin::writer

@@ -41,9 +41,4 @@ Result<WritePlan> PlanCreate(const WriteStatement& statement, const std::string&
 Result<WritePlan> PlanOverwrite(const WriteStatement& statement, const catalog::Table& table,
                                 const std::vector<QueryColumn>& output);
 
-/// The COPY that writes `plan` into `write_folder` (w-<write id>): partitioned, Hive folders
-/// below the location with the write folder inside each; else <location><write
-/// folder>/part-0.parquet.
-std::string CopySql(const WritePlan& plan, std::string_view write_folder);
-
 }  // namespace basin::writer

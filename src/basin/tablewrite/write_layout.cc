@@ -1,11 +1,11 @@
-#include "basin/writer/write_layout.h"
+#include "basin/tablewrite/write_layout.h"
 
 #include <cctype>
 #include <ctime>
 
 #include "basin/common/crypto.h"
 
-namespace basin::writer {
+namespace basin::tablewrite {
 namespace {
 
 std::vector<std::string_view> Levels(std::string_view path) {
@@ -122,4 +122,4 @@ bool IsOutsideTableData(std::string_view relative_path) {
   return false;
 }
 
-}  // namespace basin::writer
+}  // namespace basin::tablewrite

@@ -13,7 +13,7 @@
 ///   partitioned:   <table location><k1>=<v1>/<k2>=<v2>/w-<write id>/part-<n>.parquet
 ///                  (each such w- folder becomes a partition's location)
 ///   unpartitioned: <base location>w-<write id>/part-0.parquet (the table's location)
-namespace basin::writer {
+namespace basin::tablewrite {
 
 /// Where CREATE TABLE puts a table without a location: lake://warehouse/<db>/<table>/.
 /// A constant for now; it becomes a setting (query.warehouse) when someone needs another.
@@ -45,4 +45,4 @@ Result<std::optional<std::vector<std::string>>> PartitionValuesOf(
 /// write's files), or a level starting with '.' or '_' (not table data).
 bool IsOutsideTableData(std::string_view relative_path);
 
-}  // namespace basin::writer
+}  // namespace basin::tablewrite
