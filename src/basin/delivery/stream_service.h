@@ -28,6 +28,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,7 @@
 #include "basin/catalog/catalog.h"
 #include "basin/common/result.h"
 #include "basin/delivery/delivery_format.h"
+#include "basin/delivery/delivery_writer.h"
 #include "basin/query/engine.h"
 #include "basin/storage/store_resolver.h"
 #include "basin/stream/prefix_expression.h"
@@ -76,6 +78,8 @@ struct StreamServiceOptions {
   /// How long Ingest uses a stream definition it has read before reading it again: a change
   /// made by another process (the CLI) counts within this.
   std::chrono::milliseconds definition_ttl{1000};
+  /// The clock buffer ages, backoff and retries are measured with (tests may step it).
+  std::function<std::chrono::steady_clock::time_point()> clock = std::chrono::steady_clock::now;
 };
 
 /// Per record: OK, or why it was refused (then it went to the error prefix).
@@ -190,7 +194,8 @@ class StreamService {
         streams_(streams),
         catalog_(catalog),
         stores_(stores),
-        engine_(engine) {}
+        engine_(engine),
+        writer_(catalog, stores, engine, options_.max_record_depth, &abandon_) {}
   // A definition as Ingest uses it, read at most every options_.definition_ttl.
   struct KnownStream {
     stream::StoredStream stored;
@@ -220,20 +225,8 @@ class StreamService {
   Status Deliver(StreamState& state, const stream::StreamDefinition& definition, Delivery& delivery,
                  Status* deferred_failure);
   void TruncateDelivered();
-  // `partition` with its objects and bytes: its counts as registered `before` (if it was)
-  // plus what a delivery added, or a listing of its folder when `relist`.
-  Result<catalog::Partition> CountedPartition(catalog::Partition partition,
-                                              const std::optional<catalog::Partition>& before,
-                                              int64_t added_objects, int64_t added_bytes,
-                                              bool relist);
-  // The table's objects and bytes summed over its registered partitions, with `upserted`
-  // in place of the ones they replace (by location).
-  Result<catalog::TableStats> TableTotals(const catalog::Table& table,
-                                          const std::vector<catalog::Partition>& upserted,
-                                          catalog::Timestamp modified);
   StreamState& StateFor(const stream::StoredStream& stored);  // REQUIRES: mutex_ held
-  Status WriteRefused(const stream::StreamDefinition& definition, std::string_view object_name,
-                      const std::vector<nlohmann::json>& lines);
+  std::chrono::steady_clock::time_point Now() const { return options_.clock(); }
 
   const StreamServiceOptions options_;
   stream::StreamStore& streams_;
@@ -241,6 +234,9 @@ class StreamService {
   storage::StoreResolver& stores_;
   query::Engine& engine_;
   std::unique_ptr<stream::WriteAheadLog> wal_;
+  // Set when a Stop gives up: every engine call of a delivery is interrupted.
+  std::atomic<bool> abandon_{false};
+  DeliveryWriter writer_;
 
   std::mutex known_mutex_;
   std::map<std::string, std::shared_ptr<const KnownStream>, std::less<>> known_;  // by name
@@ -255,8 +251,6 @@ class StreamService {
   std::multiset<stream::Lsn> appending_;  // GUARDED_BY(mutex_)
   bool stopping_ = false;                 // GUARDED_BY(mutex_)
   bool stopped_ = false;                  // GUARDED_BY(mutex_)
-  // Set when a Stop gives up: every engine call of a delivery is interrupted.
-  std::atomic<bool> abandon_{false};
   std::thread ticker_;
   std::vector<std::thread> workers_;
 };
