@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <map>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -19,6 +20,7 @@
 #include "duckdb/parser/tableref/subqueryref.hpp"
 
 #include "basin/common/crypto.h"
+#include "basin/query/engine_internal.h"
 #include "basin/query/lake_file_system.h"
 #include "basin/query/query_history.h"
 #include "basin/query/result_cache.h"
@@ -27,6 +29,8 @@
 namespace basin::query {
 
 namespace {
+
+using namespace internal;  // NOLINT: engine.cc is the internals' one user
 
 // What one running query bound: its default database and the catalog tables it named.
 struct QueryBinding {
@@ -119,187 +123,6 @@ duckdb::unique_ptr<duckdb::TableRef> CatalogScan(
   return duckdb::make_uniq<duckdb::SubqueryRef>(std::move(select), input.table_name);
 }
 
-Status ToStatus(const duckdb::ErrorData& error) {
-  switch (error.Type()) {
-    case duckdb::ExceptionType::PARSER:
-    case duckdb::ExceptionType::BINDER:
-    case duckdb::ExceptionType::CATALOG:
-    case duckdb::ExceptionType::CONVERSION:
-    case duckdb::ExceptionType::INVALID_INPUT:
-    case duckdb::ExceptionType::CONSTRAINT:
-    case duckdb::ExceptionType::SYNTAX:
-    case duckdb::ExceptionType::OUT_OF_RANGE:
-    case duckdb::ExceptionType::DIVIDE_BY_ZERO:
-    case duckdb::ExceptionType::NOT_IMPLEMENTED:
-      return Status::InvalidArgument(error.Message());
-    case duckdb::ExceptionType::PERMISSION:
-      return Status::PermissionDenied(error.Message());
-    case duckdb::ExceptionType::INTERRUPT:
-      return Status::Cancelled("the query was cancelled");
-    case duckdb::ExceptionType::OUT_OF_MEMORY:
-      return Status::ResourceExhausted(error.Message());
-    case duckdb::ExceptionType::IO:
-    case duckdb::ExceptionType::HTTP:
-      // A query naming objects that are not there is the caller's mistake (404 with the
-      // name), not a fault of the server's storage.
-      if (error.RawMessage().starts_with("No files found that match the pattern"))
-        return Status::NotFound(error.Message());
-      return Status::IOError(error.Message());
-    default:
-      return Status::Internal(error.Message());
-  }
-}
-
-std::string StatementKind(duckdb::StatementType type) {
-  switch (type) {
-    case duckdb::StatementType::SELECT_STATEMENT:
-      return "select";
-    case duckdb::StatementType::EXPLAIN_STATEMENT:
-      return "explain";
-    case duckdb::StatementType::INSERT_STATEMENT:
-    case duckdb::StatementType::UPDATE_STATEMENT:
-    case duckdb::StatementType::DELETE_STATEMENT:
-    case duckdb::StatementType::CREATE_STATEMENT:
-    case duckdb::StatementType::DROP_STATEMENT:
-    case duckdb::StatementType::ALTER_STATEMENT:
-    case duckdb::StatementType::COPY_STATEMENT:
-      return "write";
-    default:
-      return "other";
-  }
-}
-
-// Functions whose result changes between runs on the same data: such queries are not cached.
-bool MentionsVolatileFunction(std::string_view sql) {
-  static constexpr std::string_view kVolatile[] = {
-      "random",       "uuid",      "now",     "current_", "today",
-      "get_current_", "localtime", "nextval", "setseed",  "transaction_timestamp",
-      "epoch_ms()"};
-  std::string lower(sql);
-  for (char& c : lower)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (std::string_view name : kVolatile) {
-    if (lower.find(name) != std::string::npos)
-      return true;
-  }
-  return false;
-}
-
-bool IsMultiFileFunction(const std::string& name) {
-  return name == "read_parquet" || name == "parquet_scan" || name == "read_csv" ||
-         name == "read_csv_auto" || name == "read_json" || name == "read_json_auto" ||
-         name == "read_ndjson" || name == "read_ndjson_auto";
-}
-
-// Table functions that read nothing that can change: they do not stop a query being cached.
-bool IsConstantFunction(const std::string& name) {
-  return name == "range" || name == "generate_series" || name == "unnest" || name == "repeat" ||
-         name == "repeat_row" || name == "dummy_scan";
-}
-
-// One object in a cache key: it changes when the object does.
-std::string ObjectFingerprint(const std::string& relative, uint64_t size, const std::string& etag,
-                              int64_t modified_us) {
-  return relative + '\x1f' + std::to_string(size) + '\x1f' + etag + '\x1f' +
-         std::to_string(modified_us) + '\x1e';
-}
-
-// What the physical plan will read: per table scan, the objects left after pruning.
-struct PlannedReads {
-  std::vector<std::set<std::string>> kept_paths;  // per binding scan
-  bool only_known_inputs = true;                  // every input is a catalog table or constant
-};
-
-void CollectReads(const duckdb::PhysicalOperator& op,
-                  const std::map<std::string, size_t>& scan_of_path, PlannedReads& reads) {
-  if (op.type == duckdb::PhysicalOperatorType::TABLE_SCAN) {
-    auto& scan = op.Cast<duckdb::PhysicalTableScan>();
-    const std::string& name = scan.function.name;
-    if (IsMultiFileFunction(name) && scan.bind_data) {
-      auto& bind = scan.bind_data->Cast<duckdb::MultiFileBindData>();
-      if (!bind.file_list) {
-        reads.only_known_inputs = false;
-        return;
-      }
-      for (const duckdb::OpenFileInfo& file : bind.file_list->GetAllFiles()) {
-        auto found = scan_of_path.find(file.path);
-        if (found == scan_of_path.end()) {
-          reads.only_known_inputs = false;
-        } else {
-          reads.kept_paths[found->second].insert(file.path);
-        }
-      }
-    } else if (!IsConstantFunction(name)) {
-      reads.only_known_inputs = false;
-    }
-  }
-  for (const duckdb::PhysicalOperator& child : op.GetChildren())
-    CollectReads(child, scan_of_path, reads);
-}
-
-// Per table: kept and pruned partitions; plus the cache key's input part.
-std::vector<TableScanReport> ReportScans(const std::vector<TableScan>& scans,
-                                         const PlannedReads& reads,
-                                         std::string* inputs_fingerprint) {
-  std::map<std::string, TableScanReport> by_table;
-  std::map<std::string, std::set<std::string>> kept_names, counted_paths;
-  for (size_t i = 0; i < scans.size(); ++i) {
-    const TableScan& scan = scans[i];
-    TableScanReport& report = by_table[scan.table];
-    report.table = scan.table;
-    report.partitions_total = static_cast<int64_t>(scan.partitions.size());
-    report.objects_total = static_cast<int64_t>(scan.files.size());
-    for (const ScanFile& file : scan.files) {
-      if (!reads.kept_paths[i].count(file.path))
-        continue;
-      if (file.partition >= 0)
-        kept_names[scan.table].insert(scan.partitions[file.partition]);
-      if (counted_paths[scan.table].insert(file.path).second) {
-        ++report.objects_kept;
-        report.bytes_kept += file.size;
-        *inputs_fingerprint += ObjectFingerprint(file.path, file.size, file.etag, file.modified_us);
-      }
-    }
-    for (const std::string& partition : scan.partitions) {
-      bool kept = kept_names[scan.table].count(partition) > 0;
-      auto& list = kept ? report.partitions_kept : report.partitions_pruned;
-      if (std::find(list.begin(), list.end(), partition) == list.end())
-        list.push_back(partition);
-    }
-    // A later scan of the same table may keep what an earlier one pruned.
-    std::erase_if(report.partitions_pruned,
-                  [&](const std::string& name) { return kept_names[scan.table].count(name) > 0; });
-  }
-  std::vector<TableScanReport> out;
-  for (auto& [table, report] : by_table)
-    out.push_back(std::move(report));
-  return out;
-}
-
-std::string DescribeScan(const TableScanReport& report) {
-  auto list = [](const std::vector<std::string>& names) {
-    std::string out;
-    for (size_t i = 0; i < names.size() && i < 20; ++i)
-      out += (i ? ", " : "") + names[i];
-    if (names.size() > 20)
-      out += ", … (" + std::to_string(names.size() - 20) + " more)";
-    return out.empty() ? std::string("none") : out;
-  };
-  std::string text;
-  if (report.partitions_total > 0) {
-    text = std::to_string(report.partitions_kept.size()) + " of " +
-           std::to_string(report.partitions_total) + " partitions kept, " +
-           std::to_string(report.partitions_pruned.size()) +
-           " pruned\nkept: " + list(report.partitions_kept) +
-           "\npruned: " + list(report.partitions_pruned) + "\n";
-  } else {
-    text = "not partitioned\n";
-  }
-  return text + "objects: " + std::to_string(report.objects_kept) + " of " +
-         std::to_string(report.objects_total) + " (" + std::to_string(report.bytes_kept) +
-         " bytes)";
-}
-
 Row ChunkRow(duckdb::DataChunk& chunk, duckdb::idx_t row) {
   Row values;
   values.reserve(chunk.ColumnCount());
@@ -310,64 +133,195 @@ Row ChunkRow(duckdb::DataChunk& chunk, duckdb::idx_t row) {
   return values;
 }
 
-std::string Lowercase(std::string text) {
-  for (char& c : text)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
+// Registers a connection's read counter and bindings for the query's lifetime.
+class ContextRegistration {
+ public:
+  ContextRegistration(ReadAccounting& accounting, BindingRegistry& bindings, const void* context,
+                      std::shared_ptr<ReadCounter> counter, QueryBinding* binding)
+      : accounting_(accounting), bindings_(bindings), context_(context) {
+    accounting_.Register(context_, std::move(counter));
+    bindings_.Register(context_, binding);
+  }
+  ~ContextRegistration() {
+    accounting_.Unregister(context_);
+    bindings_.Unregister(context_);
+  }
+  ContextRegistration(const ContextRegistration&) = delete;
+  ContextRegistration& operator=(const ContextRegistration&) = delete;
+
+ private:
+  ReadAccounting& accounting_;
+  BindingRegistry& bindings_;
+  const void* context_;
+};
+
+// Interrupts a running query's connection when the caller cancels or the time is up, and
+// reports its progress: a thread for the query's lifetime, when the options need one.
+class QueryWatcher {
+ public:
+  QueryWatcher(duckdb::Connection& connection, const ExecuteOptions& options,
+               std::chrono::steady_clock::time_point started, std::atomic<bool>& timed_out) {
+    if (options.cancel == nullptr && options.max_run_time.count() == 0 && !options.on_progress)
+      return;
+    thread_ = std::thread([this, &connection, &options, started, &timed_out] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      auto next_progress = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+      while (!finished_) {
+        if (options.on_progress && std::chrono::steady_clock::now() >= next_progress) {
+          next_progress += std::chrono::milliseconds(500);
+          options.on_progress(connection.context->GetQueryProgress().GetPercentage());
+        }
+        if (options.cancel != nullptr && options.cancel->load()) {
+          connection.Interrupt();
+          return;
+        }
+        if (options.max_run_time.count() > 0 &&
+            std::chrono::steady_clock::now() - started > options.max_run_time) {
+          timed_out = true;
+          connection.Interrupt();
+          return;
+        }
+        wake_.wait_for(lock, std::chrono::milliseconds(10));
+      }
+    });
+  }
+  ~QueryWatcher() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      finished_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable())
+      thread_.join();
+  }
+  QueryWatcher(const QueryWatcher&) = delete;
+  QueryWatcher& operator=(const QueryWatcher&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool finished_ = false;
+  std::thread thread_;
+};
+
+// The statements of `sql`, checked against `policy`; all but the last are run. Returns the
+// last (to plan, or run with its result) and how many there were.
+Result<duckdb::unique_ptr<duckdb::SQLStatement>> RunLeadingStatements(
+    duckdb::Connection& connection, std::string_view sql, StatementPolicy policy, bool plan_only,
+    const std::function<Status(const duckdb::ErrorData&)>& fail, size_t& count) {
+  duckdb::vector<duckdb::unique_ptr<duckdb::SQLStatement>> statements;
+  try {
+    statements = connection.ExtractStatements(std::string(sql));
+  } catch (const std::exception& error) {
+    return fail(duckdb::ErrorData(error));
+  }
+  count = statements.size();
+  if (statements.empty())
+    return Status::InvalidArgument("no SQL statement to run");
+  if (plan_only && statements.size() > 1)
+    return Status::InvalidArgument("only one statement can be planned");
+  if (policy == StatementPolicy::kUser) {
+    for (const auto& statement : statements)
+      BASIN_RETURN_IF_ERROR(CheckUserStatement(*statement, connection));
+  }
+  for (size_t i = 0; i + 1 < statements.size(); ++i) {
+    auto result = connection.Query(std::move(statements[i]));
+    if (result->HasError())
+      return fail(result->GetErrorObject());
+  }
+  return std::move(statements.back());
 }
 
-// StatementPolicy::kUser: what a person's statement may do. Temporary objects belong to the
-// statement's own connection (Execute makes one per call), so they end with it.
-Status CheckUserStatement(const duckdb::SQLStatement& statement, duckdb::Connection& connection) {
-  static const std::string kRule =
-      "; a query may run SELECT, EXPLAIN, COPY, and CREATE TEMPORARY TABLE/VIEW/MACRO (which end "
-      "with the query); lake tables are written with CREATE TABLE ... AS SELECT or INSERT "
-      "OVERWRITE";
-  switch (statement.type) {
-    case duckdb::StatementType::SELECT_STATEMENT:
-      return Status();
-    // Files go to the lake (confined URLs), rows into temporary tables: no other table exists
-    // in a people's engine, since nothing else can be created there.
-    case duckdb::StatementType::COPY_STATEMENT:
-    case duckdb::StatementType::INSERT_STATEMENT:
-    case duckdb::StatementType::UPDATE_STATEMENT:
-    case duckdb::StatementType::DELETE_STATEMENT:
-      return Status();
-    case duckdb::StatementType::EXPLAIN_STATEMENT:
-      return CheckUserStatement(*statement.Cast<duckdb::ExplainStatement>().stmt, connection);
-    case duckdb::StatementType::CREATE_STATEMENT: {
-      const duckdb::CreateInfo& info = *statement.Cast<duckdb::CreateStatement>().info;
-      bool temporary = info.temporary || info.catalog == TEMP_CATALOG;
-      bool kind_allowed = info.type == duckdb::CatalogType::TABLE_ENTRY ||
-                          info.type == duckdb::CatalogType::VIEW_ENTRY ||
-                          info.type == duckdb::CatalogType::TYPE_ENTRY ||  // PIVOT makes one
-                          info.type == duckdb::CatalogType::MACRO_ENTRY ||
-                          info.type == duckdb::CatalogType::TABLE_MACRO_ENTRY;
-      if (!temporary || !kind_allowed) {
-        return Status::PermissionDenied(
-            "CREATE " + std::string(duckdb::CatalogTypeToString(info.type)) + " is refused" +
-            (kind_allowed ? " unless TEMPORARY" : "") + kRule);
+// Sends the result's rows to the sink; with `cached`, also keeps them there while they fit
+// in `max_entry_bytes`. Returns whether they were all kept. Internal when the result failed
+// (the caller reads the error from it).
+Result<bool> FetchRows(duckdb::QueryResult& result, RowSink& sink, CachedResult* cached,
+                       uint64_t max_entry_bytes) {
+  bool keep = cached != nullptr;
+  while (true) {
+    duckdb::unique_ptr<duckdb::DataChunk> chunk = result.Fetch();
+    if (result.HasError())
+      return Status::Internal("fetching the result failed");
+    if (!chunk || chunk->size() == 0)
+      break;
+    std::vector<Row> rows;
+    rows.reserve(chunk->size());
+    for (duckdb::idx_t row = 0; row < chunk->size(); ++row)
+      rows.push_back(ChunkRow(*chunk, row));
+    if (keep) {
+      for (const Row& row : rows) {
+        cached->bytes += ResultCache::RowBytes(row);
+        cached->rows.push_back(row);
       }
-      if (info.type == duckdb::CatalogType::MACRO_ENTRY ||
-          info.type == duckdb::CatalogType::TABLE_MACRO_ENTRY) {
-        const std::string name = Lowercase(info.Cast<duckdb::CreateFunctionInfo>().name);
-        auto found = connection.Query(
-            "SELECT count(*) FROM duckdb_functions() WHERE lower(function_name) = " +
-            duckdb::KeywordHelper::WriteQuoted(name, '\''));
-        if (found->HasError())
-          return Status::Internal("checking the macro name failed: " + found->GetError());
-        if (found->GetValue(0, 0).GetValue<int64_t>() > 0) {
-          return Status::PermissionDenied("a macro may not be named '" + name +
-                                          "': DuckDB already has a function of that name");
-        }
+      if (cached->bytes > max_entry_bytes) {
+        keep = false;
+        cached->rows.clear();
       }
-      return Status();
     }
-    default:
-      return Status::PermissionDenied("this statement (" +
-                                      Lowercase(duckdb::StatementTypeToString(statement.type)) +
-                                      ") is refused" + kRule);
+    BASIN_RETURN_IF_ERROR(sink.Rows(std::move(rows)));
   }
+  return keep;
+}
+
+// The rows EXPLAIN adds for basin's scans of catalog tables.
+std::vector<Row> ExplainScanRows(const std::vector<TableScanReport>& scans, size_t columns) {
+  std::vector<Row> rows;
+  for (const TableScanReport& report : scans) {
+    Row row(columns);
+    row[0] = "basin scan of " + report.table;
+    if (row.size() > 1)
+      row[1] = DescribeScan(report);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// What a query read, and how long it took.
+void FinishStats(QueryStats& stats, ReadCounter& counter,
+                 std::chrono::steady_clock::time_point started) {
+  stats.bytes_read = counter.bytes.load();
+  stats.read_requests = counter.requests.load();
+  stats.objects_opened = static_cast<int64_t>(counter.OpenedCount());
+  stats.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
+}
+
+// Sends a cached answer to the sink.
+Status Replay(const CachedResult& hit, RowSink& sink) {
+  BASIN_RETURN_IF_ERROR(sink.Begin(hit.column_names, hit.column_types));
+  std::vector<Row> rows = hit.rows;
+  return sink.Rows(std::move(rows));
+}
+
+// What `prepared` reads of `scans` (into `reads` and stats.scans), and the cache key's input
+// part: the kept objects, and those opened while planning (DuckDB reads a Parquet footer to
+// bind and may answer from it, count(*) from metadata, without scanning at run time).
+std::string PlanInputs(duckdb::PreparedStatement& prepared, const std::vector<TableScan>& scans,
+                       const std::set<std::string>& opened, PlannedReads& reads,
+                       QueryStats& stats) {
+  std::map<std::string, size_t> scan_of_path;
+  for (size_t i = 0; i < scans.size(); ++i) {
+    for (const ScanFile& file : scans[i].files)
+      scan_of_path.emplace(file.path, i);
+  }
+  reads.kept_paths.resize(scans.size());
+  if (prepared.data && prepared.data->physical_plan) {
+    CollectReads(prepared.data->physical_plan->Root(), scan_of_path, reads);
+  } else {
+    reads.only_known_inputs = false;
+  }
+  std::string inputs;
+  stats.scans = ReportScans(scans, reads, &inputs);
+  for (const std::string& url : opened) {
+    for (const TableScan& scan : scans) {
+      for (const ScanFile& file : scan.files) {
+        if (ObjectUrlOfScanPath(file.path) != url)
+          continue;
+        inputs += "bind:" + ObjectFingerprint(file.path, file.size, file.etag, file.modified_us);
+      }
+    }
+  }
+  return inputs;
 }
 
 class CollectingSink final : public RowSink {
@@ -403,40 +357,6 @@ int64_t QueryStats::PartitionsTotal() const {
   for (const TableScanReport& scan : scans)
     total += scan.partitions_total;
   return total;
-}
-
-Result<bool> IsReadOnlySql(const std::string& sql) {
-  duckdb::Parser parser;
-  try {
-    parser.ParseQuery(sql);
-  } catch (const std::exception& error) {
-    return Status::InvalidArgument(duckdb::ErrorData(error).Message());
-  }
-  for (const auto& statement : parser.statements) {
-    // EXPLAIN ANALYZE runs its statement, so an EXPLAIN is only as read-only as the plain SELECT.
-    if (statement->type == duckdb::StatementType::EXPLAIN_STATEMENT) {
-      auto& explain = statement->Cast<duckdb::ExplainStatement>();
-      if (explain.stmt->type != duckdb::StatementType::SELECT_STATEMENT)
-        return false;
-      continue;
-    }
-    if (statement->type != duckdb::StatementType::SELECT_STATEMENT)
-      return false;
-  }
-  return !parser.statements.empty();
-}
-
-Result<std::vector<std::string>> StatementKinds(const std::string& sql) {
-  duckdb::Parser parser;
-  try {
-    parser.ParseQuery(sql);
-  } catch (const std::exception& error) {
-    return Status::InvalidArgument(duckdb::ErrorData(error).Message());
-  }
-  std::vector<std::string> kinds;
-  for (const auto& statement : parser.statements)
-    kinds.push_back(StatementKind(statement->type));
-  return kinds;
 }
 
 struct Engine::Impl {
@@ -665,62 +585,10 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
       connection.context->config.print_progress_bar = false;
       connection.context->config.wait_time = 500;
     }
-    const void* context = connection.context.get();
-    accounting->Register(context, counter);
-    bindings->Register(context, &binding);
-    struct Unregister {
-      Impl& impl;
-      const void* context;
-      ~Unregister() {
-        impl.accounting->Unregister(context);
-        impl.bindings->Unregister(context);
-      }
-    } unregister{*this, context};
-
-    // A watcher interrupts the connection when the caller cancels or the time is up.
-    std::mutex watcher_mutex;
-    std::condition_variable watcher_wake;
-    bool finished = false;
-    std::thread watcher;
-    if (options.cancel != nullptr || options.max_run_time.count() > 0 || options.on_progress) {
-      watcher = std::thread([&] {
-        std::unique_lock<std::mutex> lock(watcher_mutex);
-        auto next_progress = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-        while (!finished) {
-          if (options.on_progress && std::chrono::steady_clock::now() >= next_progress) {
-            next_progress += std::chrono::milliseconds(500);
-            options.on_progress(connection.context->GetQueryProgress().GetPercentage());
-          }
-          if (options.cancel != nullptr && options.cancel->load()) {
-            connection.Interrupt();
-            return;
-          }
-          if (options.max_run_time.count() > 0 &&
-              std::chrono::steady_clock::now() - started > options.max_run_time) {
-            timed_out = true;
-            connection.Interrupt();
-            return;
-          }
-          watcher_wake.wait_for(lock, std::chrono::milliseconds(10));
-        }
-      });
-    }
-    struct StopWatcher {
-      std::mutex& mutex;
-      std::condition_variable& wake;
-      bool& finished;
-      std::thread& thread;
-      ~StopWatcher() {
-        {
-          std::lock_guard<std::mutex> lock(mutex);
-          finished = true;
-        }
-        wake.notify_all();
-        if (thread.joinable())
-          thread.join();
-      }
-    } stop_watcher{watcher_mutex, watcher_wake, finished, watcher};
-
+    // The replacement scan and the lake file system find the query's state by its context.
+    ContextRegistration registration(*accounting, *bindings, connection.context.get(), counter,
+                                     &binding);
+    QueryWatcher watcher(connection, options, started, timed_out);
     auto fail = [&](const duckdb::ErrorData& error) -> Status {
       if (counter->over_limit) {
         return Status::ResourceExhausted("query stopped: it read more than " +
@@ -735,26 +603,13 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
       return ToStatus(error);
     };
 
-    duckdb::vector<duckdb::unique_ptr<duckdb::SQLStatement>> statements;
-    try {
-      statements = connection.ExtractStatements(std::string(sql));
-    } catch (const std::exception& error) {
-      return fail(duckdb::ErrorData(error));
-    }
-    if (statements.empty())
-      return Status::InvalidArgument("no SQL statement to run");
-    if (sink == nullptr && statements.size() > 1)
-      return Status::InvalidArgument("only one statement can be planned");
-    if (options.policy == StatementPolicy::kUser) {
-      for (const auto& statement : statements)
-        BASIN_RETURN_IF_ERROR(CheckUserStatement(*statement, connection));
-    }
-    for (size_t i = 0; i + 1 < statements.size(); ++i) {
-      auto result = connection.Query(std::move(statements[i]));
-      if (result->HasError())
-        return fail(result->GetErrorObject());
-    }
-    duckdb::unique_ptr<duckdb::SQLStatement> last = std::move(statements.back());
+    size_t statement_count = 0;
+    Result<duckdb::unique_ptr<duckdb::SQLStatement>> last_statement =
+        RunLeadingStatements(connection, sql, options.policy, sink == nullptr, fail,
+                             statement_count);
+    if (!last_statement.ok())
+      return last_statement.status();
+    duckdb::unique_ptr<duckdb::SQLStatement> last = std::move(*last_statement);
     stats.statement_kind = StatementKind(last->type);
 
     // EXPLAIN (not ANALYZE): plan the statement itself to see what it would read.
@@ -769,12 +624,10 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
         options.default_database.empty() ? default_database : options.default_database;
     std::string sql_key = Sha256Hex(database_name + '\x1d' + std::string(sql));
     bool may_cache = cache != nullptr && options.use_cache && stats.statement_kind == "select" &&
-                     statements.size() == 1 && !MentionsVolatileFunction(sql);
+                     statement_count == 1 && !MentionsVolatileFunction(sql);
     if (!plan_only && may_cache) {
       if (std::shared_ptr<const CachedResult> hit = QuickHit(sql_key)) {
-        BASIN_RETURN_IF_ERROR(sink->Begin(hit->column_names, hit->column_types));
-        std::vector<Row> rows = hit->rows;
-        BASIN_RETURN_IF_ERROR(sink->Rows(std::move(rows)));
+        BASIN_RETURN_IF_ERROR(Replay(*hit, *sink));
         stats.cache_hit = true;
         stats.cacheable = true;
         stats.scans = hit->scans;
@@ -795,42 +648,15 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
       std::lock_guard<std::mutex> lock(binding.mutex);
       scans = std::move(binding.scans);
     }
-    std::map<std::string, size_t> scan_of_path;
-    for (size_t i = 0; i < scans.size(); ++i) {
-      for (const ScanFile& file : scans[i].files)
-        scan_of_path.emplace(file.path, i);
-    }
     PlannedReads reads;
-    reads.kept_paths.resize(scans.size());
-    if (prepared->data && prepared->data->physical_plan) {
-      CollectReads(prepared->data->physical_plan->Root(), scan_of_path, reads);
-    } else {
-      reads.only_known_inputs = false;
-    }
-    std::string inputs;
-    stats.scans = ReportScans(scans, reads, &inputs);
-    // Objects opened while planning count too: DuckDB reads a Parquet footer to bind and
-    // may answer from it (count(*) from metadata) without scanning anything at run time.
-    for (const std::string& url : counter->Opened()) {
-      for (const TableScan& scan : scans) {
-        for (const ScanFile& file : scan.files) {
-          if (ObjectUrlOfScanPath(file.path) != url)
-            continue;
-          inputs += "bind:" + ObjectFingerprint(file.path, file.size, file.etag, file.modified_us);
-        }
-      }
-    }
+    std::string inputs = PlanInputs(*prepared, scans, counter->Opened(), reads, stats);
     for (const std::string& name : prepared->GetNames())
       stats.column_names.push_back(name);
     for (const duckdb::LogicalType& type : prepared->GetTypes())
       stats.column_types.push_back(type.ToString());
     stats.cacheable = may_cache && reads.only_known_inputs;
     auto finish = [&]() -> Result<QueryStats> {
-      stats.bytes_read = counter->bytes.load();
-      stats.read_requests = counter->requests.load();
-      stats.objects_opened = static_cast<int64_t>(counter->OpenedCount());
-      stats.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::steady_clock::now() - started);
+      FinishStats(stats, *counter, started);
       return stats;
     };
     if (plan_only)
@@ -842,9 +668,7 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
           options.default_database.empty() ? default_database : options.default_database;
       cache_key = Sha256Hex(database + '\x1d' + std::string(sql) + '\x1d' + inputs);
       if (auto hit = cache->Find(cache_key)) {
-        BASIN_RETURN_IF_ERROR(sink->Begin(hit->column_names, hit->column_types));
-        std::vector<Row> rows = hit->rows;
-        BASIN_RETURN_IF_ERROR(sink->Rows(std::move(rows)));
+        BASIN_RETURN_IF_ERROR(Replay(*hit, *sink));
         stats.cache_hit = true;
         return finish();
       }
@@ -875,39 +699,17 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
       cached->column_types = types;
       cached->scans = stats.scans;
     }
-    while (true) {
-      duckdb::unique_ptr<duckdb::DataChunk> chunk = result->Fetch();
-      if (result->HasError())
+    if (Result<bool> kept = FetchRows(*result, *sink, keep ? cached.get() : nullptr,
+                                      cache ? cache->max_entry_bytes() : 0);
+        !kept.ok()) {
+      if (kept.status().code() == StatusCode::kInternal && result->HasError())
         return fail(result->GetErrorObject());
-      if (!chunk || chunk->size() == 0)
-        break;
-      std::vector<Row> rows;
-      rows.reserve(chunk->size());
-      for (duckdb::idx_t row = 0; row < chunk->size(); ++row)
-        rows.push_back(ChunkRow(*chunk, row));
-      if (keep) {
-        for (const Row& row : rows) {
-          cached->bytes += ResultCache::RowBytes(row);
-          cached->rows.push_back(row);
-        }
-        if (cached->bytes > cache->max_entry_bytes()) {
-          keep = false;
-          cached->rows.clear();
-        }
-      }
-      BASIN_RETURN_IF_ERROR(sink->Rows(std::move(rows)));
+      return kept.status();
+    } else {
+      keep = *kept;
     }
-    if (stats.statement_kind == "explain") {
-      std::vector<Row> rows;
-      for (const TableScanReport& report : stats.scans) {
-        Row row(names.size());
-        row[0] = "basin scan of " + report.table;
-        if (row.size() > 1)
-          row[1] = DescribeScan(report);
-        rows.push_back(std::move(row));
-      }
-      BASIN_RETURN_IF_ERROR(sink->Rows(std::move(rows)));
-    }
+    if (stats.statement_kind == "explain")
+      BASIN_RETURN_IF_ERROR(sink->Rows(ExplainScanRows(stats.scans, names.size())));
     if (keep) {
       cache->Insert(cache_key, std::move(cached));
       RememberQuickCheck(sql_key, cache_key, scans, reads.kept_paths, counter->Opened());
@@ -918,11 +720,7 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
       return Status::ResourceExhausted(data.RawMessage());
     return Status::Internal("query failed: " + data.RawMessage());
   }
-  stats.bytes_read = counter->bytes.load();
-  stats.read_requests = counter->requests.load();
-  stats.objects_opened = static_cast<int64_t>(counter->OpenedCount());
-  stats.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::steady_clock::now() - started);
+  FinishStats(stats, *counter, started);
   return stats;
 }
 
