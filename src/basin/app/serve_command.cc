@@ -12,7 +12,7 @@
 #include "basin/common/log.h"
 #include "basin/delivery/stream_service.h"
 #include "basin/server/api_server.h"
-#include "basin/server/query_service.h"
+#include "basin/service/query_service.h"
 #include "basin/stream/stream_store.h"
 #include "basin/writer/write_statement.h"
 
@@ -116,7 +116,7 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag,
   if (!results_secret.ok())
     return ReportError(results_secret.status());
   Home* home_ptr = home->get();
-  server::QueryService queries({
+  service::QueryService queries({
       .engine_for =
           [home_ptr](const workgroup::Workgroup& group) { return home_ptr->EngineFor(group); },
       .history = &history,

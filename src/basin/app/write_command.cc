@@ -53,7 +53,7 @@ std::optional<int> RunIfWriteStatement(Home& home, bool json, const std::string&
   return kExitOk;
 }
 
-server::WriteStatementRunner WriteStatementRunnerFor(writer::TableWriter& table_writer) {
+service::WriteStatementRunner WriteStatementRunnerFor(writer::TableWriter& table_writer) {
   return [&table_writer](
              const std::string& sql, const std::string& database, const std::string& user,
              const std::atomic<bool>* cancel) -> Result<std::optional<query::QueryResult>> {

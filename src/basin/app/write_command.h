@@ -4,7 +4,7 @@
 #include <string>
 
 #include "basin/app/home.h"
-#include "basin/server/query_service.h"
+#include "basin/service/query_service.h"
 
 namespace basin::app {
 
@@ -16,6 +16,6 @@ std::optional<int> RunIfWriteStatement(Home& home, bool json, const std::string&
 
 /// The server's runner of write statements: the writer's result as one row, its fields as
 /// columns (writer::ToJson).
-server::WriteStatementRunner WriteStatementRunnerFor(writer::TableWriter& table_writer);
+service::WriteStatementRunner WriteStatementRunnerFor(writer::TableWriter& table_writer);
 
 }  // namespace basin::app

@@ -137,12 +137,13 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
                      std::shared_ptr<storage::StoreResolver> stores, crawler::Crawler* crawler,
                      query::Engine* engine, query::QueryHistory* history,
                      query::SavedQueryStore* saved_queries, workgroup::WorkgroupStore* workgroups,
-                     workgroup::AdmissionQueue* admission, QueryService* queries,
+                     workgroup::AdmissionQueue* admission, service::QueryService* queries,
                      stream::StreamStore* streams, delivery::StreamService* stream_service)
     : options_(std::move(options)),
       auth_(auth),
       stores_(std::move(stores)),
       crawler_(crawler),
+      crawls_(crawler != nullptr ? std::make_unique<service::CrawlService>(*crawler) : nullptr),
       engine_(engine),
       history_(history),
       queries_(queries),
@@ -438,6 +439,8 @@ Status ApiServer::Run() {
 
 void ApiServer::Stop() {
   stopping_ = true;
+  if (crawls_)
+    crawls_->Stop();
   // Let streamed downloads finish (bounded by the write timeout), then stop accepting.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (active_streams_.load() > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -17,6 +17,7 @@
 #include "basin/delivery/stream_service.h"
 #include "basin/query/query_history.h"
 #include "basin/query/saved_queries.h"
+#include "basin/service/crawl_service.h"
 #include "basin/storage/store_resolver.h"
 #include "basin/stream/stream_store.h"
 #include "basin/workgroup/admission_queue.h"
@@ -28,9 +29,11 @@ struct Request;
 struct Response;
 }  // namespace httplib
 
-namespace basin::server {
-
+namespace basin::service {
 class QueryService;
+}  // namespace basin::service
+
+namespace basin::server {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -91,7 +94,7 @@ class ApiServer {
             query::Engine* engine = nullptr, query::QueryHistory* history = nullptr,
             query::SavedQueryStore* saved_queries = nullptr,
             workgroup::WorkgroupStore* workgroups = nullptr,
-            workgroup::AdmissionQueue* admission = nullptr, QueryService* queries = nullptr,
+            workgroup::AdmissionQueue* admission = nullptr, service::QueryService* queries = nullptr,
             stream::StreamStore* streams = nullptr,
             delivery::StreamService* stream_service = nullptr);
   ~ApiServer();
@@ -160,9 +163,10 @@ class ApiServer {
   auth::AuthStore& auth_;
   std::shared_ptr<storage::StoreResolver> stores_;
   crawler::Crawler* crawler_;
+  std::unique_ptr<service::CrawlService> crawls_;  // runs crawler_'s crawls (null without it)
   query::Engine* engine_;
   query::QueryHistory* history_;
-  QueryService* queries_;
+  service::QueryService* queries_;
   query::SavedQueryStore* saved_queries_;
   workgroup::WorkgroupStore* workgroups_;
   workgroup::AdmissionQueue* admission_;

@@ -339,9 +339,7 @@ void ApiServer::RegisterCatalogRoutes() {
   // Runs synchronously and answers with the run report; a stopping server cancels it.
   Route("POST", R"(/api/crawlers/([^/]+)/run)", Access::kEditor,
         [this](const Request& request, Response& response, const RequestContext&) {
-          crawler::CrawlOptions options;
-          options.cancel = &stopping_;
-          auto report = crawler_->Run(request.matches[1], options);
+          auto report = crawls_->Run(request.matches[1], &stopping_);
           if (!report.ok())
             return WriteError(response, report.status());
           WriteJson(response, 200, report->ToJson());

@@ -13,7 +13,7 @@
 #include "basin/server/api_server.h"
 #include "basin/server/client_watch.h"
 #include "basin/server/json_body.h"
-#include "basin/server/query_service.h"
+#include "basin/service/query_service.h"
 
 namespace basin::server {
 namespace {
@@ -258,20 +258,20 @@ void ApiServer::RegisterQueryRoutes() {
     return;
 
   auto caller_of = [](const RequestContext& context) {
-    return QueryCaller{.user = context.principal.user.name,
+    return service::QueryCaller{.user = context.principal.user.name,
                        .role = context.principal.user.role,
                        .workgroup = context.principal.user.workgroup};
   };
   // {"sql", "database"?, "cache"?}
   auto request_of = [caller_of](const nlohmann::json& body,
-                                const RequestContext& context) -> Result<QueryRequest> {
+                                const RequestContext& context) -> Result<service::QueryRequest> {
     BASIN_ASSIGN_OR_RETURN(std::string sql, RequiredString(body, "sql"));
     // The engine reads SQL as a C string: after a NUL it would run less than the history shows.
     if (size_t nul = sql.find('\0'); nul != std::string::npos) {
       return Status::InvalidArgument("field 'sql' contains a NUL character (at offset " +
                                      std::to_string(nul) + ")");
     }
-    QueryRequest request{.sql = sql, .caller = caller_of(context)};
+    service::QueryRequest request{.sql = sql, .caller = caller_of(context)};
     BASIN_RETURN_IF_ERROR(CheckFieldType(body, "database", "a string", IsString));
     BASIN_RETURN_IF_ERROR(CheckFieldType(body, "cache", "true or false", IsBoolean));
     request.database = body.value("database", request.database);
@@ -286,7 +286,7 @@ void ApiServer::RegisterQueryRoutes() {
           Result<nlohmann::json> body = ParseJsonBody(http.body);
           if (!body.ok())
             return WriteError(response, body.status());
-          Result<QueryRequest> request = request_of(*body, context);
+          Result<service::QueryRequest> request = request_of(*body, context);
           if (!request.ok())
             return WriteError(response, request.status());
           for (Status typed : {CheckFieldType(*body, "max_rows", "an integer", IsInteger),
@@ -316,12 +316,12 @@ void ApiServer::RegisterQueryRoutes() {
           }
           if (format == "csv") {
             auto stream = std::make_shared<CsvStream>();
-            QueryService* service = queries_;
-            QueryRequest copy = *request;
+            service::QueryService* service = queries_;
+            service::QueryRequest copy = *request;
             return RespondCsv(
                 http, response, stream,
                 [service, stream, copy] {
-                  QueryService::Outcome outcome = service->Run(copy, *stream, &stream->cancel);
+                  service::QueryService::Outcome outcome = service->Run(copy, *stream, &stream->cancel);
                   stream->End(outcome.status);
                 },
                 "query.csv", stopping_);
@@ -329,7 +329,7 @@ void ApiServer::RegisterQueryRoutes() {
           // A query whose client hung up, or that an admin cancels, stops.
           std::atomic<bool> cancel{false};
           PageSink page(std::min(max_rows, options_.sync_max_rows), options_.sync_max_bytes);
-          QueryService::Outcome outcome;
+          service::QueryService::Outcome outcome;
           {
             ClientWatch watch(http, cancel, stopping_);
             outcome = queries_->Run(*request, page, &cancel);
@@ -370,7 +370,7 @@ void ApiServer::RegisterQueryRoutes() {
           Result<nlohmann::json> body = ParseJsonBody(http.body);
           if (!body.ok())
             return WriteError(response, body.status());
-          Result<QueryRequest> request = request_of(*body, context);
+          Result<service::QueryRequest> request = request_of(*body, context);
           if (!request.ok())
             return WriteError(response, request.status());
           Result<int64_t> id = queries_->Submit(*request);
@@ -381,7 +381,7 @@ void ApiServer::RegisterQueryRoutes() {
 
   Route("GET", R"(/api/queries/(\d+))", Access::kViewer,
         [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
-          Result<QueryService::JobView> job =
+          Result<service::QueryService::JobView> job =
               queries_->Get(std::stoll(http.matches[1]), caller_of(context));
           if (!job.ok())
             return WriteError(response, job.status());
@@ -407,10 +407,10 @@ void ApiServer::RegisterQueryRoutes() {
       "GET", R"(/api/queries/(\d+)/results)", Access::kViewer,
       [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
         int64_t id = std::stoll(http.matches[1]);
-        QueryCaller caller = caller_of(context);
+        service::QueryCaller caller = caller_of(context);
         std::string format = http.has_param("format") ? http.get_param_value("format") : "json";
         if (format == "parquet") {
-          Result<QueryService::JobView> job = queries_->Get(id, caller);
+          Result<service::QueryService::JobView> job = queries_->Get(id, caller);
           if (!job.ok())
             return WriteError(response, job.status());
           if (job->record.status != "succeeded") {
@@ -437,7 +437,7 @@ void ApiServer::RegisterQueryRoutes() {
         }
         if (format == "csv") {
           auto stream = std::make_shared<CsvStream>();
-          QueryService* service = queries_;
+          service::QueryService* service = queries_;
           return RespondCsv(
               http, response, stream,
               [service, stream, id, caller] {
@@ -465,7 +465,7 @@ void ApiServer::RegisterQueryRoutes() {
         Status read = queries_->ReadResult(id, caller, *offset, *limit, page, &stopping_);
         if (!read.ok())
           return WriteError(response, read);
-        Result<QueryService::JobView> job = queries_->Get(id, caller);
+        Result<service::QueryService::JobView> job = queries_->Get(id, caller);
         int64_t total = job.ok() ? job->record.rows_returned : -1;
         nlohmann::json out = {{"id", id},
                               {"columns", ColumnsJson(page.column_names, page.column_types)},

@@ -1,4 +1,4 @@
-#include "basin/server/query_service.h"
+#include "basin/service/query_service.h"
 
 #include "basin/catalog/schema.h"
 #include "basin/common/crypto.h"
@@ -6,7 +6,7 @@
 #include "basin/query/lake_sql.h"
 #include "basin/query/table_scan.h"
 
-namespace basin::server {
+namespace basin::service {
 namespace {
 
 std::string StatusName(const Status& status) {
@@ -480,4 +480,4 @@ Status QueryService::ReadResult(int64_t id, const QueryCaller& caller, int64_t o
   return read.status();
 }
 
-}  // namespace basin::server
+}  // namespace basin::service

@@ -18,7 +18,7 @@
 #include "basin/workgroup/admission_queue.h"
 #include "basin/workgroup/workgroup_store.h"
 
-namespace basin::server {
+namespace basin::service {
 
 /// Who runs a query.
 struct QueryCaller {
@@ -136,4 +136,4 @@ class QueryService {
   std::atomic<bool> stopping_{false};
 };
 
-}  // namespace basin::server
+}  // namespace basin::service
