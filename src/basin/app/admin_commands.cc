@@ -11,11 +11,6 @@
 namespace basin::app {
 namespace {
 
-Result<auth::AuthStore*> OpenAuth(const GlobalFlags& flags, std::unique_ptr<Home>& home) {
-  BASIN_ASSIGN_OR_RETURN(home, OpenHome(flags));
-  return home->Auth();
-}
-
 int RunInit(const GlobalFlags& flags, const std::string& dir, const std::string& lake,
             const std::string& metadata) {
   InitOptions options;
@@ -71,7 +66,7 @@ nlohmann::json UserJson(const auth::User& user) {
 int RunUserCreate(const GlobalFlags& flags, const std::string& name, const std::string& role_name,
                   std::string password, const std::string& workgroup_name) {
   std::unique_ptr<Home> home;
-  Result<auth::AuthStore*> auth = OpenAuth(flags, home);
+  Result<auth::AuthStore*> auth = OpenHomeService(flags, home, &Home::Auth);
   if (!auth.ok())
     return ReportError(auth.status());
   Result<auth::Role> role = auth::ParseRole(role_name);
@@ -112,7 +107,7 @@ int RunUserCreate(const GlobalFlags& flags, const std::string& name, const std::
 
 int RunUserList(const GlobalFlags& flags) {
   std::unique_ptr<Home> home;
-  Result<auth::AuthStore*> auth = OpenAuth(flags, home);
+  Result<auth::AuthStore*> auth = OpenHomeService(flags, home, &Home::Auth);
   if (!auth.ok())
     return ReportError(auth.status());
   Result<std::vector<auth::User>> users = (*auth)->ListUsers();
@@ -135,7 +130,7 @@ int RunUserList(const GlobalFlags& flags) {
 
 int RunUserDelete(const GlobalFlags& flags, const std::string& name) {
   std::unique_ptr<Home> home;
-  Result<auth::AuthStore*> auth = OpenAuth(flags, home);
+  Result<auth::AuthStore*> auth = OpenHomeService(flags, home, &Home::Auth);
   if (!auth.ok())
     return ReportError(auth.status());
   if (Status deleted = (*auth)->DeleteUser(name); !deleted.ok())
@@ -151,7 +146,7 @@ Result<auth::User> UserOrAdmin(auth::AuthStore& auth, const std::string& name) {
 int RunTokenCreate(const GlobalFlags& flags, const std::string& user_name,
                    const std::string& token_name, int days) {
   std::unique_ptr<Home> home;
-  Result<auth::AuthStore*> auth = OpenAuth(flags, home);
+  Result<auth::AuthStore*> auth = OpenHomeService(flags, home, &Home::Auth);
   if (!auth.ok())
     return ReportError(auth.status());
   Result<auth::User> user = UserOrAdmin(**auth, user_name);
@@ -182,7 +177,7 @@ int RunTokenCreate(const GlobalFlags& flags, const std::string& user_name,
 
 int RunTokenList(const GlobalFlags& flags, const std::string& user_name) {
   std::unique_ptr<Home> home;
-  Result<auth::AuthStore*> auth = OpenAuth(flags, home);
+  Result<auth::AuthStore*> auth = OpenHomeService(flags, home, &Home::Auth);
   if (!auth.ok())
     return ReportError(auth.status());
   Result<auth::User> user = UserOrAdmin(**auth, user_name);
@@ -213,7 +208,7 @@ int RunTokenList(const GlobalFlags& flags, const std::string& user_name) {
 
 int RunTokenRevoke(const GlobalFlags& flags, int64_t id) {
   std::unique_ptr<Home> home;
-  Result<auth::AuthStore*> auth = OpenAuth(flags, home);
+  Result<auth::AuthStore*> auth = OpenHomeService(flags, home, &Home::Auth);
   if (!auth.ok())
     return ReportError(auth.status());
   // The local command acts as the home's administrator.
@@ -227,7 +222,7 @@ int RunTokenRevoke(const GlobalFlags& flags, int64_t id) {
 
 int RunAccessKeyCreate(const GlobalFlags& flags, const std::string& user_name) {
   std::unique_ptr<Home> home;
-  Result<auth::AuthStore*> auth = OpenAuth(flags, home);
+  Result<auth::AuthStore*> auth = OpenHomeService(flags, home, &Home::Auth);
   if (!auth.ok())
     return ReportError(auth.status());
   Result<auth::User> user = UserOrAdmin(**auth, user_name);
@@ -250,7 +245,7 @@ int RunAccessKeyCreate(const GlobalFlags& flags, const std::string& user_name) {
 
 int RunAccessKeyList(const GlobalFlags& flags, const std::string& user_name) {
   std::unique_ptr<Home> home;
-  Result<auth::AuthStore*> auth = OpenAuth(flags, home);
+  Result<auth::AuthStore*> auth = OpenHomeService(flags, home, &Home::Auth);
   if (!auth.ok())
     return ReportError(auth.status());
   Result<auth::User> user = UserOrAdmin(**auth, user_name);
@@ -280,7 +275,7 @@ int RunAccessKeyList(const GlobalFlags& flags, const std::string& user_name) {
 
 int RunAccessKeyRevoke(const GlobalFlags& flags, const std::string& id) {
   std::unique_ptr<Home> home;
-  Result<auth::AuthStore*> auth = OpenAuth(flags, home);
+  Result<auth::AuthStore*> auth = OpenHomeService(flags, home, &Home::Auth);
   if (!auth.ok())
     return ReportError(auth.status());
   auth::User admin;

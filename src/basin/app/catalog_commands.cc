@@ -21,11 +21,6 @@ Result<std::pair<std::string, std::string>> SplitTableName(const std::string& qu
   return std::make_pair(qualified.substr(0, dot), qualified.substr(dot + 1));
 }
 
-Result<crawler::Crawler*> OpenCrawler(const GlobalFlags& flags, std::unique_ptr<Home>& home) {
-  BASIN_ASSIGN_OR_RETURN(home, OpenHome(flags));
-  return home->Crawler();
-}
-
 struct CrawlerFlags {
   std::string name, database, table_prefix;
   std::vector<std::string> targets, excludes;
@@ -47,7 +42,7 @@ int RunCrawlerCreate(const GlobalFlags& flags, const CrawlerFlags& input) {
   if (!parsed.ok())
     return ReportError(parsed.status());
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   if (Status created = (*crawler)->store().Create(*parsed); !created.ok())
@@ -63,7 +58,7 @@ int RunCrawlerCreate(const GlobalFlags& flags, const CrawlerFlags& input) {
 
 int RunCrawlerRun(const GlobalFlags& flags, const std::string& name) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   InstallInterruptFlag();
@@ -100,7 +95,7 @@ int RunCrawlerRun(const GlobalFlags& flags, const std::string& name) {
 
 int RunCrawlerList(const GlobalFlags& flags) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   Result<std::vector<crawler::CrawlerDefinition>> list = (*crawler)->store().List();
@@ -125,7 +120,7 @@ int RunCrawlerList(const GlobalFlags& flags) {
 
 int RunCrawlerShow(const GlobalFlags& flags, const std::string& name) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   Result<crawler::CrawlerDefinition> definition = (*crawler)->store().Get(name);
@@ -146,7 +141,7 @@ int RunCrawlerShow(const GlobalFlags& flags, const std::string& name) {
 
 int RunCrawlerDelete(const GlobalFlags& flags, const std::string& name) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   if (Status deleted = (*crawler)->store().Delete(name); !deleted.ok())
@@ -167,7 +162,7 @@ int RunDescribe(const GlobalFlags& flags, const std::string& qualified) {
   if (!name.ok())
     return ReportError(name.status());
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   catalog::Catalog& catalog = (*crawler)->catalog();
@@ -237,7 +232,7 @@ int RunDescribe(const GlobalFlags& flags, const std::string& qualified) {
 
 int RunDatabases(const GlobalFlags& flags) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   Result<std::vector<std::string>> names = (*crawler)->catalog().ListDatabases();
@@ -254,7 +249,7 @@ int RunDatabases(const GlobalFlags& flags) {
 
 int RunTables(const GlobalFlags& flags, const std::string& database) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   Result<std::vector<catalog::Table>> tables = (*crawler)->catalog().ListTables(database);
@@ -289,7 +284,7 @@ int RunPartitions(const GlobalFlags& flags, const std::string& qualified,
     filter.equals[item.substr(0, equals)] = item.substr(equals + 1);
   }
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   Result<catalog::Table> table = (*crawler)->catalog().GetTable(name->first, name->second);
@@ -316,7 +311,7 @@ int RunPartitions(const GlobalFlags& flags, const std::string& qualified,
 int RunCreateDatabase(const GlobalFlags& flags, const std::string& name,
                       const std::string& description) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   if (Status created = (*crawler)->catalog().CreateDatabase(name, description); !created.ok())
@@ -327,7 +322,7 @@ int RunCreateDatabase(const GlobalFlags& flags, const std::string& name,
 
 int RunDropDatabase(const GlobalFlags& flags, const std::string& name, bool cascade) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   if (Status dropped = (*crawler)->catalog().DropDatabase(name, cascade); !dropped.ok())
@@ -368,7 +363,7 @@ int RunCreateTable(const GlobalFlags& flags, const std::string& qualified,
         Status::InvalidArgument("format must be csv, json or parquet, got '" + format + "'"));
   }
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   if ((*crawler)->catalog().GetTable(name->first, name->second).ok()) {
@@ -387,7 +382,7 @@ int RunAlterTable(const GlobalFlags& flags, const std::string& qualified,
   if (!name.ok())
     return ReportError(name.status());
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   Result<catalog::Table> table = (*crawler)->catalog().GetTable(name->first, name->second);
@@ -424,7 +419,7 @@ int RunPartitionChange(const GlobalFlags& flags, const std::string& qualified,
   if (!name.ok())
     return ReportError(name.status());
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   Result<catalog::Table> table = (*crawler)->catalog().GetTable(name->first, name->second);
@@ -461,7 +456,7 @@ int RunDropTable(const GlobalFlags& flags, const std::string& qualified) {
   if (!name.ok())
     return ReportError(name.status());
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenCrawler(flags, home);
+  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
   if (!crawler.ok())
     return ReportError(crawler.status());
   if (Status dropped = (*crawler)->catalog().DropTable(name->first, name->second); !dropped.ok()) {
