@@ -42,10 +42,10 @@ int RunCrawlerCreate(const GlobalFlags& flags, const CrawlerFlags& input) {
   if (!parsed.ok())
     return ReportError(parsed.status());
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  if (Status created = (*crawler)->store().Create(*parsed); !created.ok())
+  Result<crawler::CrawlerStore> store = OpenMetadataStore<crawler::CrawlerStore>(flags, home);
+  if (!store.ok())
+    return ReportError(store.status());
+  if (Status created = store->Create(*parsed); !created.ok())
     return ReportError(created);
   if (flags.json) {
     PrintJson(crawler::ToJson(*parsed));
@@ -95,10 +95,10 @@ int RunCrawlerRun(const GlobalFlags& flags, const std::string& name) {
 
 int RunCrawlerList(const GlobalFlags& flags) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  Result<std::vector<crawler::CrawlerDefinition>> list = (*crawler)->store().List();
+  Result<crawler::CrawlerStore> store = OpenMetadataStore<crawler::CrawlerStore>(flags, home);
+  if (!store.ok())
+    return ReportError(store.status());
+  Result<std::vector<crawler::CrawlerDefinition>> list = store->List();
   if (!list.ok())
     return ReportError(list.status());
   nlohmann::json out = nlohmann::json::array();
@@ -120,13 +120,13 @@ int RunCrawlerList(const GlobalFlags& flags) {
 
 int RunCrawlerShow(const GlobalFlags& flags, const std::string& name) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  Result<crawler::CrawlerDefinition> definition = (*crawler)->store().Get(name);
+  Result<crawler::CrawlerStore> store = OpenMetadataStore<crawler::CrawlerStore>(flags, home);
+  if (!store.ok())
+    return ReportError(store.status());
+  Result<crawler::CrawlerDefinition> definition = store->Get(name);
   if (!definition.ok())
     return ReportError(definition.status());
-  Result<std::vector<nlohmann::json>> runs = (*crawler)->store().ListRuns(name, 5);
+  Result<std::vector<nlohmann::json>> runs = store->ListRuns(name, 5);
   if (!runs.ok())
     return ReportError(runs.status());
   nlohmann::json out = crawler::ToJson(*definition);
@@ -141,10 +141,10 @@ int RunCrawlerShow(const GlobalFlags& flags, const std::string& name) {
 
 int RunCrawlerDelete(const GlobalFlags& flags, const std::string& name) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  if (Status deleted = (*crawler)->store().Delete(name); !deleted.ok())
+  Result<crawler::CrawlerStore> store = OpenMetadataStore<crawler::CrawlerStore>(flags, home);
+  if (!store.ok())
+    return ReportError(store.status());
+  if (Status deleted = store->Delete(name); !deleted.ok())
     return ReportError(deleted);
   std::cerr << "deleted crawler " << name << " (its tables stay in the catalog)" << std::endl;
   return kExitOk;
@@ -162,16 +162,16 @@ int RunDescribe(const GlobalFlags& flags, const std::string& qualified) {
   if (!name.ok())
     return ReportError(name.status());
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  catalog::Catalog& catalog = (*crawler)->catalog();
-  Result<catalog::Table> table = catalog.GetTable(name->first, name->second);
+  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
+  if (!catalog.ok())
+    return ReportError(catalog.status());
+  Result<catalog::Table> table = (*catalog)->GetTable(name->first, name->second);
   if (!table.ok())
     return ReportError(table.status());
-  Result<int64_t> partition_count = catalog.CountPartitions(table->id);
-  Result<std::vector<catalog::Partition>> sample = catalog.ListPartitions(table->id, {.limit = 5});
-  Result<std::vector<catalog::SchemaVersion>> history = catalog.SchemaHistory(table->id);
+  Result<int64_t> partition_count = (*catalog)->CountPartitions(table->id);
+  Result<std::vector<catalog::Partition>> sample =
+      (*catalog)->ListPartitions(table->id, {.limit = 5});
+  Result<std::vector<catalog::SchemaVersion>> history = (*catalog)->SchemaHistory(table->id);
   for (const Status& status : {partition_count.status(), sample.status(), history.status()}) {
     if (!status.ok())
       return ReportError(status);
@@ -232,10 +232,10 @@ int RunDescribe(const GlobalFlags& flags, const std::string& qualified) {
 
 int RunDatabases(const GlobalFlags& flags) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  Result<std::vector<std::string>> names = (*crawler)->catalog().ListDatabases();
+  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
+  if (!catalog.ok())
+    return ReportError(catalog.status());
+  Result<std::vector<std::string>> names = (*catalog)->ListDatabases();
   if (!names.ok())
     return ReportError(names.status());
   if (flags.json) {
@@ -249,10 +249,10 @@ int RunDatabases(const GlobalFlags& flags) {
 
 int RunTables(const GlobalFlags& flags, const std::string& database) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  Result<std::vector<catalog::Table>> tables = (*crawler)->catalog().ListTables(database);
+  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
+  if (!catalog.ok())
+    return ReportError(catalog.status());
+  Result<std::vector<catalog::Table>> tables = (*catalog)->ListTables(database);
   if (!tables.ok())
     return ReportError(tables.status());
   if (flags.json) {
@@ -284,14 +284,14 @@ int RunPartitions(const GlobalFlags& flags, const std::string& qualified,
     filter.equals[item.substr(0, equals)] = item.substr(equals + 1);
   }
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  Result<catalog::Table> table = (*crawler)->catalog().GetTable(name->first, name->second);
+  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
+  if (!catalog.ok())
+    return ReportError(catalog.status());
+  Result<catalog::Table> table = (*catalog)->GetTable(name->first, name->second);
   if (!table.ok())
     return ReportError(table.status());
   Result<std::vector<catalog::Partition>> partitions =
-      (*crawler)->catalog().ListPartitions(table->id, filter);
+      (*catalog)->ListPartitions(table->id, filter);
   if (!partitions.ok())
     return ReportError(partitions.status());
   nlohmann::json out = nlohmann::json::array();
@@ -311,10 +311,10 @@ int RunPartitions(const GlobalFlags& flags, const std::string& qualified,
 int RunCreateDatabase(const GlobalFlags& flags, const std::string& name,
                       const std::string& description) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  if (Status created = (*crawler)->catalog().CreateDatabase(name, description); !created.ok())
+  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
+  if (!catalog.ok())
+    return ReportError(catalog.status());
+  if (Status created = (*catalog)->CreateDatabase(name, description); !created.ok())
     return ReportError(created);
   std::cerr << "created database " << name << std::endl;
   return kExitOk;
@@ -322,10 +322,10 @@ int RunCreateDatabase(const GlobalFlags& flags, const std::string& name,
 
 int RunDropDatabase(const GlobalFlags& flags, const std::string& name, bool cascade) {
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  if (Status dropped = (*crawler)->catalog().DropDatabase(name, cascade); !dropped.ok())
+  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
+  if (!catalog.ok())
+    return ReportError(catalog.status());
+  if (Status dropped = (*catalog)->DropDatabase(name, cascade); !dropped.ok())
     return ReportError(dropped);
   std::cerr << "dropped database " << name << std::endl;
   return kExitOk;
@@ -363,13 +363,13 @@ int RunCreateTable(const GlobalFlags& flags, const std::string& qualified,
         Status::InvalidArgument("format must be csv, json or parquet, got '" + format + "'"));
   }
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  if ((*crawler)->catalog().GetTable(name->first, name->second).ok()) {
+  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
+  if (!catalog.ok())
+    return ReportError(catalog.status());
+  if ((*catalog)->GetTable(name->first, name->second).ok()) {
     return ReportError(Status::AlreadyExists("table already exists: " + qualified));
   }
-  Result<catalog::ApplyOutcome> applied = (*crawler)->catalog().ApplyTable(update);
+  Result<catalog::ApplyOutcome> applied = (*catalog)->ApplyTable(update);
   if (!applied.ok())
     return ReportError(applied.status());
   std::cerr << "created table " << qualified << std::endl;
@@ -382,10 +382,10 @@ int RunAlterTable(const GlobalFlags& flags, const std::string& qualified,
   if (!name.ok())
     return ReportError(name.status());
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  Result<catalog::Table> table = (*crawler)->catalog().GetTable(name->first, name->second);
+  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
+  if (!catalog.ok())
+    return ReportError(catalog.status());
+  Result<catalog::Table> table = (*catalog)->GetTable(name->first, name->second);
   if (!table.ok())
     return ReportError(table.status());
   catalog::TableUpdate update{.table = *table, .replace_columns = true, .changed_by = "user:cli"};
@@ -404,7 +404,7 @@ int RunAlterTable(const GlobalFlags& flags, const std::string& qualified,
       return ReportError(column.status());
     update.table.columns.push_back(*column);
   }
-  Result<catalog::ApplyOutcome> applied = (*crawler)->catalog().ApplyTable(update);
+  Result<catalog::ApplyOutcome> applied = (*catalog)->ApplyTable(update);
   if (!applied.ok())
     return ReportError(applied.status());
   std::cerr << "table " << qualified << " is at schema version " << applied->schema_version
@@ -419,10 +419,10 @@ int RunPartitionChange(const GlobalFlags& flags, const std::string& qualified,
   if (!name.ok())
     return ReportError(name.status());
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  Result<catalog::Table> table = (*crawler)->catalog().GetTable(name->first, name->second);
+  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
+  if (!catalog.ok())
+    return ReportError(catalog.status());
+  Result<catalog::Table> table = (*catalog)->GetTable(name->first, name->second);
   if (!table.ok())
     return ReportError(table.status());
   if (!drop && values.size() != table->partition_keys.size()) {
@@ -444,7 +444,7 @@ int RunPartitionChange(const GlobalFlags& flags, const std::string& qualified,
     update.upsert_partitions.push_back(
         {.values = values, .location = location, .columns = table->columns});
   }
-  Result<catalog::ApplyOutcome> applied = (*crawler)->catalog().ApplyTable(update);
+  Result<catalog::ApplyOutcome> applied = (*catalog)->ApplyTable(update);
   if (!applied.ok())
     return ReportError(applied.status());
   std::cerr << (drop ? "dropped" : "added") << " partition " << location << std::endl;
@@ -456,10 +456,10 @@ int RunDropTable(const GlobalFlags& flags, const std::string& qualified) {
   if (!name.ok())
     return ReportError(name.status());
   std::unique_ptr<Home> home;
-  Result<crawler::Crawler*> crawler = OpenHomeService(flags, home, &Home::Crawler);
-  if (!crawler.ok())
-    return ReportError(crawler.status());
-  if (Status dropped = (*crawler)->catalog().DropTable(name->first, name->second); !dropped.ok()) {
+  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
+  if (!catalog.ok())
+    return ReportError(catalog.status());
+  if (Status dropped = (*catalog)->DropTable(name->first, name->second); !dropped.ok()) {
     return ReportError(dropped);
   }
   std::cerr << "dropped table " << qualified << " (its files stay in the lake)" << std::endl;
