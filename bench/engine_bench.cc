@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "bench/machine.h"
+
 #include "basin/common/crypto.h"
 #include "basin/query/engine.h"
 #include "basin/storage/local_object_store.h"
@@ -161,7 +162,6 @@ Flags ParseFlags(int argc, char** argv) {
 
 // --- the machine -------------------------------------------------------------------------
 
-
 // Bytes and read calls of this process so far (read(2), pread(2)): DuckDB's own file system
 // does not count its reads, so this is how the direct path's I/O is measured.
 struct ProcessReads {
@@ -195,9 +195,7 @@ ProcessReads CurrentProcessReads() {
   return reads;
 }
 
-
 // --- formatting --------------------------------------------------------------------------
-
 
 std::string Megabytes(uint64_t bytes) {
   return Format("%.1f MB", static_cast<double>(bytes) / 1e6);
