@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/flag_reader.h"
 #include "bench/machine.h"
 #include <nlohmann/json.hpp>
 
@@ -109,52 +110,29 @@ void OkOrFail(const Status& status, const std::string& what) {
     Fail(what + ": " + status.ToString());
 }
 
-int64_t ParseNumber(std::string_view flag, const std::string& value) {
-  try {
-    size_t used = 0;
-    long long parsed = std::stoll(value, &used);
-    if (used != value.size() || parsed < 0)
-      throw std::invalid_argument(value);
-    return parsed;
-  } catch (const std::exception&) {
-    Fail(std::string(flag) + " needs a non-negative number, not '" + value + "'");
-  }
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        Fail(flag + " needs a value\n" + kUsage);
-      return argv[++i];
-    };
-    if (flag == "--scales") {
-      flags.scales.clear();
-      std::stringstream list(value());
-      for (std::string item; std::getline(list, item, ',');)
-        flags.scales.push_back(ParseNumber(flag, item));
-    } else if (flag == "--repetitions") {
-      flags.repetitions = static_cast<int>(ParseNumber(flag, value()));
-    } else if (flag == "--threads") {
-      flags.threads = static_cast<int>(ParseNumber(flag, value()));
-    } else if (flag == "--s3-objects") {
-      flags.s3_objects = ParseNumber(flag, value());
-    } else if (flag == "--upload-threads") {
-      flags.upload_threads = static_cast<int>(ParseNumber(flag, value()));
-    } else if (flag == "--sample") {
-      flags.sample = static_cast<int>(ParseNumber(flag, value()));
-    } else if (flag == "--keep-s3") {
+  FlagReader args(argc, argv, kUsage, Fail);
+  while (args.Next()) {
+    const std::string& flag = args.flag();
+    if (flag == "--scales")
+      flags.scales = args.Counts();
+    else if (flag == "--repetitions")
+      flags.repetitions = static_cast<int>(args.Count());
+    else if (flag == "--threads")
+      flags.threads = static_cast<int>(args.Count());
+    else if (flag == "--s3-objects")
+      flags.s3_objects = args.Count();
+    else if (flag == "--upload-threads")
+      flags.upload_threads = static_cast<int>(args.Count());
+    else if (flag == "--sample")
+      flags.sample = static_cast<int>(args.Count());
+    else if (flag == "--keep-s3")
       flags.keep_s3 = true;
-    } else if (flag == "--data-dir") {
-      flags.data_dir = value();
-    } else if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else {
-      Fail("unknown flag " + flag + "\n" + kUsage);
-    }
+    else if (flag == "--data-dir")
+      flags.data_dir = args.Value();
+    else
+      args.Unknown();
   }
   auto check_scale = [](int64_t objects) {
     if (objects < 300 || objects % kFilesPerPartition != 0) {
