@@ -40,9 +40,10 @@
 #include <thread>
 #include <vector>
 
+#include "bench/flag_reader.h"
+#include "bench/machine.h"
 #include <nlohmann/json.hpp>
 
-#include "bench/machine.h"
 #include "basin/catalog/catalog.h"
 #include "basin/common/crypto.h"
 #include "basin/crawler/crawl.h"
@@ -99,66 +100,51 @@ const char kUsage[] =
 
 template <typename T>
 T ValueOrFail(Result<T> result, const std::string& what) {
-  if (!result.ok()) Fail(what + ": " + result.status().ToString());
+  if (!result.ok())
+    Fail(what + ": " + result.status().ToString());
   return std::move(result).value();
 }
 
 void OkOrFail(const Status& status, const std::string& what) {
-  if (!status.ok()) Fail(what + ": " + status.ToString());
-}
-
-int64_t ParseNumber(std::string_view flag, const std::string& value) {
-  try {
-    size_t used = 0;
-    long long parsed = std::stoll(value, &used);
-    if (used != value.size() || parsed < 0) throw std::invalid_argument(value);
-    return parsed;
-  } catch (const std::exception&) {
-    Fail(std::string(flag) + " needs a non-negative number, not '" + value + "'");
-  }
+  if (!status.ok())
+    Fail(what + ": " + status.ToString());
 }
 
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Fail(flag + " needs a value\n" + kUsage);
-      return argv[++i];
-    };
-    if (flag == "--scales") {
-      flags.scales.clear();
-      std::stringstream list(value());
-      for (std::string item; std::getline(list, item, ',');) flags.scales.push_back(ParseNumber(flag, item));
-    } else if (flag == "--repetitions") {
-      flags.repetitions = static_cast<int>(ParseNumber(flag, value()));
-    } else if (flag == "--threads") {
-      flags.threads = static_cast<int>(ParseNumber(flag, value()));
-    } else if (flag == "--s3-objects") {
-      flags.s3_objects = ParseNumber(flag, value());
-    } else if (flag == "--upload-threads") {
-      flags.upload_threads = static_cast<int>(ParseNumber(flag, value()));
-    } else if (flag == "--sample") {
-      flags.sample = static_cast<int>(ParseNumber(flag, value()));
-    } else if (flag == "--keep-s3") {
+  FlagReader args(argc, argv, kUsage, Fail);
+  while (args.Next()) {
+    const std::string& flag = args.flag();
+    if (flag == "--scales")
+      flags.scales = args.Counts();
+    else if (flag == "--repetitions")
+      flags.repetitions = static_cast<int>(args.Count());
+    else if (flag == "--threads")
+      flags.threads = static_cast<int>(args.Count());
+    else if (flag == "--s3-objects")
+      flags.s3_objects = args.Count();
+    else if (flag == "--upload-threads")
+      flags.upload_threads = static_cast<int>(args.Count());
+    else if (flag == "--sample")
+      flags.sample = static_cast<int>(args.Count());
+    else if (flag == "--keep-s3")
       flags.keep_s3 = true;
-    } else if (flag == "--data-dir") {
-      flags.data_dir = value();
-    } else if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else {
-      Fail("unknown flag " + flag + "\n" + kUsage);
-    }
+    else if (flag == "--data-dir")
+      flags.data_dir = args.Value();
+    else
+      args.Unknown();
   }
   auto check_scale = [](int64_t objects) {
     if (objects < 300 || objects % kFilesPerPartition != 0) {
       Fail("lake sizes must be multiples of 100, at least 300, not " + std::to_string(objects));
     }
   };
-  if (flags.scales.empty()) Fail("--scales is empty");
-  for (int64_t objects : flags.scales) check_scale(objects);
-  if (flags.s3_objects > 0) check_scale(flags.s3_objects);
+  if (flags.scales.empty())
+    Fail("--scales is empty");
+  for (int64_t objects : flags.scales)
+    check_scale(objects);
+  if (flags.s3_objects > 0)
+    check_scale(flags.s3_objects);
   if (flags.repetitions < 1 || flags.threads < 1 || flags.upload_threads < 1 || flags.sample < 1) {
     Fail("--repetitions, --threads, --upload-threads and --sample must be at least 1");
   }
@@ -167,12 +153,10 @@ Flags ParseFlags(int argc, char** argv) {
 
 // --- the machine -------------------------------------------------------------------------
 
-
-
-
 std::string WithThousands(int64_t value) {
   std::string digits = std::to_string(value);
-  for (int at = static_cast<int>(digits.size()) - 3; at > 0; at -= 3) digits.insert(at, ",");
+  for (int at = static_cast<int>(digits.size()) - 3; at > 0; at -= 3)
+    digits.insert(at, ",");
   return digits;
 }
 
@@ -180,13 +164,19 @@ std::string WithThousands(int64_t value) {
 double CpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& time) { return static_cast<double>(time.tv_sec) + time.tv_usec / 1e6; };
+  auto seconds = [](const timeval& time) {
+    return static_cast<double>(time.tv_sec) + time.tv_usec / 1e6;
+  };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
-std::string Seconds(double seconds) { return Format(seconds < 10 ? "%.2f" : "%.1f", seconds); }
+std::string Seconds(double seconds) {
+  return Format(seconds < 10 ? "%.2f" : "%.1f", seconds);
+}
 
 // --- the lake ----------------------------------------------------------------------------
 
@@ -201,8 +191,8 @@ std::string Day(int64_t index) {
   using namespace std::chrono;
   year_month_day day{sys_days{year{2023} / 1 / 1} + days{index}};
   char text[16];
-  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(day.year()), static_cast<unsigned>(day.month()),
-                static_cast<unsigned>(day.day()));
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(day.year()),
+                static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day()));
   return text;
 }
 
@@ -226,22 +216,25 @@ struct Lake {
 
   // The content of one object; `serial` makes rows differ between files.
   std::string Content(int table, int64_t serial) const {
-    if (table == 2) return parquet;
+    if (table == 2)
+      return parquet;
     std::string out = table == 0 ? "event_id,user_id,keyword,event_type,amount\n" : "";
     for (int row = 0; row < kRowsPerFile; ++row) {
       int64_t id = serial * kRowsPerFile + row;
       char line[200];
       if (table == 0) {
-        std::snprintf(line, sizeof line, "%lld,%lld,keyword-%04lld,%s,%lld.%02lld\n", static_cast<long long>(id),
-                      static_cast<long long>(1 + id % 9973), static_cast<long long>(id % 5000),
-                      id % 10 < 7 ? "search" : "click", static_cast<long long>(id % 500),
-                      static_cast<long long>(id % 100));
+        std::snprintf(line, sizeof line, "%lld,%lld,keyword-%04lld,%s,%lld.%02lld\n",
+                      static_cast<long long>(id), static_cast<long long>(1 + id % 9973),
+                      static_cast<long long>(id % 5000), id % 10 < 7 ? "search" : "click",
+                      static_cast<long long>(id % 500), static_cast<long long>(id % 100));
       } else {
         std::snprintf(line, sizeof line,
-                      "{\"click_id\": %lld, \"user_id\": %lld, \"keyword\": \"keyword-%04lld\", \"position\": %d, "
+                      "{\"click_id\": %lld, \"user_id\": %lld, \"keyword\": \"keyword-%04lld\", "
+                      "\"position\": %d, "
                       "\"device\": \"%s\"}\n",
                       static_cast<long long>(id), static_cast<long long>(1 + id % 9973),
-                      static_cast<long long>(id % 5000), row + 1, id % 3 == 0 ? "mobile" : "desktop");
+                      static_cast<long long>(id % 5000), row + 1,
+                      id % 3 == 0 ? "mobile" : "desktop");
       }
       out += line;
     }
@@ -253,35 +246,43 @@ struct Lake {
     int64_t serial = 0;
     for (int table = 0; table < kTableCount; ++table) {
       for (int64_t partition = 0; partition < Partitions(table); ++partition) {
-        for (int file = 0; file < kFilesPerPartition; ++file) fn(Key(table, partition, file), table, serial++);
+        for (int file = 0; file < kFilesPerPartition; ++file)
+          fn(Key(table, partition, file), table, serial++);
       }
     }
   }
 
   // The partition a "new partition" crawl finds: the next day of events, 100 CSV files.
-  std::string NewPartitionFolder() const { return prefix + "events/dt=" + Day(Partitions(0)) + "/"; }
+  std::string NewPartitionFolder() const {
+    return prefix + "events/dt=" + Day(Partitions(0)) + "/";
+  }
   void ForEachNew(const std::function<void(const std::string&, int, int64_t)>& fn) const {
-    for (int file = 0; file < kFilesPerPartition; ++file) fn(Key(0, Partitions(0), file), 0, objects + file);
+    for (int file = 0; file < kFilesPerPartition; ++file)
+      fn(Key(0, Partitions(0), file), 0, objects + file);
   }
 };
 
 // A few rows of Parquet written by the engine, as the lake's Parquet objects are.
 std::string MakeParquet(query::Engine& engine, const fs::path& work) {
   std::string path = (work / "likes.parquet").string();
-  OkOrFail(engine
-               .Execute("COPY (SELECT range AS like_id, 1 + range * 7 % 9973 AS user_id, 'keyword-' || "
-                        "lpad((range * 13 % 5000)::VARCHAR, 4, '0') AS keyword, TIMESTAMP '2025-11-01' + "
-                        "to_minutes(range) AS liked_at FROM range(" +
-                        std::to_string(kRowsPerFile) + ")) TO " + query::QuoteLiteral(path) + " (FORMAT parquet)")
-               .status(),
-           "writing the Parquet template");
+  OkOrFail(
+      engine
+          .Execute(
+              "COPY (SELECT range AS like_id, 1 + range * 7 % 9973 AS user_id, 'keyword-' || "
+              "lpad((range * 13 % 5000)::VARCHAR, 4, '0') AS keyword, TIMESTAMP '2025-11-01' + "
+              "to_minutes(range) AS liked_at FROM range(" +
+              std::to_string(kRowsPerFile) + ")) TO " + query::QuoteLiteral(path) +
+              " (FORMAT parquet)")
+          .status(),
+      "writing the Parquet template");
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 void WriteFile(const fs::path& path, const std::string& data) {
   std::FILE* file = std::fopen(path.c_str(), "wb");
-  if (file == nullptr || std::fwrite(data.data(), 1, data.size(), file) != data.size() || std::fclose(file) != 0) {
+  if (file == nullptr || std::fwrite(data.data(), 1, data.size(), file) != data.size() ||
+      std::fclose(file) != 0) {
     Fail("cannot write " + path.string());
   }
 }
@@ -289,11 +290,12 @@ void WriteFile(const fs::path& path, const std::string& data) {
 // Writes the lake's files under `root` with plain file writes (no fsync: generation speed
 // matters, durability does not), unless a complete copy from an earlier run is there.
 void GenerateLocal(const Lake& lake, const fs::path& root, const fs::path& marker) {
-  if (fs::exists(marker)) return;
+  if (fs::exists(marker))
+    return;
   fs::remove_all(root / lake.prefix);
   auto started = Clock::now();
-  std::fprintf(stderr, "crawl_bench: writing %s objects under %s\n", WithThousands(lake.objects).c_str(),
-               (root / lake.prefix).c_str());
+  std::fprintf(stderr, "crawl_bench: writing %s objects under %s\n",
+               WithThousands(lake.objects).c_str(), (root / lake.prefix).c_str());
   lake.ForEach([&](const std::string& key, int table, int64_t serial) {
     fs::path path = root / key;
     if (key.ends_with("part-00000." + std::string(kTables[table].extension))) {
@@ -309,11 +311,14 @@ void GenerateLocal(const Lake& lake, const fs::path& root, const fs::path& marke
 void Parallel(int64_t count, int threads, const std::function<void(int64_t)>& fn) {
   std::atomic<int64_t> next{0};
   auto work = [&] {
-    for (int64_t i = next++; i < count; i = next++) fn(i);
+    for (int64_t i = next++; i < count; i = next++)
+      fn(i);
   };
   std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(work);
-  for (std::thread& thread : pool) thread.join();
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back(work);
+  for (std::thread& thread : pool)
+    thread.join();
 }
 
 struct KeyedObject {
@@ -323,7 +328,8 @@ struct KeyedObject {
 };
 
 // Uploads objects with `threads` parallel PUTs; returns the seconds it took.
-double Upload(storage::ObjectStore& store, const Lake& lake, const std::vector<KeyedObject>& objects, int threads) {
+double Upload(storage::ObjectStore& store, const Lake& lake,
+              const std::vector<KeyedObject>& objects, int threads) {
   auto started = Clock::now();
   std::mutex mutex;
   std::optional<Status> failure;
@@ -335,21 +341,27 @@ double Upload(storage::ObjectStore& store, const Lake& lake, const std::vector<K
       failure = written;
     }
   });
-  if (failure) Fail("uploading to " + store.Describe() + " failed: " + failure->ToString());
+  if (failure)
+    Fail("uploading to " + store.Describe() + " failed: " + failure->ToString());
   return SecondsSince(started);
 }
 
 void DeleteAll(storage::ObjectStore& store, const std::vector<std::string>& keys, int threads) {
   std::atomic<int64_t> failed{0};
   Parallel(static_cast<int64_t>(keys.size()), threads, [&](int64_t i) {
-    if (!store.Delete(keys[i]).ok()) ++failed;
+    if (!store.Delete(keys[i]).ok())
+      ++failed;
   });
-  if (failed > 0) std::fprintf(stderr, "crawl_bench: %lld deletes failed\n", static_cast<long long>(failed.load()));
+  if (failed > 0)
+    std::fprintf(stderr, "crawl_bench: %lld deletes failed\n",
+                 static_cast<long long>(failed.load()));
 }
 
 std::vector<KeyedObject> Collect(const Lake& lake, bool new_partition) {
   std::vector<KeyedObject> out;
-  auto add = [&](const std::string& key, int table, int64_t serial) { out.push_back({key, table, serial}); };
+  auto add = [&](const std::string& key, int table, int64_t serial) {
+    out.push_back({key, table, serial});
+  };
   new_partition ? lake.ForEachNew(add) : lake.ForEach(add);
   return out;
 }
@@ -373,7 +385,8 @@ struct CrawlRun {
 };
 
 std::string Tables(const crawler::RunReport& report) {
-  return std::to_string(report.tables_created.size()) + " / " + std::to_string(report.tables_updated.size()) + " / " +
+  return std::to_string(report.tables_created.size()) + " / " +
+         std::to_string(report.tables_updated.size()) + " / " +
          std::to_string(report.tables_unchanged.size());
 }
 
@@ -385,12 +398,15 @@ struct CrawlSetup {
   std::unique_ptr<crawler::Crawler> crawler;
   storage::ObjectStore* store = nullptr;  // the target's
 
-  CrawlSetup(const fs::path& folder, std::shared_ptr<storage::StoreResolver> stores, const std::string& target)
+  CrawlSetup(const fs::path& folder, std::shared_ptr<storage::StoreResolver> stores,
+             const std::string& target)
       : work(folder) {
     fs::create_directories(work);
-    database = ValueOrFail(metadata::Database::Open((work / "metadata.db").string()), "opening the metadata database");
-    engine = ValueOrFail(query::Engine::Make({.work_dir = (work / "engine").string(), .stores = stores}),
-                         "starting the engine");
+    database = ValueOrFail(metadata::Database::Open((work / "metadata.db").string()),
+                           "opening the metadata database");
+    engine =
+        ValueOrFail(query::Engine::Make({.work_dir = (work / "engine").string(), .stores = stores}),
+                    "starting the engine");
     crawler = std::make_unique<crawler::Crawler>(*database, *stores, *engine);
     crawler::CrawlerDefinition definition{.name = "bench", .targets = {target}, .database = "lake"};
     OkOrFail(crawler->store().Create(definition), "creating the crawler");
@@ -411,7 +427,8 @@ CrawlRun Crawl(CrawlSetup& setup, int threads) {
   options.threads = threads;
   options.on_progress = [&](const crawler::CrawlProgress&) {
     Clock::time_point now = Clock::now();
-    if (!first) first = now;
+    if (!first)
+      first = now;
     last = now;
   };
   double cpu_at_start = CpuSeconds();
@@ -422,13 +439,17 @@ CrawlRun Crawl(CrawlSetup& setup, int threads) {
   CrawlRun run;
   run.cpu = CpuSeconds() - cpu_at_start;
   storage::StoreCounters reads = setup.store->counters();
-  run.reads = {reads.bytes_read - reads_at_start.bytes_read, reads.read_requests - reads_at_start.read_requests};
-  auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+  run.reads = {reads.bytes_read - reads_at_start.bytes_read,
+               reads.read_requests - reads_at_start.read_requests};
+  auto seconds = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
   run.wall = seconds(started, ended);
   run.listing = seconds(started, first.value_or(ended));
   run.reading = seconds(first.value_or(ended), last.value_or(ended));
   run.applying = seconds(last.value_or(ended), ended);
-  if (report.status != "completed") Fail("the crawl did not complete:\n" + report.ToText());
+  if (report.status != "completed")
+    Fail("the crawl did not complete:\n" + report.ToText());
   for (size_t i = 0; i < std::min<size_t>(report.errors.size(), 5); ++i) {
     std::fprintf(stderr, "crawl_bench: file error: %s: %s\n", report.errors[i].path.c_str(),
                  report.errors[i].reason.c_str());
@@ -439,16 +460,17 @@ CrawlRun Crawl(CrawlSetup& setup, int threads) {
 
 // Cold, no-change and new-partition crawls, `repetitions` times.
 std::vector<CrawlRun> CrawlSequences(const std::string& storage, const Lake& lake,
-                                     std::shared_ptr<storage::StoreResolver> stores, const std::string& target,
+                                     std::shared_ptr<storage::StoreResolver> stores,
+                                     const std::string& target,
                                      const std::function<void()>& add_partition,
-                                     const std::function<void()>& remove_partition, const Flags& flags,
-                                     const fs::path& work) {
+                                     const std::function<void()>& remove_partition,
+                                     const Flags& flags, const fs::path& work) {
   std::vector<CrawlRun> runs;
   for (int repetition = 1; repetition <= flags.repetitions; ++repetition) {
     remove_partition();
     CrawlSetup setup(work / ("crawl-" + RandomAlphanumeric(8)), stores, target);
-    std::fprintf(stderr, "crawl_bench: %s, %s objects, repetition %d: cold crawl\n", storage.c_str(),
-                 WithThousands(lake.objects).c_str(), repetition);
+    std::fprintf(stderr, "crawl_bench: %s, %s objects, repetition %d: cold crawl\n",
+                 storage.c_str(), WithThousands(lake.objects).c_str(), repetition);
     CrawlRun cold = Crawl(setup, flags.threads);
     cold.crawl = "cold";
     cold.as_expected = cold.report.objects_read == lake.objects && cold.report.errors.empty() &&
@@ -456,20 +478,23 @@ std::vector<CrawlRun> CrawlSequences(const std::string& storage, const Lake& lak
                        cold.report.partitions_added == lake.objects / kFilesPerPartition;
     CrawlRun unchanged = Crawl(setup, flags.threads);
     unchanged.crawl = "no change";
-    unchanged.as_expected = unchanged.report.objects_read == 0 && unchanged.report.partitions_added == 0 &&
+    unchanged.as_expected = unchanged.report.objects_read == 0 &&
+                            unchanged.report.partitions_added == 0 &&
                             unchanged.report.tables_unchanged.size() == kTableCount;
     add_partition();
     CrawlRun added = Crawl(setup, flags.threads);
     added.crawl = "new partition";
-    added.as_expected = added.report.objects_read == kFilesPerPartition && added.report.partitions_added == 1 &&
-                        added.report.errors.empty() && added.report.tables_updated.size() == 1;
+    added.as_expected = added.report.objects_read == kFilesPerPartition &&
+                        added.report.partitions_added == 1 && added.report.errors.empty() &&
+                        added.report.tables_updated.size() == 1;
     remove_partition();
     for (CrawlRun* run : {&cold, &unchanged, &added}) {
       run->storage = storage;
       run->objects = lake.objects;
       run->repetition = repetition;
-      std::fprintf(stderr, "crawl_bench:   %s: %.2f s, %lld read%s\n", run->crawl.c_str(), run->wall,
-                   static_cast<long long>(run->report.objects_read), run->as_expected ? "" : " (NOT AS EXPECTED)");
+      std::fprintf(stderr, "crawl_bench:   %s: %.2f s, %lld read%s\n", run->crawl.c_str(),
+                   run->wall, static_cast<long long>(run->report.objects_read),
+                   run->as_expected ? "" : " (NOT AS EXPECTED)");
       runs.push_back(std::move(*run));
     }
   }
@@ -481,25 +506,31 @@ std::vector<CrawlRun> CrawlSequences(const std::string& storage, const Lake& lak
 // Costs measured with the crawler's building blocks, one at a time on one thread.
 struct Breakdown {
   int64_t objects = 0;
-  double list = 0;                        // seconds: listing the whole lake
-  double probe[kTableCount] = {};         // ms per object: ProbeObject (open, head, tail, classify)
-  double sniff[kTableCount] = {};         // ms per object: InferFileSchema through lake://
-  double sniff_direct[kTableCount] = {};  // ms per object: the same on DuckDB's own local file system
-  double round_trip = 0;                  // ms: Engine::Execute("SELECT 1")
+  double list = 0;                 // seconds: listing the whole lake
+  double probe[kTableCount] = {};  // ms per object: ProbeObject (open, head, tail, classify)
+  double sniff[kTableCount] = {};  // ms per object: InferFileSchema through lake://
+  double sniff_direct[kTableCount] =
+      {};                 // ms per object: the same on DuckDB's own local file system
+  double round_trip = 0;  // ms: Engine::Execute("SELECT 1")
   double plan = 0, apply = 0, save_states = 0, load_states = 0;  // seconds for the whole lake
 };
 
 nlohmann::json SchemaJson(const crawler::FileSchema& schema) {
   nlohmann::json columns = nlohmann::json::array();
-  for (const catalog::Column& column : schema.columns) columns.push_back({column.name, column.type});
-  nlohmann::json out = {{"format", crawler::FormatName(schema.format)}, {"options", schema.options},
-                        {"compression", "none"}, {"columns", columns}};
-  if (schema.rows) out["rows"] = *schema.rows;
+  for (const catalog::Column& column : schema.columns)
+    columns.push_back({column.name, column.type});
+  nlohmann::json out = {{"format", crawler::FormatName(schema.format)},
+                        {"options", schema.options},
+                        {"compression", "none"},
+                        {"columns", columns}};
+  if (schema.rows)
+    out["rows"] = *schema.rows;
   return out;
 }
 
 Breakdown MeasureBreakdown(const Lake& lake, const fs::path& lake_root,
-                           std::shared_ptr<storage::StoreResolver> stores, const Flags& flags, const fs::path& work) {
+                           std::shared_ptr<storage::StoreResolver> stores, const Flags& flags,
+                           const fs::path& work) {
   Breakdown out;
   out.objects = lake.objects;
   CrawlSetup setup(work / ("breakdown-" + RandomAlphanumeric(8)), stores, "lake://" + lake.prefix);
@@ -517,7 +548,8 @@ Breakdown MeasureBreakdown(const Lake& lake, const fs::path& lake_root,
     double probe = 0, sniff = 0, direct = 0;
     for (int i = 0; i < sample; ++i) {
       int64_t index = i * count / sample;
-      std::string key = lake.Key(table, index / kFilesPerPartition, static_cast<int>(index % kFilesPerPartition));
+      std::string key =
+          lake.Key(table, index / kFilesPerPartition, static_cast<int>(index % kFilesPerPartition));
       uint64_t size = fs::file_size(lake_root / key);
       auto at = Clock::now();
       crawler::Classification classification =
@@ -525,13 +557,16 @@ Breakdown MeasureBreakdown(const Lake& lake, const fs::path& lake_root,
       probe += SecondsSince(at);
       at = Clock::now();
       crawler::FileSchema schema =
-          ValueOrFail(crawler::InferFileSchema(*setup.engine, "lake://" + key, classification), "sniffing " + key);
+          ValueOrFail(crawler::InferFileSchema(*setup.engine, "lake://" + key, classification),
+                      "sniffing " + key);
       sniff += SecondsSince(at);
       at = Clock::now();
-      ValueOrFail(crawler::InferFileSchema(*setup.engine, (lake_root / key).string(), classification),
-                  "sniffing " + key + " directly");
+      ValueOrFail(
+          crawler::InferFileSchema(*setup.engine, (lake_root / key).string(), classification),
+          "sniffing " + key + " directly");
       direct += SecondsSince(at);
-      if (!schemas[table]) schemas[table] = schema;
+      if (!schemas[table])
+        schemas[table] = schema;
     }
     out.probe[table] = probe * 1000 / sample;
     out.sniff[table] = sniff * 1000 / sample;
@@ -539,7 +574,8 @@ Breakdown MeasureBreakdown(const Lake& lake, const fs::path& lake_root,
   }
   constexpr int kRoundTrips = 200;
   started = Clock::now();
-  for (int i = 0; i < kRoundTrips; ++i) ValueOrFail(setup.engine->Execute("SELECT 1"), "SELECT 1");
+  for (int i = 0; i < kRoundTrips; ++i)
+    ValueOrFail(setup.engine->Execute("SELECT 1"), "SELECT 1");
   out.round_trip = SecondsSince(started) * 1000 / kRoundTrips;
 
   // What a cold crawl does after reading, each step alone, with every object's schema
@@ -548,13 +584,15 @@ Breakdown MeasureBreakdown(const Lake& lake, const fs::path& lake_root,
   std::vector<crawler::CrawlEntry> entries;
   std::vector<crawler::ObjectState> states;
   std::string schema_text[kTableCount];
-  for (int table = 0; table < kTableCount; ++table) schema_text[table] = SchemaJson(*schemas[table]).dump();
+  for (int table = 0; table < kTableCount; ++table)
+    schema_text[table] = SchemaJson(*schemas[table]).dump();
   for (storage::ObjectInfo& info : listed) {
     std::string relative = info.key.substr(lake.prefix.size());
     int table = relative.starts_with("events/") ? 0 : relative.starts_with("clicks/") ? 1 : 2;
-    states.push_back({target, relative, static_cast<int64_t>(info.size), info.etag,
-                      std::chrono::duration_cast<std::chrono::seconds>(info.modified.time_since_epoch()).count(),
-                      schema_text[table], ""});
+    states.push_back(
+        {target, relative, static_cast<int64_t>(info.size), info.etag,
+         std::chrono::duration_cast<std::chrono::seconds>(info.modified.time_since_epoch()).count(),
+         schema_text[table], ""});
     entries.push_back({target, relative, std::move(info), schemas[table], "", true});
   }
   crawler::CrawlerDefinition definition =
@@ -565,12 +603,14 @@ Breakdown MeasureBreakdown(const Lake& lake, const fs::path& lake_root,
   out.plan = SecondsSince(started);
   OkOrFail(setup.crawler->catalog().EnsureDatabase("lake"), "creating the catalog database");
   started = Clock::now();
-  OkOrFail(setup.database->Transaction(
-               [&] { return crawler::ApplyPlans(setup.crawler->catalog(), definition, plans, report); }),
+  OkOrFail(setup.database->Transaction([&] {
+    return crawler::ApplyPlans(setup.crawler->catalog(), definition, plans, report);
+  }),
            "applying the plans");
   out.apply = SecondsSince(started);
   started = Clock::now();
-  OkOrFail(setup.database->Transaction([&] { return setup.crawler->store().SaveObjects("bench", states, {}); }),
+  OkOrFail(setup.database->Transaction(
+               [&] { return setup.crawler->store().SaveObjects("bench", states, {}); }),
            "saving object states");
   out.save_states = SecondsSince(started);
   started = Clock::now();
@@ -583,28 +623,33 @@ Breakdown MeasureBreakdown(const Lake& lake, const fs::path& lake_root,
 
 void PrintRuns(const std::vector<CrawlRun>& runs) {
   std::printf(
-      "| storage | objects | crawl | run | wall s | CPU s | listing s | reading s | catalog + states s | listed | "
+      "| storage | objects | crawl | run | wall s | CPU s | listing s | reading s | catalog + "
+      "states s | listed | "
       "read | "
-      "unchanged | read requests | MB read | tables created / updated / unchanged | partitions added | file errors | "
+      "unchanged | read requests | MB read | tables created / updated / unchanged | partitions "
+      "added | file errors | "
       "as expected |\n");
   std::printf("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|---|\n");
   for (const CrawlRun& run : runs) {
-    std::printf("| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %zu | %s |\n",
-                run.storage.c_str(), WithThousands(run.objects).c_str(), run.crawl.c_str(), run.repetition,
-                Seconds(run.wall).c_str(), Seconds(run.cpu).c_str(),
-                Seconds(run.listing).c_str(), Seconds(run.reading).c_str(), Seconds(run.applying).c_str(),
-                WithThousands(run.report.objects_listed).c_str(), WithThousands(run.report.objects_read).c_str(),
-                WithThousands(run.report.objects_unchanged).c_str(),
-                WithThousands(static_cast<int64_t>(run.reads.read_requests)).c_str(),
-                Format("%.1f", static_cast<double>(run.reads.bytes_read) / 1e6).c_str(), Tables(run.report).c_str(),
-                WithThousands(run.report.partitions_added).c_str(), run.report.errors.size(),
-                run.as_expected ? "yes" : "**no**");
+    std::printf(
+        "| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %zu | "
+        "%s |\n",
+        run.storage.c_str(), WithThousands(run.objects).c_str(), run.crawl.c_str(), run.repetition,
+        Seconds(run.wall).c_str(), Seconds(run.cpu).c_str(), Seconds(run.listing).c_str(),
+        Seconds(run.reading).c_str(), Seconds(run.applying).c_str(),
+        WithThousands(run.report.objects_listed).c_str(),
+        WithThousands(run.report.objects_read).c_str(),
+        WithThousands(run.report.objects_unchanged).c_str(),
+        WithThousands(static_cast<int64_t>(run.reads.read_requests)).c_str(),
+        Format("%.1f", static_cast<double>(run.reads.bytes_read) / 1e6).c_str(),
+        Tables(run.report).c_str(), WithThousands(run.report.partitions_added).c_str(),
+        run.report.errors.size(), run.as_expected ? "yes" : "**no**");
   }
 }
 
 // The slowest of the repetitions of one crawl: goals hold for every run or not at all.
-const CrawlRun* Slowest(const std::vector<CrawlRun>& runs, const std::string& storage, int64_t objects,
-                        const std::string& crawl) {
+const CrawlRun* Slowest(const std::vector<CrawlRun>& runs, const std::string& storage,
+                        int64_t objects, const std::string& crawl) {
   const CrawlRun* slowest = nullptr;
   for (const CrawlRun& run : runs) {
     bool same = run.storage == storage && run.objects == objects && run.crawl == crawl;
@@ -616,7 +661,8 @@ const CrawlRun* Slowest(const std::vector<CrawlRun>& runs, const std::string& st
 }
 
 void PrintGoals(const std::vector<CrawlRun>& runs, int64_t objects) {
-  std::printf("\nGoals (local disk, %s objects, slowest repetition):\n\n", WithThousands(objects).c_str());
+  std::printf("\nGoals (local disk, %s objects, slowest repetition):\n\n",
+              WithThousands(objects).c_str());
   std::printf("| crawl | goal | measured | met |\n|---|---|--:|---|\n");
   struct Goal {
     const char* crawl;
@@ -626,19 +672,25 @@ void PrintGoals(const std::vector<CrawlRun>& runs, int64_t objects) {
   for (const Goal& goal : {Goal{"cold", 60, ""}, Goal{"no change", 3, ""},
                            Goal{"new partition", 3, " and reads only the 100 new objects"}}) {
     const CrawlRun* run = Slowest(runs, "local disk", objects, goal.crawl);
-    if (!run) continue;
-    bool only_new = std::string(goal.crawl) != "new partition" || run->report.objects_read == kFilesPerPartition;
-    std::printf("| %s | under %.0f s%s | %s s, %s read | %s |\n", goal.crawl, goal.seconds, goal.extra,
-                Seconds(run->wall).c_str(), WithThousands(run->report.objects_read).c_str(),
+    if (!run)
+      continue;
+    bool only_new = std::string(goal.crawl) != "new partition" ||
+                    run->report.objects_read == kFilesPerPartition;
+    std::printf("| %s | under %.0f s%s | %s s, %s read | %s |\n", goal.crawl, goal.seconds,
+                goal.extra, Seconds(run->wall).c_str(),
+                WithThousands(run->report.objects_read).c_str(),
                 run->wall < goal.seconds && only_new ? "yes" : "**no**");
   }
 }
 
 void PrintGrowth(const std::vector<CrawlRun>& runs, int64_t low, int64_t high) {
-  std::printf("\nGrowth from %s to %s objects (%.0fx), local disk, fastest repetition:\n\n", WithThousands(low).c_str(),
-              WithThousands(high).c_str(), static_cast<double>(high) / static_cast<double>(low));
-  std::printf("| crawl | %s objects s | %s objects s | ratio | µs per lake object at %s |\n|---|--:|--:|--:|--:|\n",
-              WithThousands(low).c_str(), WithThousands(high).c_str(), WithThousands(high).c_str());
+  std::printf("\nGrowth from %s to %s objects (%.0fx), local disk, fastest repetition:\n\n",
+              WithThousands(low).c_str(), WithThousands(high).c_str(),
+              static_cast<double>(high) / static_cast<double>(low));
+  std::printf(
+      "| crawl | %s objects s | %s objects s | ratio | µs per lake object at %s "
+      "|\n|---|--:|--:|--:|--:|\n",
+      WithThousands(low).c_str(), WithThousands(high).c_str(), WithThousands(high).c_str());
   for (const char* crawl : {"cold", "no change", "new partition"}) {
     auto fastest = [&](int64_t objects) {
       double best = -1;
@@ -651,45 +703,58 @@ void PrintGrowth(const std::vector<CrawlRun>& runs, int64_t low, int64_t high) {
       return best;
     };
     double a = fastest(low), b = fastest(high);
-    if (a <= 0 || b <= 0) continue;
-    std::printf("| %s | %s | %s | %.1fx | %s µs |\n", crawl, Seconds(a).c_str(), Seconds(b).c_str(), b / a,
-                Format("%.0f", b * 1e6 / static_cast<double>(high)).c_str());
+    if (a <= 0 || b <= 0)
+      continue;
+    std::printf("| %s | %s | %s | %.1fx | %s µs |\n", crawl, Seconds(a).c_str(), Seconds(b).c_str(),
+                b / a, Format("%.0f", b * 1e6 / static_cast<double>(high)).c_str());
   }
 }
 
 void PrintBreakdown(const std::vector<Breakdown>& breakdowns, int threads) {
-  if (breakdowns.empty()) return;
-  std::printf("\nWhere a cold crawl's time goes (local disk; per-object costs are the mean over a sample timed one\n"
-              "by one on one thread; the other rows are each step alone over the whole lake):\n\n|  |");
-  for (const Breakdown& b : breakdowns) std::printf(" %s objects |", WithThousands(b.objects).c_str());
+  if (breakdowns.empty())
+    return;
+  std::printf(
+      "\nWhere a cold crawl's time goes (local disk; per-object costs are the mean over a sample "
+      "timed one\n"
+      "by one on one thread; the other rows are each step alone over the whole lake):\n\n|  |");
+  for (const Breakdown& b : breakdowns)
+    std::printf(" %s objects |", WithThousands(b.objects).c_str());
   std::printf("\n|---|");
-  for (size_t i = 0; i < breakdowns.size(); ++i) std::printf("--:|");
+  for (size_t i = 0; i < breakdowns.size(); ++i)
+    std::printf("--:|");
   std::printf("\n");
-  auto row = [&](const std::string& label, const std::function<std::string(const Breakdown&)>& cell) {
+  auto row = [&](const std::string& label,
+                 const std::function<std::string(const Breakdown&)>& cell) {
     std::printf("| %s |", label.c_str());
-    for (const Breakdown& b : breakdowns) std::printf(" %s |", cell(b).c_str());
+    for (const Breakdown& b : breakdowns)
+      std::printf(" %s |", cell(b).c_str());
     std::printf("\n");
   };
   row("list the lake (s)", [](const Breakdown& b) { return Seconds(b.list); });
   for (int table = 0; table < kTableCount; ++table) {
     std::string format = kTables[table].extension;
-    row("probe one " + format + " object (ms)", [&](const Breakdown& b) { return Format("%.3f", b.probe[table]); });
+    row("probe one " + format + " object (ms)",
+        [&](const Breakdown& b) { return Format("%.3f", b.probe[table]); });
     row("sniff one " + format + " object via lake:// (ms)",
         [&](const Breakdown& b) { return Format("%.2f", b.sniff[table]); });
     row("sniff one " + format + " object, DuckDB's own file system (ms)",
         [&](const Breakdown& b) { return Format("%.2f", b.sniff_direct[table]); });
   }
-  row("engine round trip, SELECT 1 (ms)", [](const Breakdown& b) { return Format("%.2f", b.round_trip); });
+  row("engine round trip, SELECT 1 (ms)",
+      [](const Breakdown& b) { return Format("%.2f", b.round_trip); });
   row("reading, estimated: objects x (probe + sniff) / " + std::to_string(threads) + " threads (s)",
       [&](const Breakdown& b) {
         double per_object = 0;
-        for (int table = 0; table < kTableCount; ++table) per_object += (b.probe[table] + b.sniff[table]) / kTableCount;
+        for (int table = 0; table < kTableCount; ++table)
+          per_object += (b.probe[table] + b.sniff[table]) / kTableCount;
         return Seconds(static_cast<double>(b.objects) * per_object / 1000 / threads);
       });
   row("group into tables, PlanTables (s)", [](const Breakdown& b) { return Seconds(b.plan); });
   row("write the catalog, ApplyPlans (s)", [](const Breakdown& b) { return Seconds(b.apply); });
-  row("save object states, SaveObjects (s)", [](const Breakdown& b) { return Seconds(b.save_states); });
-  row("load object states, LoadObjects (s)", [](const Breakdown& b) { return Seconds(b.load_states); });
+  row("save object states, SaveObjects (s)",
+      [](const Breakdown& b) { return Seconds(b.save_states); });
+  row("load object states, LoadObjects (s)",
+      [](const Breakdown& b) { return Seconds(b.load_states); });
 }
 
 int Main(int argc, char** argv) {
@@ -717,22 +782,26 @@ int Main(int argc, char** argv) {
                  "(run under scripts/with-test-servers.sh, as make bench does)\n");
   }
   auto stores = std::make_shared<storage::StoreResolver>(
-      std::shared_ptr<storage::ObjectStore>(ValueOrFail(storage::LocalObjectStore::Make(lake_root.string()), "lake")),
+      std::shared_ptr<storage::ObjectStore>(
+          ValueOrFail(storage::LocalObjectStore::Make(lake_root.string()), "lake")),
       s3);
 
   std::string parquet;
   {
-    std::unique_ptr<query::Engine> generator =
-        ValueOrFail(query::Engine::Make({.work_dir = (work / "generator").string()}), "starting the engine");
+    std::unique_ptr<query::Engine> generator = ValueOrFail(
+        query::Engine::Make({.work_dir = (work / "generator").string()}), "starting the engine");
     parquet = MakeParquet(*generator, work);
   }
 
   std::vector<CrawlRun> runs;
   std::vector<Breakdown> breakdowns;
   for (int64_t objects : flags.scales) {
-    Lake lake{objects, "crawl-n" + std::to_string(objects) + "-v" + std::to_string(kGeneratorVersion) + "/", parquet};
-    GenerateLocal(lake, lake_root, data / ("crawl-lake-n" + std::to_string(objects) + "-v" +
-                                           std::to_string(kGeneratorVersion) + ".complete"));
+    Lake lake{objects,
+              "crawl-n" + std::to_string(objects) + "-v" + std::to_string(kGeneratorVersion) + "/",
+              parquet};
+    GenerateLocal(lake, lake_root,
+                  data / ("crawl-lake-n" + std::to_string(objects) + "-v" +
+                          std::to_string(kGeneratorVersion) + ".complete"));
     fs::path new_folder = lake_root / lake.NewPartitionFolder();
     auto add = [&] {
       fs::create_directories(new_folder);
@@ -740,9 +809,11 @@ int Main(int argc, char** argv) {
         WriteFile(lake_root / key, lake.Content(table, serial));
       });
     };
-    auto remove = [&] { fs::remove_all(new_folder); };
-    std::vector<CrawlRun> local =
-        CrawlSequences("local disk", lake, stores, "lake://" + lake.prefix, add, remove, flags, work);
+    auto remove = [&] {
+      fs::remove_all(new_folder);
+    };
+    std::vector<CrawlRun> local = CrawlSequences("local disk", lake, stores,
+                                                 "lake://" + lake.prefix, add, remove, flags, work);
     runs.insert(runs.end(), local.begin(), local.end());
     std::fprintf(stderr, "crawl_bench: breakdown at %s objects\n", WithThousands(objects).c_str());
     breakdowns.push_back(MeasureBreakdown(lake, lake_root, stores, flags, work));
@@ -750,41 +821,57 @@ int Main(int argc, char** argv) {
 
   std::string upload_note;
   if (s3_available && flags.s3_objects > 0) {
-    Lake lake{flags.s3_objects, "crawl-n" + std::to_string(flags.s3_objects) + "-v" +
-                                    std::to_string(kGeneratorVersion) + "/", parquet};
+    Lake lake{flags.s3_objects,
+              "crawl-n" + std::to_string(flags.s3_objects) + "-v" +
+                  std::to_string(kGeneratorVersion) + "/",
+              parquet};
     std::string target = "s3://" + std::string(kS3Bucket) + "/" + lake.prefix;
-    storage::StoreResolver::Resolved resolved = ValueOrFail(stores->Resolve(target), "resolving " + target);
+    storage::StoreResolver::Resolved resolved =
+        ValueOrFail(stores->Resolve(target), "resolving " + target);
     storage::ObjectStore& store = *resolved.store;
-    std::vector<storage::ObjectInfo> present = ValueOrFail(store.List(lake.prefix), "listing " + target);
+    std::vector<storage::ObjectInfo> present =
+        ValueOrFail(store.List(lake.prefix), "listing " + target);
     if (static_cast<int64_t>(present.size()) != lake.objects) {
       std::fprintf(stderr, "crawl_bench: uploading %s objects to %s with %d threads\n",
                    WithThousands(lake.objects).c_str(), target.c_str(), flags.upload_threads);
       double seconds = Upload(store, lake, Collect(lake, false), flags.upload_threads);
       upload_note = "Uploading the " + WithThousands(lake.objects) + " objects with " +
-                    std::to_string(flags.upload_threads) + " threads took " + Seconds(seconds) + " s (" +
-                    Format("%.0f", static_cast<double>(lake.objects) / seconds) + " objects/s).";
+                    std::to_string(flags.upload_threads) + " threads took " + Seconds(seconds) +
+                    " s (" + Format("%.0f", static_cast<double>(lake.objects) / seconds) +
+                    " objects/s).";
       std::fprintf(stderr, "crawl_bench: %s\n", upload_note.c_str());
     }
     std::vector<KeyedObject> fresh = Collect(lake, true);
     std::vector<std::string> fresh_keys;
-    for (const KeyedObject& object : fresh) fresh_keys.push_back(object.key);
-    auto add = [&] { Upload(store, lake, fresh, flags.upload_threads); };
-    auto remove = [&] { DeleteAll(store, fresh_keys, flags.upload_threads); };
-    std::vector<CrawlRun> remote = CrawlSequences("S3 API server", lake, stores, target, add, remove, flags, work);
+    for (const KeyedObject& object : fresh)
+      fresh_keys.push_back(object.key);
+    auto add = [&] {
+      Upload(store, lake, fresh, flags.upload_threads);
+    };
+    auto remove = [&] {
+      DeleteAll(store, fresh_keys, flags.upload_threads);
+    };
+    std::vector<CrawlRun> remote =
+        CrawlSequences("S3 API server", lake, stores, target, add, remove, flags, work);
     runs.insert(runs.end(), remote.begin(), remote.end());
     if (!flags.keep_s3) {
       std::vector<std::string> keys;
-      for (const KeyedObject& object : Collect(lake, false)) keys.push_back(object.key);
+      for (const KeyedObject& object : Collect(lake, false))
+        keys.push_back(object.key);
       DeleteAll(store, keys, flags.upload_threads);
     }
   }
   std::error_code ignored;
   fs::remove_all(work, ignored);
 
-  std::printf("## Crawler\n\nMachine: %s. Load average (1 min) %s at the start, %s at the end; %.0f s in all.\n",
-              Machine().c_str(), load_at_start.c_str(), LoadAverage().c_str(), SecondsSince(started));
-  std::printf("Crawler threads: %d. Metadata database: SQLite, fresh for each repetition.\n", flags.threads);
-  if (!upload_note.empty()) std::printf("%s\n", upload_note.c_str());
+  std::printf(
+      "## Crawler\n\nMachine: %s. Load average (1 min) %s at the start, %s at the end; %.0f s in "
+      "all.\n",
+      Machine().c_str(), load_at_start.c_str(), LoadAverage().c_str(), SecondsSince(started));
+  std::printf("Crawler threads: %d. Metadata database: SQLite, fresh for each repetition.\n",
+              flags.threads);
+  if (!upload_note.empty())
+    std::printf("%s\n", upload_note.c_str());
   std::printf("\n");
   PrintRuns(runs);
   PrintGoals(runs, *std::max_element(flags.scales.begin(), flags.scales.end()));
@@ -799,4 +886,6 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace basin::bench
 
-int main(int argc, char** argv) { return basin::bench::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return basin::bench::Main(argc, argv);
+}

@@ -31,7 +31,9 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/flag_reader.h"
 #include "bench/machine.h"
+
 #include "basin/common/crypto.h"
 #include "basin/query/engine.h"
 #include "basin/storage/local_object_store.h"
@@ -85,61 +87,34 @@ const char kUsage[] =
   std::exit(1);
 }
 
-int ParseInt(std::string_view flag, const std::string& value) {
-  try {
-    size_t used = 0;
-    long long parsed = std::stoll(value, &used);
-    if (used != value.size() || parsed < 0) {
-      throw std::invalid_argument(value);
-    }
-    return static_cast<int>(parsed);
-  } catch (const std::exception&) {
-    Fail(std::string(flag) + " needs a non-negative number, not '" + value + "'");
-  }
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        Fail(flag + " needs a value\n" + kUsage);
-      }
-      return argv[++i];
-    };
+  FlagReader args(argc, argv, kUsage, Fail);
+  while (args.Next()) {
+    const std::string& flag = args.flag();
     if (flag == "--rows") {
-      flags.rows = static_cast<uint64_t>(ParseInt(flag, value()));
+      flags.rows = static_cast<uint64_t>(args.Count());
     } else if (flag == "--scales") {
-      flags.scales.clear();
-      std::stringstream list(value());
-      for (std::string item; std::getline(list, item, ',');) {
-        flags.scales.push_back(ParseInt(flag, item));
-      }
+      flags.scales = args.Counts<int>();
     } else if (flag == "--queries") {
-      std::stringstream list(value());
-      for (std::string item; std::getline(list, item, ',');) {
-        flags.queries.push_back(ParseInt(flag, item));
-      }
+      for (int query : args.Counts<int>())
+        flags.queries.push_back(query);
     } else if (flag == "--repetitions") {
-      flags.repetitions = ParseInt(flag, value());
+      flags.repetitions = static_cast<int>(args.Count());
     } else if (flag == "--min-seconds") {
-      flags.min_seconds = ParseInt(flag, value());
+      flags.min_seconds = static_cast<int>(args.Count());
     } else if (flag == "--warmups") {
-      flags.warmups = ParseInt(flag, value());
+      flags.warmups = static_cast<int>(args.Count());
     } else if (flag == "--threads") {
-      flags.threads = ParseInt(flag, value());
+      flags.threads = static_cast<int>(args.Count());
     } else if (flag == "--s3-max-scale") {
-      flags.s3_max_scale = ParseInt(flag, value());
+      flags.s3_max_scale = static_cast<int>(args.Count());
     } else if (flag == "--external-file-cache") {
       flags.external_file_cache = true;
     } else if (flag == "--data-dir") {
-      flags.data_dir = value();
-    } else if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
+      flags.data_dir = args.Value();
     } else {
-      Fail("unknown flag " + flag + "\n" + kUsage);
+      args.Unknown();
     }
   }
   if (flags.rows < 1000) {
@@ -160,7 +135,6 @@ Flags ParseFlags(int argc, char** argv) {
 }
 
 // --- the machine -------------------------------------------------------------------------
-
 
 // Bytes and read calls of this process so far (read(2), pread(2)): DuckDB's own file system
 // does not count its reads, so this is how the direct path's I/O is measured.
@@ -195,9 +169,7 @@ ProcessReads CurrentProcessReads() {
   return reads;
 }
 
-
 // --- formatting --------------------------------------------------------------------------
-
 
 std::string Megabytes(uint64_t bytes) {
   return Format("%.1f MB", static_cast<double>(bytes) / 1e6);

@@ -43,6 +43,7 @@
 
 #include "bench/basin_process.h"
 #include "bench/bench_failure.h"
+#include "bench/flag_reader.h"
 #include "bench/machine.h"
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -101,26 +102,14 @@ void Note(const std::string& message) {
   NoteAs("ingest_bench", message);
 }
 
-double ParseNumber(std::string_view flag, const std::string& value) {
-  char* end = nullptr;
-  double parsed = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end != '\0' || parsed < 0)
-    Fail(std::string(flag) + " needs a non-negative number, not '" + value + "'");
-  return parsed;
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
   flags.basin = (fs::canonical("/proc/self/exe").parent_path() / "basin").string();
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        Fail(flag + " needs a value\n" + kUsage);
-      return argv[++i];
-    };
+  FlagReader args(argc, argv, kUsage, Fail);
+  while (args.Next()) {
+    const std::string& flag = args.flag();
     auto integer = [&]() {
-      return static_cast<int>(ParseNumber(flag, value()));
+      return static_cast<int>(args.Number());
     };
     if (flag == "--quick") {
       flags.connections = {4};
@@ -130,20 +119,17 @@ Flags ParseFlags(int argc, char** argv) {
       flags.markers = 2;
       flags.idle_markers = 1;
     } else if (flag == "--connections") {
-      flags.connections.clear();
-      std::stringstream items(value());
-      for (std::string item; std::getline(items, item, ',');)
-        flags.connections.push_back(static_cast<int>(ParseNumber(flag, item)));
+      flags.connections = args.Counts<int>();
     } else if (flag == "--seconds") {
-      flags.seconds = ParseNumber(flag, value());
+      flags.seconds = args.Number();
     } else if (flag == "--growth") {
       flags.growth = integer();
     } else if (flag == "--paced-seconds") {
-      flags.paced_seconds = ParseNumber(flag, value());
+      flags.paced_seconds = args.Number();
     } else if (flag == "--paced-fraction") {
-      flags.paced_fraction = ParseNumber(flag, value());
+      flags.paced_fraction = args.Number();
     } else if (flag == "--goal-rate") {
-      flags.goal_rate = ParseNumber(flag, value());
+      flags.goal_rate = args.Number();
     } else if (flag == "--markers") {
       flags.markers = integer();
     } else if (flag == "--idle-markers") {
@@ -157,14 +143,11 @@ Flags ParseFlags(int argc, char** argv) {
     } else if (flag == "--buffer-mib") {
       flags.buffer_mib = integer();
     } else if (flag == "--basin") {
-      flags.basin = value();
+      flags.basin = args.Value();
     } else if (flag == "--dir") {
-      flags.dir = value();
-    } else if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
+      flags.dir = args.Value();
     } else {
-      Fail("unknown flag " + flag + "\n" + kUsage);
+      args.Unknown();
     }
   }
   if (flags.connections.empty() ||

@@ -37,6 +37,7 @@
 #include "bench/api_client.h"
 #include "bench/basin_process.h"
 #include "bench/bench_failure.h"
+#include "bench/flag_reader.h"
 #include "bench/machine.h"
 #include "bench/query_report.h"
 #include "bench/query_suite.h"
@@ -87,68 +88,41 @@ void Note(const std::string& message) {
   NoteAs("query_bench", message);
 }
 
-uint64_t ParseNumber(std::string_view flag, const std::string& value) {
-  try {
-    size_t used = 0;
-    long long parsed = std::stoll(value, &used);
-    if (used != value.size() || parsed < 0)
-      throw std::invalid_argument(value);
-    return static_cast<uint64_t>(parsed);
-  } catch (const std::exception&) {
-    Fail(std::string(flag) + " needs a non-negative number, not '" + value + "'");
-  }
-}
-
-std::vector<uint64_t> ParseList(std::string_view flag, const std::string& value) {
-  std::vector<uint64_t> list;
-  std::stringstream items(value);
-  for (std::string item; std::getline(items, item, ',');)
-    list.push_back(ParseNumber(flag, item));
-  return list;
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
   fs::path self = fs::canonical("/proc/self/exe");
   flags.basin = (self.parent_path() / "basin").string();
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        Fail(flag + " needs a value\n" + kUsage);
-      return argv[++i];
-    };
+  FlagReader args(argc, argv, kUsage, Fail);
+  while (args.Next()) {
+    const std::string& flag = args.flag();
     if (flag == "--quick") {
       flags.rows = {1'000'000};
       flags.repetitions = 3;
       flags.latency_queries = 100;
       flags.cache_queries = 50;
     } else if (flag == "--rows") {
-      flags.rows = ParseList(flag, value());
+      flags.rows = args.Counts<uint64_t>();
     } else if (flag == "--repetitions") {
-      flags.repetitions = static_cast<int>(ParseNumber(flag, value()));
+      flags.repetitions = static_cast<int>(args.Count());
     } else if (flag == "--warmups") {
-      flags.warmups = static_cast<int>(ParseNumber(flag, value()));
+      flags.warmups = static_cast<int>(args.Count());
     } else if (flag == "--latency-queries") {
-      flags.latency_queries = static_cast<int>(ParseNumber(flag, value()));
+      flags.latency_queries = static_cast<int>(args.Count());
     } else if (flag == "--cache-queries") {
-      flags.cache_queries = static_cast<int>(ParseNumber(flag, value()));
+      flags.cache_queries = static_cast<int>(args.Count());
     } else if (flag == "--s3-max-rows") {
-      flags.s3_max_rows = ParseNumber(flag, value());
+      flags.s3_max_rows = static_cast<uint64_t>(args.Count());
     } else if (flag == "--no-s3") {
       flags.s3 = false;
     } else if (flag == "--queries") {
-      for (uint64_t number : ParseList(flag, value()))
-        flags.queries.push_back(static_cast<int>(number));
+      for (int query : args.Counts<int>())
+        flags.queries.push_back(query);
     } else if (flag == "--basin") {
-      flags.basin = value();
+      flags.basin = args.Value();
     } else if (flag == "--data-dir") {
-      flags.data_dir = value();
-    } else if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
+      flags.data_dir = args.Value();
     } else {
-      Fail("unknown flag " + flag + "\n" + kUsage);
+      args.Unknown();
     }
   }
   if (flags.rows.empty())

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/flag_reader.h"
 #include "bench/machine.h"
 
 #include "basin/common/crypto.h"
@@ -63,43 +64,33 @@ const char kUsage[] =
   std::exit(1);
 }
 
+// A mistake on the command line: exit code 2, as the usage errors of the basin command.
+[[noreturn]] void FailUsage(const std::string& message) {
+  std::fprintf(stderr, "wal_bench: %s\n", message.c_str());
+  std::exit(2);
+}
+
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "wal_bench: %s needs a value\n%s", flag.c_str(), kUsage);
-      std::exit(2);
-    }
-    std::string value = argv[++i];
+  FlagReader args(argc, argv, kUsage, FailUsage);
+  while (args.Next()) {
+    const std::string& flag = args.flag();
     if (flag == "--threads")
-      flags.threads = std::atoi(value.c_str());
+      flags.threads = static_cast<int>(args.Count());
     else if (flag == "--batch")
-      flags.records_per_batch = std::atoi(value.c_str());
+      flags.records_per_batch = static_cast<int>(args.Count());
     else if (flag == "--record-bytes")
-      flags.record_bytes = std::atoi(value.c_str());
+      flags.record_bytes = static_cast<int>(args.Count());
     else if (flag == "--seconds")
-      flags.seconds = std::atof(value.c_str());
+      flags.seconds = args.Number();
     else if (flag == "--paced-rate")
-      flags.paced_records_per_second = std::atof(value.c_str());
-    else if (flag == "--sync-depths") {
-      flags.sync_depths.clear();
-      for (size_t start = 0; start <= value.size();) {
-        size_t comma = std::min(value.find(',', start), value.size());
-        flags.sync_depths.push_back(
-            static_cast<uint32_t>(std::atoi(value.substr(start, comma - start).c_str())));
-        start = comma + 1;
-      }
-    } else if (flag == "--dir")
-      flags.dir = value;
-    else {
-      std::fprintf(stderr, "wal_bench: unknown flag %s\n%s", flag.c_str(), kUsage);
-      std::exit(2);
-    }
+      flags.paced_records_per_second = args.Number();
+    else if (flag == "--sync-depths")
+      flags.sync_depths = args.Counts<uint32_t>();
+    else if (flag == "--dir")
+      flags.dir = args.Value();
+    else
+      args.Unknown();
   }
   if (flags.threads < 1 || flags.records_per_batch < 1 || flags.record_bytes < 64 ||
       flags.seconds <= 0) {

@@ -1,6 +1,6 @@
 // End-to-end tests of the basin command line: init, ls, cp, cat, rm, user, token,
 // access-key, with lake:// keys, local paths and s3:// URLs (S3 test server).
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -520,5 +520,89 @@ describe('basin with s3:// URLs', { skip: !s3TestServer() && NO_S3_REASON }, () 
     }
     const ls = await s3(['--json', 'ls', `s3://${bucket}/${prefix}/`]);
     assert.deepEqual(JSON.parse(ls.stdout), [], 'nothing was written with the wrong secret');
+  });
+});
+
+describe('commands that only read or change metadata never start the query engine', () => {
+  // Starting a DuckDB engine makes its folder below the home's engine/ (Engine::Make);
+  // nothing else does. The last test shows that a query does make it, so this probe works.
+  // A fresh home for each test, so that one test's engine cannot fail another.
+  let home;
+  let engineDir;
+  beforeEach(async () => {
+    home = await createHome({ label: 'basin-no-engine-' });
+    engineDir = path.join(home.home, 'engine');
+  });
+  afterEach(() => home?.cleanup());
+
+  const assertNoEngine = (args) => assert.ok(!existsSync(engineDir),
+    `basin ${args.join(' ')} started the query engine (${engineDir} exists)`);
+
+  async function ok(args) {
+    const output = await home.ok(args);
+    assertNoEngine(args);
+    return output;
+  }
+
+  async function json(args) {
+    const output = await home.json(args);
+    assertNoEngine(args);
+    return output;
+  }
+
+  test('catalog and crawler definitions', async () => {
+    await ok(['catalog', 'create-database', 'shop']);
+    assert.deepEqual(await json(['catalog', 'databases']), ['shop']);
+    await ok(['catalog', 'create-table', 'shop.visits', '--location', 'lake://visits', '--format', 'parquet',
+      '--column', 'user_id:bigint', '--partition-key', 'dt:DATE']);
+    await ok(['catalog', 'alter-table', 'shop.visits', '--add-column', 'score:DOUBLE']);
+    await ok(['catalog', 'add-partition', 'shop.visits', '--value', '2026-11-24']);
+    assert.equal((await json(['catalog', 'tables', 'shop'])).length, 1);
+    assert.equal((await json(['catalog', 'partitions', 'shop.visits'])).length, 1);
+    assert.equal((await json(['catalog', 'describe', 'shop.visits'])).partition_count, 1);
+    await ok(['catalog', 'describe', 'shop.visits']);
+    await ok(['catalog', 'drop-partition', 'shop.visits', '--location', 'lake://visits/dt=2026-11-24/']);
+
+    await ok(['crawler', 'create', 'visits', '--target', 'lake://visits/', '--database', 'shop']);
+    assert.deepEqual((await json(['crawler', 'list'])).map((c) => c.name), ['visits']);
+    assert.equal((await json(['crawler', 'show', 'visits'])).name, 'visits');
+    await ok(['crawler', 'delete', 'visits']);
+
+    await ok(['catalog', 'drop-table', 'shop.visits']);
+    await ok(['catalog', 'drop-database', 'shop']);
+  });
+
+  test('users, tokens, access keys, workgroups, saved queries, history, streams', async () => {
+    await ok(['workgroup', 'create', 'analysts']);
+    await json(['workgroup', 'list']);
+    await json(['workgroup', 'show', 'analysts']);
+    await ok(['workgroup', 'update', 'analysts', '--max-concurrent', '2']);
+    await json(['user', 'create', 'ana', '--role', 'viewer']);
+    await ok(['user', 'set-workgroup', 'ana', 'primary']);
+    assert.equal((await json(['user', 'list'])).length, 2);
+    const token = await json(['token', 'create', '--user', 'ana', '--name', 'ci']);
+    await json(['token', 'list', '--user', 'ana']);
+    await ok(['token', 'revoke', String(token.id)]);
+    const key = await json(['access-key', 'create', '--user', 'ana']);
+    await json(['access-key', 'list', '--user', 'ana']);
+    await ok(['access-key', 'revoke', key.access_key_id]);
+    await ok(['user', 'delete', 'ana']);
+    await ok(['workgroup', 'delete', 'analysts']);
+
+    await ok(['saved-query', 'save', 'top', '--sql', 'SELECT 1']);
+    await json(['saved-query', 'list']);
+    await json(['saved-query', 'show', 'top']);
+    await ok(['saved-query', 'delete', 'top']);
+    await json(['history']);
+
+    await ok(['stream', 'create', 'clicks', '--table', 'web.clicks']);
+    await json(['stream', 'list']);
+    await ok(['stream', 'update', 'clicks', '--buffer-seconds', '5']);
+    await ok(['stream', 'delete', 'clicks']);
+  });
+
+  test('a query does start the engine (the probe above sees it)', async () => {
+    await home.ok(['query', 'SELECT 42']);
+    assert.ok(existsSync(engineDir), `basin query made no ${engineDir}`);
   });
 });

@@ -41,12 +41,22 @@ void PrintJson(const nlohmann::json& document);
 /// Opens the basin home that the flags and environment name.
 Result<std::unique_ptr<Home>> OpenHome(const GlobalFlags& flags);
 
+/// Opens the home the flags name into `home`, then one of its services:
+/// `OpenHomeService(flags, home, &Home::Auth)`. `home` keeps the service open for as
+/// long as it is used; the home opens nothing else (Home opens each service on first use).
+template <typename Service>
+Result<Service*> OpenHomeService(const GlobalFlags& flags, std::unique_ptr<Home>& home,
+                                 Result<Service*> (Home::*service)()) {
+  BASIN_ASSIGN_OR_RETURN(home, OpenHome(flags));
+  return ((*home).*service)();
+}
+
 /// A store over the home's metadata database (saved queries, streams, ...); `home` keeps
 /// the database open for as long as the store is used.
 template <typename Store>
 Result<Store> OpenMetadataStore(const GlobalFlags& flags, std::unique_ptr<Home>& home) {
-  BASIN_ASSIGN_OR_RETURN(home, OpenHome(flags));
-  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, home->Metadata());
+  BASIN_ASSIGN_OR_RETURN(metadata::Database * database,
+                         OpenHomeService(flags, home, &Home::Metadata));
   return Store(*database);
 }
 

@@ -36,13 +36,11 @@ int RunHistory(const GlobalFlags& flags, const HistoryFlags& input) {
   Result<query::HistoryFilter> filter = FilterFor(input);
   if (!filter.ok())
     return ReportError(filter.status());
-  Result<std::unique_ptr<Home>> home = OpenHome(flags);
-  if (!home.ok())
-    return ReportError(home.status());
-  Result<metadata::Database*> metadata = (*home)->Metadata();
-  if (!metadata.ok())
-    return ReportError(metadata.status());
-  auto records = query::QueryHistory(**metadata).List(*filter);
+  std::unique_ptr<Home> home;
+  Result<query::QueryHistory> history = OpenMetadataStore<query::QueryHistory>(flags, home);
+  if (!history.ok())
+    return ReportError(history.status());
+  auto records = history->List(*filter);
   if (!records.ok())
     return ReportError(records.status());
   if (flags.json) {

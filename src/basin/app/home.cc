@@ -262,6 +262,14 @@ Result<query::Engine*> Home::EngineFor(const workgroup::Workgroup& workgroup) {
   return engine.get();
 }
 
+Result<catalog::Catalog*> Home::Catalog() {
+  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!catalog_)
+    catalog_ = std::make_unique<catalog::Catalog>(*database);
+  return catalog_.get();
+}
+
 Result<crawler::Crawler*> Home::Crawler() {
   BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
   BASIN_ASSIGN_OR_RETURN(auto stores, Stores());

@@ -9,6 +9,7 @@
 
 #include "basin/app/config.h"
 #include "basin/auth/auth_store.h"
+#include "basin/catalog/catalog.h"
 #include "basin/crawler/crawl.h"
 #include "basin/metadata/database.h"
 #include "basin/query/engine.h"
@@ -45,7 +46,10 @@ struct InitOutcome {
 Result<InitOutcome> InitHome(const std::string& dir, const InitOptions& options);
 
 /// An open basin home: its config and the services built from it, each opened on first
-/// use. Thread-safe.
+/// use, with what it needs and nothing more: Metadata, Auth, Workgroups and Catalog open
+/// only the metadata database; Stores the lake; the engines, Crawler and Writer start
+/// DuckDB. Commands that only read or change metadata use the former, so they never
+/// start the query engine. Thread-safe.
 class Home {
  public:
   explicit Home(Config config) : config_(std::move(config)) {}
@@ -68,7 +72,11 @@ class Home {
   /// memory limit) an engine of its own whose memory is capped at that limit, so one
   /// workgroup's queries cannot take another's memory. Engines share the result cache.
   Result<query::Engine*> EngineFor(const workgroup::Workgroup& workgroup);
-  /// Runs crawlers against the lake; its catalog() is the home's catalog.
+  /// The catalog (databases, tables, partitions, schema history) over the metadata
+  /// database alone.
+  Result<catalog::Catalog*> Catalog();
+  /// Runs crawlers against the lake; its catalog() is the home's catalog. Opens the lake
+  /// and starts the internal engine (DuckDB infers the files' schemas).
   Result<crawler::Crawler*> Crawler();
   /// Workgroups and the workgroup of each user.
   Result<workgroup::WorkgroupStore*> Workgroups();
@@ -94,6 +102,7 @@ class Home {
   std::unique_ptr<query::Engine> internal_engine_;
   std::map<std::pair<std::string, int64_t>, std::unique_ptr<query::Engine>> workgroup_engines_;
   std::shared_ptr<query::ResultCache> result_cache_;
+  std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<crawler::Crawler> crawler_;
   std::unique_ptr<workgroup::WorkgroupStore> workgroups_;
   workgroup::AdmissionQueue admission_;

@@ -63,13 +63,12 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
              std::string database, const std::string& saved) {
   if (!saved.empty()) {
     // A saved query: its SQL, and its database unless --database says otherwise.
-    Result<std::unique_ptr<Home>> saved_home = OpenHome(flags);
-    if (!saved_home.ok())
-      return ReportError(saved_home.status());
-    Result<metadata::Database*> saved_metadata = (*saved_home)->Metadata();
-    if (!saved_metadata.ok())
-      return ReportError(saved_metadata.status());
-    Result<query::SavedQuery> found = query::SavedQueryStore(**saved_metadata).Get(saved);
+    std::unique_ptr<Home> saved_home;
+    Result<query::SavedQueryStore> store =
+        OpenMetadataStore<query::SavedQueryStore>(flags, saved_home);
+    if (!store.ok())
+      return ReportError(store.status());
+    Result<query::SavedQuery> found = store->Get(saved);
     if (!found.ok())
       return ReportError(found.status());
     sql = found->sql;

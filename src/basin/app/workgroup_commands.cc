@@ -135,12 +135,6 @@ std::string DescribeSize(int64_t bytes, const char* zero) {
   return bytes == 0 ? std::string(zero) : HumanBytes(static_cast<uint64_t>(bytes));
 }
 
-Result<workgroup::WorkgroupStore*> OpenWorkgroups(const GlobalFlags& flags,
-                                                  std::unique_ptr<Home>& home) {
-  BASIN_ASSIGN_OR_RETURN(home, OpenHome(flags));
-  return home->Workgroups();
-}
-
 void PrintWorkgroup(const workgroup::Workgroup& workgroup,
                     const std::vector<std::string>* members) {
   std::cout << "workgroup " << workgroup.name;
@@ -184,7 +178,7 @@ int RunSave(const GlobalFlags& flags, const std::string& name, const SettingsFla
   if (!settings.ok())
     return ReportError(settings.status());
   std::unique_ptr<Home> home;
-  Result<workgroup::WorkgroupStore*> store = OpenWorkgroups(flags, home);
+  Result<workgroup::WorkgroupStore*> store = OpenHomeService(flags, home, &Home::Workgroups);
   if (!store.ok())
     return ReportError(store.status());
   Result<workgroup::Workgroup> saved =
@@ -204,7 +198,7 @@ int RunSave(const GlobalFlags& flags, const std::string& name, const SettingsFla
 
 int RunList(const GlobalFlags& flags) {
   std::unique_ptr<Home> home;
-  Result<workgroup::WorkgroupStore*> store = OpenWorkgroups(flags, home);
+  Result<workgroup::WorkgroupStore*> store = OpenHomeService(flags, home, &Home::Workgroups);
   if (!store.ok())
     return ReportError(store.status());
   Result<std::vector<workgroup::Workgroup>> workgroups = (*store)->List();
@@ -240,7 +234,7 @@ int RunList(const GlobalFlags& flags) {
 
 int RunShow(const GlobalFlags& flags, const std::string& name) {
   std::unique_ptr<Home> home;
-  Result<workgroup::WorkgroupStore*> store = OpenWorkgroups(flags, home);
+  Result<workgroup::WorkgroupStore*> store = OpenHomeService(flags, home, &Home::Workgroups);
   if (!store.ok())
     return ReportError(store.status());
   Result<workgroup::Workgroup> found = (*store)->Get(name);
@@ -261,7 +255,7 @@ int RunShow(const GlobalFlags& flags, const std::string& name) {
 
 int RunDelete(const GlobalFlags& flags, const std::string& name) {
   std::unique_ptr<Home> home;
-  Result<workgroup::WorkgroupStore*> store = OpenWorkgroups(flags, home);
+  Result<workgroup::WorkgroupStore*> store = OpenHomeService(flags, home, &Home::Workgroups);
   if (!store.ok())
     return ReportError(store.status());
   return ReportDeleted(flags, (*store)->Delete(name), "workgroup", name);
@@ -270,7 +264,7 @@ int RunDelete(const GlobalFlags& flags, const std::string& name) {
 int RunSetWorkgroup(const GlobalFlags& flags, const std::string& user,
                     const std::string& workgroup) {
   std::unique_ptr<Home> home;
-  Result<workgroup::WorkgroupStore*> store = OpenWorkgroups(flags, home);
+  Result<workgroup::WorkgroupStore*> store = OpenHomeService(flags, home, &Home::Workgroups);
   if (!store.ok())
     return ReportError(store.status());
   if (Status assigned = (*store)->AssignUser(user, workgroup); !assigned.ok())

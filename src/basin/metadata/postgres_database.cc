@@ -12,6 +12,7 @@
 
 #include <libpq-fe.h>
 
+#include "basin/metadata/migration_runner.h"
 #include "basin/metadata/statement_text.h"
 
 namespace basin::metadata {
@@ -46,6 +47,9 @@ constexpr std::string_view kBegin = "BEGIN; SELECT pg_advisory_xact_lock(4227774
 // a migration may take a while), then finds the migration applied.
 constexpr std::string_view kBeginMigration =
     "BEGIN; SET LOCAL lock_timeout = '5min'; SELECT pg_advisory_xact_lock(422777481582)";
+constexpr std::string_view kCreateHistoryTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 // SQLite's busy timeout, unless the server or the URL configured a lock timeout.
 constexpr std::string_view kSessionSetup =
     "SELECT set_config('lock_timeout', '5s', false) WHERE current_setting('lock_timeout') = '0'";
@@ -57,12 +61,6 @@ using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
 // The server's notices ("relation already exists, skipping") would go to stderr.
 void IgnoreNotice(void* /*arg*/, const char* /*message*/) {}
-
-int64_t UnixSecondsNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string ReplaceAll(std::string text, std::string_view from, std::string_view to) {
   if (from.empty())
@@ -280,7 +278,6 @@ class PostgresDatabase final : public Database {
                         std::string_view sql, const std::vector<Value>& params);
   // Runs SQL text without parameters, which may hold several statements.
   Status ExecuteScript(Connection& connection, std::string_view sql);
-  Result<int> AppliedVersion();
 
   Status Error(PGconn* conn, const PGresult* result, std::string_view what) const;
   std::string WithoutSecrets(std::string text) const;
@@ -588,73 +585,19 @@ Status PostgresDatabase::RunTransaction(const std::function<Status()>& body,
   return status;
 }
 
-Result<int> PostgresDatabase::AppliedVersion() {
-  BASIN_ASSIGN_OR_RETURN(std::vector<Row> rows,
-                         DoQuery("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {}));
-  if (rows.size() != 1)
-    return Status::Internal("metadata schema_migrations: no version row");
-  BASIN_ASSIGN_OR_RETURN(int64_t version, rows[0].Int(0));
-  return static_cast<int>(version);
-}
-
 Status PostgresDatabase::Migrate(std::span<const Migration> migrations) {
-  for (size_t i = 0; i < migrations.size(); ++i) {
-    if (migrations[i].version != static_cast<int>(i) + 1) {
-      return Status::Internal("metadata migrations are misnumbered: entry " + std::to_string(i) +
-                              " has version " + std::to_string(migrations[i].version));
-    }
-  }
-  const int known = static_cast<int>(migrations.size());
-  auto newer = [&](int applied) {
-    return Status::FailedPrecondition("metadata schema version " + std::to_string(applied) +
-                                      " is newer than this basin (" + std::to_string(known) +
-                                      "); upgrade basin");
+  auto execute_script = [this](std::string_view sql) -> Status {
+    BASIN_ASSIGN_OR_RETURN(Lease lease, Acquire());
+    return ExecuteScript(*lease, sql);
   };
-
-  // Under the lock: two nodes creating the table at once could both fail otherwise.
-  BASIN_RETURN_IF_ERROR(RunTransaction(
-      [&]() -> Status {
-        BASIN_ASSIGN_OR_RETURN(Lease lease, Acquire());
-        return ExecuteScript(*lease,
-                             "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                             " version BIGINT PRIMARY KEY, description TEXT NOT NULL,"
-                             " applied_at BIGINT NOT NULL)");
-      },
-      kBeginMigration));
-  BASIN_ASSIGN_OR_RETURN(int applied, AppliedVersion());
-  if (applied > known)
-    return newer(applied);
-
-  for (const Migration& migration : migrations) {
-    if (migration.version <= applied)
-      continue;
-    Status status = RunTransaction(
-        [&]() -> Status {
-          // Another node may have applied it while this one waited for the lock.
-          BASIN_ASSIGN_OR_RETURN(int now_applied, AppliedVersion());
-          if (now_applied >= migration.version)
-            return Status::OK();
-          {
-            BASIN_ASSIGN_OR_RETURN(Lease lease, Acquire());
-            BASIN_RETURN_IF_ERROR(ExecuteScript(*lease, migration.sql));
-          }
-          return DoExecute(
-                     "INSERT INTO schema_migrations (version, description, applied_at) "
-                     "VALUES (?, ?, ?)",
-                     {int64_t{migration.version}, std::string(migration.description),
-                      UnixSecondsNow()})
-              .status();
-        },
-        kBeginMigration);
-    if (!status.ok()) {
-      return Status(status.code(), "metadata migration " + std::to_string(migration.version) +
-                                       " (" + std::string(migration.description) +
-                                       ") failed: " + status.message());
-    }
-  }
-  BASIN_ASSIGN_OR_RETURN(schema_version_, AppliedVersion());
-  if (schema_version_ > known)
-    return newer(schema_version_);
+  auto transaction = [this](const std::function<Status()>& body) {
+    return RunTransaction(body, kBeginMigration);
+  };
+  BASIN_ASSIGN_OR_RETURN(schema_version_,
+                         ApplyMigrations(*this, migrations,
+                                         {.create_history_table = kCreateHistoryTable,
+                                          .execute_script = execute_script,
+                                          .transaction = transaction}));
   return Status::OK();
 }
 

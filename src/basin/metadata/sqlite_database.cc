@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "basin/metadata/migration_runner.h"
 #include "basin/metadata/statement_text.h"
 
 namespace basin::metadata {
@@ -19,6 +20,9 @@ namespace {
 
 constexpr std::string_view kMemoryPath = ":memory:";
 constexpr int kBusyTimeoutMs = 5000;
+constexpr std::string_view kCreateHistoryTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)";
 
 // Maps an SQLite result code (extended codes are enabled) to basin's codes.
 Status StatusFromSqlite(int code, std::string message) {
@@ -57,12 +61,6 @@ struct StatementDeleter {
 };
 using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
 
-int64_t UnixSecondsNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class SqliteDatabase final : public Database {
  public:
   SqliteDatabase(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -87,7 +85,6 @@ class SqliteDatabase final : public Database {
   Status Run(std::string_view sql, const std::vector<Value>& params, std::vector<Row>* rows);
   Status ExecuteScript(std::string_view sql);
   Status RollBack(int depth);
-  Result<int> AppliedVersion();
 
   // One connection for the process; every use goes through this lock, which is
   // recursive so that a Transaction body can run statements on its own thread.
@@ -276,61 +273,18 @@ Status SqliteDatabase::Transaction(const std::function<Status()>& body) {
   return status;
 }
 
-Result<int> SqliteDatabase::AppliedVersion() {
-  BASIN_ASSIGN_OR_RETURN(std::vector<Row> rows,
-                         DoQuery("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {}));
-  if (rows.size() != 1)
-    return Status::Internal("metadata schema_migrations: no version row");
-  BASIN_ASSIGN_OR_RETURN(int64_t version, rows[0].Int(0));
-  return static_cast<int>(version);
-}
-
 Status SqliteDatabase::Migrate(std::span<const Migration> migrations) {
   std::lock_guard lock(mutex_);
-  for (size_t i = 0; i < migrations.size(); ++i) {
-    if (migrations[i].version != static_cast<int>(i) + 1) {
-      return Status::Internal("metadata migrations are misnumbered: entry " + std::to_string(i) +
-                              " has version " + std::to_string(migrations[i].version));
-    }
-  }
-  const int known = static_cast<int>(migrations.size());
-  auto newer = [&](int applied) {
-    return Status::FailedPrecondition("metadata schema version " + std::to_string(applied) +
-                                      " is newer than this basin (" + std::to_string(known) +
-                                      "); upgrade basin");
-  };
-
-  BASIN_RETURN_IF_ERROR(ExecuteScript(
-      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-      " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
-  BASIN_ASSIGN_OR_RETURN(int applied, AppliedVersion());
-  if (applied > known)
-    return newer(applied);
-
-  for (const Migration& migration : migrations) {
-    if (migration.version <= applied)
-      continue;
-    Status status = Transaction([&]() -> Status {
-      // Another process opening the same home may have applied it since we looked.
-      BASIN_ASSIGN_OR_RETURN(int now_applied, AppliedVersion());
-      if (now_applied >= migration.version)
-        return Status::OK();
-      BASIN_RETURN_IF_ERROR(ExecuteScript(migration.sql));
-      return DoExecute(
-                 "INSERT INTO schema_migrations (version, description, applied_at) "
-                 "VALUES (?, ?, ?)",
-                 {int64_t{migration.version}, std::string(migration.description), UnixSecondsNow()})
-          .status();
-    });
-    if (!status.ok()) {
-      return Status(status.code(), "metadata migration " + std::to_string(migration.version) +
-                                       " (" + std::string(migration.description) +
-                                       ") failed: " + status.message());
-    }
-  }
-  BASIN_ASSIGN_OR_RETURN(schema_version_, AppliedVersion());
-  if (schema_version_ > known)
-    return newer(schema_version_);
+  BASIN_ASSIGN_OR_RETURN(
+      schema_version_,
+      ApplyMigrations(
+          *this, migrations,
+          {.create_history_table = kCreateHistoryTable,
+           .execute_script = [this](std::string_view sql) { return ExecuteScript(sql); },
+           .transaction =
+               [this](const std::function<Status()>& body) {
+                 return Transaction(body);
+               }}));
   return Status::OK();
 }
 

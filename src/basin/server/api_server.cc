@@ -11,6 +11,7 @@
 
 #include "basin/common/crypto.h"
 #include "basin/common/log.h"
+#include "basin/server/aws_json_dispatch.h"
 #include "basin/server/connection_threads.h"
 #include "basin/server/json_body.h"
 #include "basin/sigv4/sigv4.h"
@@ -152,7 +153,11 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
       admission_(admission),
       streams_(streams),
       stream_service_(stream_service),
-      http_(std::make_unique<httplib::Server>()) {
+      http_(std::make_unique<httplib::Server>()),
+      aws_json_(std::make_unique<AwsJsonDispatcher>([this](const httplib::Request& request) {
+        std::string token;
+        return Authenticate(request, token);
+      })) {
   size_t max_threads = static_cast<size_t>(std::max(options_.worker_threads, 1));
   http_->new_task_queue = [max_threads] {
     return new ConnectionThreads(std::min(kWarmThreads, max_threads), max_threads);
@@ -407,6 +412,19 @@ void ApiServer::RegisterRoutes() {
   RegisterStreamRoutes();
   RegisterMetricsRoutes();
   RegisterFirehoseRoutes();
+  RegisterAwsJsonRoute();
+}
+
+void ApiServer::RegisterAwsJsonRoute() {
+  if (aws_json_->empty())
+    return;
+  // Any path but the native API's: the SDKs POST to "/", some proxies add a path.
+  Route(
+      "POST", R"((?!/api/)/.*)", Access::kPublic,
+      [this](const httplib::Request& request, httplib::Response& response, const RequestContext&) {
+        aws_json_->Serve(request, response);
+      },
+      Body::kAny);
 }
 
 Status ApiServer::Bind() {

@@ -35,6 +35,8 @@ class QueryService;
 
 namespace basin::server {
 
+class AwsJsonDispatcher;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: the OS picks one (see ApiServer::port)
@@ -152,8 +154,11 @@ class ApiServer {
   void RegisterWorkgroupRoutes();
   void RegisterStreamRoutes();
   void RegisterMetricsRoutes();
-  // firehose_routes.cc. Registered last: it matches any POST outside /api/.
+  // The AWS services spoken in the JSON 1.1 protocol, each a registration with aws_json_:
+  // firehose_routes.cc.
   void RegisterFirehoseRoutes();
+  // Registered last: the route of aws_json_'s services matches any POST outside /api/.
+  void RegisterAwsJsonRoute();
   /// False, having answered 415, when a kJson route's request has a body that is not JSON.
   static bool AcceptsJsonBody(const httplib::Request& request, httplib::Response& response);
   /// Sets `bearer_token` to the token used, when the credential is a token.
@@ -173,6 +178,7 @@ class ApiServer {
   stream::StreamStore* streams_;
   delivery::StreamService* stream_service_;  // may be null: no ingest endpoint
   std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<AwsJsonDispatcher> aws_json_;                  // X-Amz-Target requests
   auth::LoginThrottle login_throttle_{options_.login_throttle};  // of POST /api/auth/login
   int port_ = 0;
   int listen_socket_ = -1;  // set while binding (the socket options callback)

@@ -1,6 +1,7 @@
 // The Amazon Data Firehose API (JSON 1.1 protocol) over the delivery streams, so that the
 // AWS SDKs and agents can put records with a basin access key (docs/streams.md,
-// "Firehose-compatible API"). Requests are POST with X-Amz-Target: Firehose_20150804.<Op>;
+// "Firehose-compatible API"). Requests are POST with X-Amz-Target: Firehose_20150804.<Op>,
+// routed here by the AwsJsonDispatcher (aws_json_dispatch.h), which authenticates them;
 // answers and errors use AWS's JSON shapes, not basin's.
 #include <array>
 #include <cctype>
@@ -15,25 +16,18 @@
 
 #include "basin/common/crypto.h"
 #include "basin/server/api_server.h"
-#include "basin/sigv4/sigv4.h"
+#include "basin/server/aws_json_dispatch.h"
 
 namespace basin::server {
 namespace {
 
-constexpr std::string_view kTargetPrefix = "Firehose_20150804.";
-constexpr char kContentType[] = "application/x-amz-json-1.1";
+constexpr char kTargetPrefix[] = "Firehose_20150804";
 // Firehose's limits for one PutRecordBatch call.
 constexpr size_t kMaxBatchRecords = 500;
 constexpr size_t kMaxBatchBytes = 4u << 20;
 // The destination table may be named by this tag ("database.table") at creation.
 constexpr char kTableTag[] = "basin:table";
 constexpr char kDefaultDatabase[] = "streams";
-
-void WriteAws(httplib::Response& response, int http_status, const nlohmann::json& body) {
-  response.status = http_status;
-  response.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                       kContentType);
-}
 
 // The AWS error type of a basin status: what the SDKs turn into exception classes.
 std::pair<int, const char*> AwsErrorFor(StatusCode code) {
@@ -59,17 +53,13 @@ std::pair<int, const char*> AwsErrorFor(StatusCode code) {
   }
 }
 
-void WriteAwsError(httplib::Response& response, const Status& status,
-                   std::chrono::seconds retry_after = std::chrono::seconds(1)) {
+void WriteFirehoseError(httplib::Response& response, const Status& status,
+                        std::chrono::seconds retry_after = std::chrono::seconds(1)) {
   auto [http_status, type] = AwsErrorFor(status.code());
-  response.set_header("x-amzn-ErrorType", type);
   if (status.code() == StatusCode::kUnavailable)
     response.set_header("Retry-After", std::to_string(retry_after.count()));
-  // InternalFailure: the message is logged, not shown (as WriteError does).
-  std::string message = http_status == 500
-                            ? ForClient(response, Status::Internal(status.ToString())).message()
-                            : status.message();
-  WriteAws(response, http_status, {{"__type", type}, {"message", message}});
+  WriteAwsError(response, http_status, type,
+                http_status == 500 ? status.ToString() : status.message());
 }
 
 Result<std::string> Base64Decode(std::string_view text) {
@@ -123,13 +113,6 @@ Result<std::string> RecordData(const nlohmann::json& record) {
   if (!data.empty() && data.back() == '\r')
     data.pop_back();
   return data;
-}
-
-// The region the client signed for (ARNs name it), "us-east-1" without a signature.
-std::string RegionOf(const httplib::Request& request) {
-  Result<sigv4::Authorization> authorization =
-      sigv4::ParseAuthorization(request.get_header_value("Authorization"));
-  return authorization.ok() ? authorization->scope.region : "us-east-1";
 }
 
 std::string Arn(std::string_view region, std::string_view name) {
@@ -276,164 +259,152 @@ Result<nlohmann::json> Put(delivery::StreamService& service, const std::string& 
   return responses;
 }
 
+// What the operations work on: the stream definitions and, in a server that delivers
+// streams, the ingest service (null otherwise: puts answer 503).
+struct Firehose {
+  stream::StreamStore& store;
+  delivery::StreamService* service;
+};
+
+// PutRecord ({"Record": ...}) and PutRecordBatch ({"Records": [...]}).
+void PutRecords(const Firehose& firehose, const AwsJsonCall& call, httplib::Response& response) {
+  const bool batch = call.operation == "PutRecordBatch";
+  const nlohmann::json& body = call.body;
+  if (firehose.service == nullptr)
+    return WriteFirehoseError(response,
+                              Status::Unavailable("this server does not deliver streams"));
+  Result<std::string> name = StringField(body, "DeliveryStreamName");
+  if (!name.ok())
+    return WriteFirehoseError(response, name.status());
+  std::vector<nlohmann::json> items;
+  if (!batch) {
+    if (!body.contains("Record"))
+      return WriteFirehoseError(response, Status::InvalidArgument("Record is required"));
+    items.push_back(body["Record"]);
+  } else {
+    auto records = body.find("Records");
+    if (records == body.end() || !records->is_array() || records->empty())
+      return WriteFirehoseError(response,
+                                Status::InvalidArgument("Records must be a non-empty array"));
+    if (records->size() > kMaxBatchRecords)
+      return WriteFirehoseError(
+          response, Status::InvalidArgument("Records has " + std::to_string(records->size()) +
+                                            " records; at most 500 per call"));
+    items.assign(records->begin(), records->end());
+  }
+  std::vector<std::string> data;
+  size_t total = 0;
+  for (const nlohmann::json& item : items) {
+    Result<std::string> record = RecordData(item);
+    if (!record.ok())
+      return WriteFirehoseError(response, record.status());
+    total += record->size();
+    data.push_back(std::move(record).value());
+  }
+  if (total > kMaxBatchBytes)
+    return WriteFirehoseError(response,
+                              Status::InvalidArgument("the records total " + std::to_string(total) +
+                                                      " bytes; at most 4 MiB per call"));
+  int64_t failed = 0;
+  Result<nlohmann::json> responses = Put(*firehose.service, *name, data, failed);
+  if (!responses.ok())
+    return WriteFirehoseError(response, responses.status(), firehose.service->RetryAfter(*name));
+  if (!batch) {
+    const nlohmann::json& only = (*responses)[0];
+    if (failed > 0)
+      return WriteFirehoseError(response,
+                                Status::InvalidArgument(only["ErrorMessage"].get<std::string>()));
+    return WriteAwsJson(response, 200, {{"RecordId", only["RecordId"]}, {"Encrypted", false}});
+  }
+  WriteAwsJson(
+      response, 200,
+      {{"FailedPutCount", failed}, {"Encrypted", false}, {"RequestResponses", *responses}});
+}
+
+void CreateDeliveryStream(const Firehose& firehose, const AwsJsonCall& call,
+                          httplib::Response& response) {
+  Result<stream::StreamDefinition> definition = DefinitionOfCreate(call.body);
+  if (!definition.ok())
+    return WriteFirehoseError(response, definition.status());
+  Result<stream::StoredStream> created = firehose.store.Create(*definition);
+  if (!created.ok())
+    return WriteFirehoseError(response, created.status());
+  WriteAwsJson(response, 200, {{"DeliveryStreamARN", Arn(call.region, created->definition.name)}});
+}
+
+void DescribeDeliveryStream(const Firehose& firehose, const AwsJsonCall& call,
+                            httplib::Response& response) {
+  Result<std::string> name = StringField(call.body, "DeliveryStreamName");
+  if (!name.ok())
+    return WriteFirehoseError(response, name.status());
+  Result<stream::StoredStream> stored = firehose.store.Get(*name);
+  if (!stored.ok())
+    return WriteFirehoseError(response, stored.status());
+  WriteAwsJson(response, 200, {{"DeliveryStreamDescription", Description(*stored, call.region)}});
+}
+
+void ListDeliveryStreams(const Firehose& firehose, const AwsJsonCall& call,
+                         httplib::Response& response) {
+  const nlohmann::json& body = call.body;
+  size_t limit = 10;
+  if (auto given = body.find("Limit"); given != body.end()) {
+    if (!given->is_number_integer() || given->get<int64_t>() < 1 || given->get<int64_t>() > 10000)
+      return WriteFirehoseError(response, Status::InvalidArgument("Limit must be 1 to 10000"));
+    limit = given->get<size_t>();
+  }
+  std::string after = body.value("ExclusiveStartDeliveryStreamName", "");
+  Result<std::vector<stream::StoredStream>> all = firehose.store.List();
+  if (!all.ok())
+    return WriteFirehoseError(response, all.status());
+  nlohmann::json names = nlohmann::json::array();
+  bool more = false;
+  for (const stream::StoredStream& stored : *all) {
+    if (!after.empty() && stored.definition.name <= after)
+      continue;
+    if (names.size() == limit) {
+      more = true;
+      break;
+    }
+    names.push_back(stored.definition.name);
+  }
+  WriteAwsJson(response, 200, {{"DeliveryStreamNames", names}, {"HasMoreDeliveryStreams", more}});
+}
+
+void DeleteDeliveryStream(const Firehose& firehose, const AwsJsonCall& call,
+                          httplib::Response& response) {
+  Result<std::string> name = StringField(call.body, "DeliveryStreamName");
+  if (!name.ok())
+    return WriteFirehoseError(response, name.status());
+  if (Status deleted = firehose.store.Delete(*name); !deleted.ok())
+    return WriteFirehoseError(response, deleted);
+  if (firehose.service != nullptr)
+    firehose.service->Forget(*name);
+  WriteAwsJson(response, 200, nlohmann::json::object());
+}
+
 }  // namespace
 
 void ApiServer::RegisterFirehoseRoutes() {
-  using Request = httplib::Request;
-  using Response = httplib::Response;
   if (streams_ == nullptr)
     return;
-  stream::StreamStore& store = *streams_;
-  delivery::StreamService* service = stream_service_;
-
-  // Any path but the native API's: the SDKs POST to "/", some proxies add a path.
-  Route(
-      "POST", R"((?!/api/)/.*)", Access::kPublic,
-      [this, &store, service](const Request& request, Response& response, const RequestContext&) {
-        std::string target = request.get_header_value("X-Amz-Target");
-        if (!target.starts_with(kTargetPrefix)) {
-          response.set_header("x-amzn-ErrorType", "UnknownOperationException");
-          return WriteAws(response, 400,
-                          {{"__type", "UnknownOperationException"},
-                           {"message", "X-Amz-Target must be Firehose_20150804.<Operation>"}});
-        }
-        const std::string operation = target.substr(kTargetPrefix.size());
-        std::string token;
-        Result<auth::Principal> principal = Authenticate(request, token);
-        if (!principal.ok())
-          return WriteAwsError(response, Status::Unauthenticated(principal.status().message()));
-        const bool reads =
-            operation == "DescribeDeliveryStream" || operation == "ListDeliveryStreams";
-        const auth::Role needed = reads ? auth::Role::kViewer : auth::Role::kEditor;
-        if (!auth::RoleAtLeast(principal->user.role, needed))
-          return WriteAwsError(response,
-                               Status::PermissionDenied(
-                                   operation + " needs the " + std::string(auth::RoleName(needed)) +
-                                   " role; user '" + principal->user.name + "' is " +
-                                   std::string(auth::RoleName(principal->user.role))));
-        nlohmann::json body =
-            nlohmann::json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
-        if (body.is_discarded() || !body.is_object()) {
-          response.set_header("x-amzn-ErrorType", "SerializationException");
-          return WriteAws(
-              response, 400,
-              {{"__type", "SerializationException"}, {"message", "body is not a JSON object"}});
-        }
-        const std::string region = RegionOf(request);
-
-        if (operation == "PutRecord" || operation == "PutRecordBatch") {
-          if (service == nullptr)
-            return WriteAwsError(response,
-                                 Status::Unavailable("this server does not deliver streams"));
-          Result<std::string> name = StringField(body, "DeliveryStreamName");
-          if (!name.ok())
-            return WriteAwsError(response, name.status());
-          std::vector<nlohmann::json> items;
-          if (operation == "PutRecord") {
-            if (!body.contains("Record"))
-              return WriteAwsError(response, Status::InvalidArgument("Record is required"));
-            items.push_back(body["Record"]);
-          } else {
-            auto records = body.find("Records");
-            if (records == body.end() || !records->is_array() || records->empty())
-              return WriteAwsError(response,
-                                   Status::InvalidArgument("Records must be a non-empty array"));
-            if (records->size() > kMaxBatchRecords)
-              return WriteAwsError(response, Status::InvalidArgument(
-                                                 "Records has " + std::to_string(records->size()) +
-                                                 " records; at most 500 per call"));
-            items.assign(records->begin(), records->end());
-          }
-          std::vector<std::string> data;
-          size_t total = 0;
-          for (const nlohmann::json& item : items) {
-            Result<std::string> record = RecordData(item);
-            if (!record.ok())
-              return WriteAwsError(response, record.status());
-            total += record->size();
-            data.push_back(std::move(record).value());
-          }
-          if (total > kMaxBatchBytes)
-            return WriteAwsError(
-                response, Status::InvalidArgument("the records total " + std::to_string(total) +
-                                                  " bytes; at most 4 MiB per call"));
-          int64_t failed = 0;
-          Result<nlohmann::json> responses = Put(*service, *name, data, failed);
-          if (!responses.ok())
-            return WriteAwsError(response, responses.status(), service->RetryAfter(*name));
-          if (operation == "PutRecord") {
-            const nlohmann::json& only = (*responses)[0];
-            if (failed > 0)
-              return WriteAwsError(
-                  response, Status::InvalidArgument(only["ErrorMessage"].get<std::string>()));
-            return WriteAws(response, 200, {{"RecordId", only["RecordId"]}, {"Encrypted", false}});
-          }
-          return WriteAws(
-              response, 200,
-              {{"FailedPutCount", failed}, {"Encrypted", false}, {"RequestResponses", *responses}});
-        }
-        if (operation == "CreateDeliveryStream") {
-          Result<stream::StreamDefinition> definition = DefinitionOfCreate(body);
-          if (!definition.ok())
-            return WriteAwsError(response, definition.status());
-          Result<stream::StoredStream> created = store.Create(*definition);
-          if (!created.ok())
-            return WriteAwsError(response, created.status());
-          return WriteAws(response, 200,
-                          {{"DeliveryStreamARN", Arn(region, created->definition.name)}});
-        }
-        if (operation == "DescribeDeliveryStream") {
-          Result<std::string> name = StringField(body, "DeliveryStreamName");
-          if (!name.ok())
-            return WriteAwsError(response, name.status());
-          Result<stream::StoredStream> stored = store.Get(*name);
-          if (!stored.ok())
-            return WriteAwsError(response, stored.status());
-          return WriteAws(response, 200,
-                          {{"DeliveryStreamDescription", Description(*stored, region)}});
-        }
-        if (operation == "ListDeliveryStreams") {
-          size_t limit = 10;
-          if (auto given = body.find("Limit"); given != body.end()) {
-            if (!given->is_number_integer() || given->get<int64_t>() < 1 ||
-                given->get<int64_t>() > 10000)
-              return WriteAwsError(response, Status::InvalidArgument("Limit must be 1 to 10000"));
-            limit = given->get<size_t>();
-          }
-          std::string after = body.value("ExclusiveStartDeliveryStreamName", "");
-          Result<std::vector<stream::StoredStream>> all = store.List();
-          if (!all.ok())
-            return WriteAwsError(response, all.status());
-          nlohmann::json names = nlohmann::json::array();
-          bool more = false;
-          for (const stream::StoredStream& stored : *all) {
-            if (!after.empty() && stored.definition.name <= after)
-              continue;
-            if (names.size() == limit) {
-              more = true;
-              break;
-            }
-            names.push_back(stored.definition.name);
-          }
-          return WriteAws(response, 200,
-                          {{"DeliveryStreamNames", names}, {"HasMoreDeliveryStreams", more}});
-        }
-        if (operation == "DeleteDeliveryStream") {
-          Result<std::string> name = StringField(body, "DeliveryStreamName");
-          if (!name.ok())
-            return WriteAwsError(response, name.status());
-          if (Status deleted = store.Delete(*name); !deleted.ok())
-            return WriteAwsError(response, deleted);
-          if (service != nullptr)
-            service->Forget(*name);
-          return WriteAws(response, 200, nlohmann::json::object());
-        }
-        response.set_header("x-amzn-ErrorType", "UnknownOperationException");
-        WriteAws(response, 400,
-                 {{"__type", "UnknownOperationException"},
-                  {"message", "operation " + operation + " is not supported"}});
-      },
-      Body::kAny);
+  const Firehose firehose{*streams_, stream_service_};
+  using Handler = void (*)(const Firehose&, const AwsJsonCall&, httplib::Response&);
+  auto operation = [firehose](auth::Role role, Handler handler) {
+    return AwsJsonOperation{
+        role, [firehose, handler](const AwsJsonCall& call, httplib::Response& response) {
+          handler(firehose, call, response);
+        }};
+  };
+  using auth::Role;
+  aws_json_->Register(
+      {.target_prefix = kTargetPrefix,
+       .operations = {
+           {"PutRecord", operation(Role::kEditor, PutRecords)},
+           {"PutRecordBatch", operation(Role::kEditor, PutRecords)},
+           {"CreateDeliveryStream", operation(Role::kEditor, CreateDeliveryStream)},
+           {"DescribeDeliveryStream", operation(Role::kViewer, DescribeDeliveryStream)},
+           {"ListDeliveryStreams", operation(Role::kViewer, ListDeliveryStreams)},
+           {"DeleteDeliveryStream", operation(Role::kEditor, DeleteDeliveryStream)},
+       }});
 }
-
 }  // namespace basin::server
