@@ -188,9 +188,10 @@ int RunDescribe(const GlobalFlags& flags, const std::string& qualified) {
     PrintJson(out);
     return kExitOk;
   }
-  std::string text = table->database + "." + table->name + "  (" + table->status +
+  std::string text = table->database + "." + table->name + "  (" + std::string(catalog::TableStatusName(table->status)) +
                      ", schema version " + std::to_string(table->schema_version) + ")\n";
-  text += "  location:   " + table->location + "\n  format:     " + table->format;
+  text += "  location:   " + table->location + "\n  format:     " +
+          std::string(catalog::TableFormatName(table->format));
   for (const auto& [key, value] : table->format_options)
     text += "  " + key + "=" + value;
   text += "\n  created by: " + table->created_by + " at " + FormatIso8601(table->created_at) + "\n";
@@ -264,9 +265,11 @@ int RunTables(const GlobalFlags& flags, const std::string& database) {
   }
   for (const auto& table : *tables) {
     std::printf("%-32s %-8s %6zu cols %8lld objects  %s%s\n", table.name.c_str(),
-                table.format.c_str(), table.columns.size(),
+                std::string(catalog::TableFormatName(table.format)).c_str(), table.columns.size(),
                 static_cast<long long>(table.stats.objects), table.location.c_str(),
-                table.status == "active" ? "" : ("  [" + table.status + "]").c_str());
+                table.status == catalog::TableStatus::kActive
+                    ? ""
+                    : ("  [" + std::string(catalog::TableStatusName(table.status)) + "]").c_str());
   }
   return kExitOk;
 }
@@ -342,7 +345,10 @@ int RunCreateTable(const GlobalFlags& flags, const std::string& qualified,
   update.table.database = name->first;
   update.table.name = name->second;
   update.table.location = location.back() == '/' ? location : location + "/";
-  update.table.format = format;
+  Result<catalog::TableFormat> parsed_format = catalog::ParseTableFormat(format);
+  if (!parsed_format.ok())
+    return ReportError(parsed_format.status());
+  update.table.format = *parsed_format;
   update.table.created_by = "user:cli";
   update.changed_by = "user:cli";
   update.replace_columns = true;
@@ -357,10 +363,6 @@ int RunCreateTable(const GlobalFlags& flags, const std::string& qualified,
     if (!key.ok())
       return ReportError(key.status());
     update.table.partition_keys.push_back({key->name, key->type});
-  }
-  if (format != "csv" && format != "json" && format != "parquet") {
-    return ReportError(
-        Status::InvalidArgument("format must be csv, json or parquet, got '" + format + "'"));
   }
   std::unique_ptr<Home> home;
   Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);

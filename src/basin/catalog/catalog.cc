@@ -75,7 +75,8 @@ Result<Table> TableFrom(const Row& row) {
   BASIN_ASSIGN_OR_RETURN(table.database, row.Text(1));
   BASIN_ASSIGN_OR_RETURN(table.name, row.Text(2));
   BASIN_ASSIGN_OR_RETURN(table.location, row.Text(3));
-  BASIN_ASSIGN_OR_RETURN(table.format, row.Text(4));
+  BASIN_ASSIGN_OR_RETURN(std::string format, row.Text(4));
+  BASIN_ASSIGN_OR_RETURN(table.format, ParseTableFormat(format));
   BASIN_ASSIGN_OR_RETURN(std::string options, row.Text(5));
   json parsed = json::parse(options, nullptr, false);
   if (parsed.is_object()) {
@@ -94,7 +95,8 @@ Result<Table> TableFrom(const Row& row) {
   BASIN_ASSIGN_OR_RETURN(int64_t modified, row.Int(12));
   table.stats.last_modified = FromUnix(modified);
   BASIN_ASSIGN_OR_RETURN(table.created_by, row.Text(13));
-  BASIN_ASSIGN_OR_RETURN(table.status, row.Text(14));
+  BASIN_ASSIGN_OR_RETURN(std::string status, row.Text(14));
+  BASIN_ASSIGN_OR_RETURN(table.status, ParseTableStatus(status));
   BASIN_ASSIGN_OR_RETURN(int64_t created, row.Int(15));
   table.created_at = FromUnix(created);
   BASIN_ASSIGN_OR_RETURN(int64_t changed, row.Int(16));
@@ -110,6 +112,40 @@ Value Nullable(const std::optional<int64_t>& value) {
 }
 
 }  // namespace
+
+std::string_view TableFormatName(TableFormat format) {
+  switch (format) {
+    case TableFormat::kCsv:
+      return "csv";
+    case TableFormat::kJson:
+      return "json";
+    case TableFormat::kParquet:
+      return "parquet";
+  }
+  return "parquet";
+}
+
+Result<TableFormat> ParseTableFormat(std::string_view name) {
+  for (TableFormat format : {TableFormat::kCsv, TableFormat::kJson, TableFormat::kParquet}) {
+    if (name == TableFormatName(format))
+      return format;
+  }
+  return Status::InvalidArgument("format must be csv, json or parquet, got '" +
+                                 std::string(name) + "'");
+}
+
+std::string_view TableStatusName(TableStatus status) {
+  return status == TableStatus::kDeprecated ? "deprecated" : "active";
+}
+
+Result<TableStatus> ParseTableStatus(std::string_view name) {
+  if (name == "active")
+    return TableStatus::kActive;
+  if (name == "deprecated")
+    return TableStatus::kDeprecated;
+  return Status::InvalidArgument("table status must be active or deprecated, not '" +
+                                 std::string(name) + "'");
+}
 
 Status ValidateName(std::string_view name, std::string_view what) {
   bool valid = !name.empty() && name.size() <= 128 &&
@@ -283,8 +319,8 @@ Result<ApplyOutcome> Catalog::ApplyTable(const TableUpdate& update) {
                             "schema_version = ?, status = ?, changed_at = ?, last_crawled_at = "
                             "COALESCE(?, last_crawled_at) "
                             "WHERE id = ?",
-                            {wanted.location, wanted.format, options.dump(), ColumnsJson(columns),
-                             KeysJson(keys), int64_t{outcome.schema_version}, wanted.status,
+                            {wanted.location, std::string(TableFormatName(wanted.format)), options.dump(), ColumnsJson(columns),
+                             KeysJson(keys), int64_t{outcome.schema_version}, std::string(TableStatusName(wanted.status)),
                              outcome.schema_changed ? now : Unix(existing->changed_at),
                              Nullable(crawled), existing->id}));
     } else {
@@ -300,9 +336,9 @@ Result<ApplyOutcome> Catalog::ApplyTable(const TableUpdate& update) {
                                  "row_count, last_modified, created_by, "
                                  "status, created_at, changed_at, last_crawled_at) VALUES (?, ?, "
                                  "?, ?, ?, ?, ?, 1, 0, 0, NULL, 0, ?, ?, ?, ?, ?)",
-                                 {database_id, wanted.name, wanted.location, wanted.format,
+                                 {database_id, wanted.name, wanted.location, std::string(TableFormatName(wanted.format)),
                                   options.dump(), ColumnsJson(columns), KeysJson(keys),
-                                  wanted.created_by, wanted.status, now, now, Nullable(crawled)}));
+                                  wanted.created_by, std::string(TableStatusName(wanted.status)), now, now, Nullable(crawled)}));
     }
     if (outcome.schema_changed) {
       BASIN_RETURN_IF_ERROR(database_.Execute(
@@ -372,10 +408,10 @@ Result<ApplyOutcome> Catalog::ApplyTable(const TableUpdate& update) {
 }
 
 Status Catalog::SetTableStatus(const std::string& database, const std::string& name,
-                               const std::string& status) {
+                               TableStatus status) {
   BASIN_ASSIGN_OR_RETURN(Table table, GetTable(database, name));
   return database_.Execute("UPDATE catalog_tables SET status = ?, changed_at = ? WHERE id = ?",
-                           {status, Unix(Now()), table.id});
+                           {std::string(TableStatusName(status)), Unix(Now()), table.id});
 }
 
 Status Catalog::DropTable(const std::string& database, const std::string& name) {

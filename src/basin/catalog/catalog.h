@@ -30,12 +30,24 @@ struct TableStats {
   Timestamp last_modified{};
 };
 
+/// How a table's objects are written; its name ("csv", "json", "parquet") is what the
+/// metadata database, the API and the CLI show.
+enum class TableFormat { kCsv, kJson, kParquet };
+std::string_view TableFormatName(TableFormat format);
+/// InvalidArgument naming the accepted formats.
+Result<TableFormat> ParseTableFormat(std::string_view name);
+
+/// A deprecated table's data vanished (see the crawler's deletion policy).
+enum class TableStatus { kActive, kDeprecated };
+std::string_view TableStatusName(TableStatus status);
+Result<TableStatus> ParseTableStatus(std::string_view name);
+
 struct Table {
   int64_t id = 0;
   std::string database;
   std::string name;
   std::string location;  // lake URL prefix ending in '/': "lake://sales/orders/"
-  std::string format;    // "csv", "json", "parquet"
+  TableFormat format = TableFormat::kParquet;
   std::map<std::string, std::string>
       format_options;  // delimiter, quote, escape, header, compression
   std::vector<Column> columns;
@@ -43,8 +55,7 @@ struct Table {
   TableStats stats;
   int schema_version = 1;
   std::string created_by;  // "crawler:NAME", "stream:NAME", "snapshot:NAME", "query", "user:NAME"
-  std::string status =
-      "active";  // or "deprecated" (its data vanished; see crawler deletion policy)
+  TableStatus status = TableStatus::kActive;
   Timestamp created_at{};
   Timestamp changed_at{};
   std::optional<Timestamp> last_crawled_at;
@@ -139,9 +150,8 @@ class Catalog {
   /// when the columns or partition keys change. `update.mode` may refuse to create
   /// (NotFound) or to update (AlreadyExists); then nothing changes.
   Result<ApplyOutcome> ApplyTable(const TableUpdate& update);
-  /// Sets status "deprecated" (its data vanished) or back to "active".
-  Status SetTableStatus(const std::string& database, const std::string& name,
-                        const std::string& status);
+  /// Deprecated (its data vanished) or back to active.
+  Status SetTableStatus(const std::string& database, const std::string& name, TableStatus status);
   Status DropTable(const std::string& database, const std::string& name);
 
   Result<std::vector<Partition>> ListPartitions(int64_t table_id,

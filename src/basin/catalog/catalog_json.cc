@@ -20,7 +20,7 @@ nlohmann::json ToJson(const Table& table) {
   return {{"database", table.database},
           {"name", table.name},
           {"location", table.location},
-          {"format", table.format},
+          {"format", std::string(TableFormatName(table.format))},
           {"format_options", table.format_options},
           {"columns", ToJson(table.columns)},
           {"partition_keys", keys},
@@ -30,7 +30,7 @@ nlohmann::json ToJson(const Table& table) {
                           {"last_modified", FormatIso8601(table.stats.last_modified)}}},
           {"schema_version", table.schema_version},
           {"created_by", table.created_by},
-          {"status", table.status},
+          {"status", std::string(TableStatusName(table.status))},
           {"created_at", FormatIso8601(table.created_at)},
           {"changed_at", FormatIso8601(table.changed_at)},
           {"last_crawled_at", table.last_crawled_at ? nlohmann::json(FormatIso8601(*table.last_crawled_at))

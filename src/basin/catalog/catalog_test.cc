@@ -29,7 +29,7 @@ class CatalogTest : public ::testing::TestWithParam<metadata::Backend> {
     update.table.database = "sales";
     update.table.name = "orders";
     update.table.location = "lake://sales/orders/";
-    update.table.format = "csv";
+    update.table.format = catalog::TableFormat::kCsv;
     update.table.format_options = {{"delimiter", ","}, {"header", "true"}};
     update.table.columns = std::move(columns);
     update.table.partition_keys = {{"dt", "DATE"}};

@@ -55,7 +55,7 @@ TEST_P(CrawlTest, FoldersBecomeTablesWithPartitionsAndExplainedDecisions) {
   EXPECT_TRUE(explained) << report.ToText();
 
   catalog::Table orders = Table("orders");
-  EXPECT_EQ(orders.format, "csv");
+  EXPECT_EQ(catalog::TableFormatName(orders.format), "csv");
   EXPECT_EQ(orders.location, "lake://sales/orders/");
   EXPECT_EQ(orders.format_options["header"], "true");
   ASSERT_EQ(orders.columns.size(), 3u);
@@ -66,7 +66,7 @@ TEST_P(CrawlTest, FoldersBecomeTablesWithPartitionsAndExplainedDecisions) {
   EXPECT_EQ(*crawler_->catalog().CountPartitions(orders.id), 2);
 
   catalog::Table refunds = Table("refunds");
-  EXPECT_EQ(refunds.format, "json");
+  EXPECT_EQ(catalog::TableFormatName(refunds.format), "json");
   ASSERT_EQ(refunds.columns.size(), 3u);
   EXPECT_EQ(refunds.columns[2].type, "BIGINT[]");
 }
@@ -97,7 +97,7 @@ TEST_P(CrawlTest, ParquetCompressedAndTextOnlyCsv) {
   RunReport report = Run("mix");
   EXPECT_TRUE(report.errors.empty()) << report.ToText();
   catalog::Table parquet = Table("pq");
-  EXPECT_EQ(parquet.format, "parquet");
+  EXPECT_EQ(catalog::TableFormatName(parquet.format), "parquet");
   EXPECT_EQ(parquet.stats.rows, 100);
   catalog::Table gz = Table("gz");
   EXPECT_EQ(gz.format_options["compression"], "gzip");
@@ -186,7 +186,7 @@ TEST_P(CrawlTest, OneTablePerTargetAndDeprecation) {
   ASSERT_TRUE(lake_->Delete("all/b/y.csv").ok());
   RunReport report = Run("all");
   EXPECT_TRUE(Contains(report.tables_deprecated, "all")) << report.ToText();
-  EXPECT_EQ(Table("all").status, "deprecated");
+  EXPECT_EQ(catalog::TableStatusName(Table("all").status), "deprecated");
 }
 
 TEST(IgnoreReasonTest, Rules) {

@@ -153,18 +153,21 @@ TablePlan BuildPlan(const CrawlerDefinition& definition, const std::string& targ
   for (const CrawlEntry* entry : group.files) {
     if (entry->schema) ++formats[std::string(FormatName(entry->schema->format))];
   }
+  std::string format_name;
   for (const auto& [format, count] : formats) {
-    if (table.format.empty() || count > formats[table.format]) table.format = format;
+    if (format_name.empty() || count > formats[format_name]) format_name = format;
   }
+  if (Result<catalog::TableFormat> format = catalog::ParseTableFormat(format_name); format.ok())
+    table.format = *format;
   std::vector<const CrawlEntry*> files;
   std::vector<std::vector<PartitionLevel>> levels;
   for (const CrawlEntry* entry : group.files) {
     if (entry->read_now) plan.touched = true;
     if (!entry->schema) continue;
-    if (std::string(FormatName(entry->schema->format)) != table.format) {
+    if (FormatName(entry->schema->format) != catalog::TableFormatName(table.format)) {
       report.errors.push_back({entry->target + entry->relative_key,
                                "skipped: " + std::string(FormatName(entry->schema->format)) +
-                                   " file among the " + table.format + " files of table " + table.name});
+                                   " file among the " + std::string(catalog::TableFormatName(table.format)) + " files of table " + table.name});
       continue;
     }
     std::string folders = entry->relative_key.substr(group.root.size());
@@ -281,7 +284,7 @@ Status ApplyPlans(catalog::Catalog& catalog, const CrawlerDefinition& definition
     produced.insert(wanted.name);
     Result<catalog::Table> existing = catalog.GetTable(wanted.database, wanted.name);
     if (!existing.ok() && !existing.status().IsNotFound()) return existing.status();
-    if (existing.ok() && !plan.touched && existing->status == "active") {
+    if (existing.ok() && !plan.touched && existing->status == catalog::TableStatus::kActive) {
       report.tables_unchanged.push_back(wanted.name);
       continue;
     }
@@ -340,8 +343,9 @@ Status ApplyPlans(catalog::Catalog& catalog, const CrawlerDefinition& definition
         report.tables_removed.push_back(table.name);
         break;
       case DeletionPolicy::kDeprecate:
-        if (table.status != "deprecated") {
-          BASIN_RETURN_IF_ERROR(catalog.SetTableStatus(table.database, table.name, "deprecated"));
+        if (table.status != catalog::TableStatus::kDeprecated) {
+          BASIN_RETURN_IF_ERROR(
+              catalog.SetTableStatus(table.database, table.name, catalog::TableStatus::kDeprecated));
           report.tables_deprecated.push_back(table.name);
         }
         break;

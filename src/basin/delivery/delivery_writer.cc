@@ -162,10 +162,11 @@ struct DeliveryWriter::Staged {
   std::vector<catalog::Column> columns;
   std::vector<catalog::PartitionKey> keys;
 
+  // Deletes the staged objects. The groups stay: Register reads the partition of the group
+  // each Written points at (clearing them here made it read freed strings).
   void RemoveTemporaries() {
     for (Group& group : groups)
       DeleteTemporary(*group.tmp.store, group.tmp.key);
-    groups.clear();
   }
 };
 
@@ -205,11 +206,10 @@ Result<DeliveryOutcome> DeliveryWriter::Write(const DeliveryBatch& batch) {
                        });
   });
   Result<std::vector<Written>> written = WriteGroups(batch, staged, outcome);
-  const bool any_group = !staged.groups.empty();
   staged.RemoveTemporaries();
   if (!written.ok())
     return written.status();
-  if (written->empty() && any_group) {
+  if (written->empty() && !staged.groups.empty()) {
     // Nothing written: the whole delivery is retried as it is.
     return outcome.deferred_failure;
   }

@@ -260,6 +260,38 @@ TEST_P(StreamServiceTest, TimeFlushDeliversOnePartitionPerValueAndRefusesBadReco
   EXPECT_TRUE(service_->Stop().ok());
 }
 
+// Register names each written partition from the group it was written for: with partitions
+// longer than a short string (15 bytes; here "dt=YYYY-MM-DD/src=producer-one/"), removing
+// the staged groups before Register made it read freed memory, so every delivery of a
+// partitioned stream failed ("partition '<garbage>12-03/producer=p1/' has no folder for key
+// dt") and retried for ever (the kill -9 e2e test delivered nothing). Under ASan this is a
+// heap-use-after-free.
+TEST_P(StreamServiceTest, LongPartitionPathsAreRegistered) {
+  CreateStream(Logs(/*buffer_seconds=*/900, "dt=!{timestamp:yyyy-MM-dd}/src=!{field:src}/"));
+  OpenService();
+  IngestOk("logs", {R"({"id": 1, "src": "producer-one"})", R"({"id": 2, "src": "producer-two"})",
+                    R"({"id": 3, "src": "producer-one"})"});
+  Status stopped = service_->Stop();  // one delivery attempt per stream: its outcome
+  ASSERT_TRUE(stopped.ok()) << stopped.ToString();
+  EXPECT_EQ(service_->Stats("logs")->delivered_records, 3);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM web.logs"), "3");
+  EXPECT_EQ(Scalar("SELECT string_agg(CAST(id AS VARCHAR), ',' ORDER BY id) FROM web.logs "
+                   "WHERE src = 'producer-one'"),
+            "1,3");
+  Result<catalog::Table> table = catalog_->GetTable("web", "logs");
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  Result<std::vector<catalog::Partition>> partitions = catalog_->ListPartitions(table->id);
+  ASSERT_TRUE(partitions.ok()) << partitions.status().ToString();
+  ASSERT_EQ(partitions->size(), 2u);
+  for (const catalog::Partition& partition : *partitions) {
+    ASSERT_EQ(partition.values.size(), 2u);
+    EXPECT_EQ(partition.values[0].size(), 10u) << partition.values[0];  // YYYY-MM-DD
+    EXPECT_TRUE(partition.values[1] == "producer-one" || partition.values[1] == "producer-two")
+        << partition.values[1];
+  }
+  ExpectCountsMatchTheLake("logs");
+}
+
 TEST_P(StreamServiceTest, UnknownStreamAndTooLargeRecords) {
   stream::StreamDefinition small = Clicks();
   small.max_record_bytes = 30;
@@ -448,7 +480,7 @@ TEST_P(StreamServiceTest, FailingDeliveryIsRetriedWithoutHoldingUpOtherStreams) 
   // The destination is a CSV table: the stream (Parquet) cannot deliver to it.
   catalog::TableUpdate blocker;
   blocker.table = {
-      .database = "web", .name = "clicks", .location = "lake://elsewhere/", .format = "csv"};
+      .database = "web", .name = "clicks", .location = "lake://elsewhere/", .format = catalog::TableFormat::kCsv};
   blocker.create_database = true;
   ASSERT_TRUE(catalog_->ApplyTable(blocker).ok());
   OpenService();

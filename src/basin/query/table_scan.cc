@@ -68,9 +68,9 @@ std::string ReaderSql(const catalog::Table& table, const std::vector<std::string
   std::string compression = Option(table, "compression", "");
   std::string compression_option =
       compression.empty() ? "" : ", compression = " + QuoteLiteral(compression);
-  if (table.format == "parquet")
+  if (table.format == catalog::TableFormat::kParquet)
     return "read_parquet(" + options + ")";
-  if (table.format == "json")
+  if (table.format == catalog::TableFormat::kJson)
     return "read_json(" + options + with_schema + ", format = 'auto'" + compression_option + ")";
   std::string quote = Option(table, "quote", "");
   std::string escape = Option(table, "escape", "");

@@ -23,7 +23,7 @@ class TableScanTest : public ::testing::Test {
     table_.database = "shop";
     table_.name = "events";
     table_.location = "lake://events/";
-    table_.format = "csv";
+    table_.format = catalog::TableFormat::kCsv;
     table_.format_options = {{"delimiter", ","}, {"header", "true"}};
     table_.columns = {{"id", "BIGINT", ""}, {"keyword", "VARCHAR", ""}};
     table_.partition_keys = {{"dt", "DATE"}};

@@ -130,12 +130,13 @@ void ApiServer::RegisterCatalogRoutes() {
           update.replace_columns = true;
           update.changed_by = "user:" + context.principal.user.name;
           catalog::Table& table = update.table;
+          std::string format;
           table.database = request.matches[1];
           table.created_by = update.changed_by;
           try {
             table.name = body->at("name").get<std::string>();
             table.location = body->at("location").get<std::string>();
-            table.format = body->at("format").get<std::string>();
+            format = body->at("format").get<std::string>();
             table.format_options =
                 body->value("format_options", std::map<std::string, std::string>{});
             for (const auto& column : body->at("columns")) {
@@ -152,10 +153,10 @@ void ApiServer::RegisterCatalogRoutes() {
                 Status::InvalidArgument("the body does not have the documented fields"));
             return WriteError(response, shape.WithContext("table definition"));
           }
-          if (table.format != "csv" && table.format != "json" && table.format != "parquet") {
-            return WriteError(response,
-                              Status::InvalidArgument("format must be csv, json or parquet"));
-          }
+          if (Result<catalog::TableFormat> parsed = catalog::ParseTableFormat(format); parsed.ok())
+            table.format = *parsed;
+          else
+            return WriteError(response, Status::InvalidArgument("format must be csv, json or parquet"));
           if (table.location.rfind("lake://", 0) != 0 && table.location.rfind("s3://", 0) != 0) {
             return WriteError(
                 response,

@@ -313,8 +313,9 @@ Result<StreamDefinition> ApplyChanges(const StreamDefinition& definition,
   return ValidateStreamDefinition(std::move(out));
 }
 
-std::string TableFormatOf(const StreamDefinition& definition) {
-  return definition.format == OutputFormat::kParquet ? "parquet" : "json";
+catalog::TableFormat TableFormatOf(const StreamDefinition& definition) {
+  return definition.format == OutputFormat::kParquet ? catalog::TableFormat::kParquet
+                                                     : catalog::TableFormat::kJson;
 }
 
 Status CheckDestinationTable(const StreamDefinition& definition, const catalog::Table& table) {
@@ -324,8 +325,9 @@ Status CheckDestinationTable(const StreamDefinition& definition, const catalog::
                                       qualified + ": " + what);
   };
   if (table.format != TableFormatOf(definition)) {
-    return refuse("the table is " + table.format + ", the stream writes " +
-                  TableFormatOf(definition));
+    return refuse("the table is " + std::string(catalog::TableFormatName(table.format)) +
+                  ", the stream writes " +
+                  std::string(catalog::TableFormatName(TableFormatOf(definition))));
   }
   if (!definition.prefix.starts_with(table.location)) {
     return refuse("the stream's prefix " + definition.prefix + " is outside the table's location " +

@@ -100,7 +100,7 @@ std::string_view CompressionName(Compression compression);
 std::string_view UnknownFieldPolicyName(UnknownFieldPolicy policy);
 
 /// The catalog format of the tables a stream writes: "parquet" or "json" (NDJSON).
-std::string TableFormatOf(const StreamDefinition& definition);
+catalog::TableFormat TableFormatOf(const StreamDefinition& definition);
 
 /// OK when the stream can deliver into the existing `table`; FailedPrecondition naming what
 /// differs otherwise: the format, the compression of NDJSON objects, the partition keys of

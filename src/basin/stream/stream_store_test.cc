@@ -109,7 +109,7 @@ TEST_P(StreamStoreTest, AStreamMustWriteWhatAnExistingTableReads) {
   events.table = {.database = "web",
                   .name = "events",
                   .location = "lake://streams/web/events/",
-                  .format = "parquet",
+                  .format = catalog::TableFormat::kParquet,
                   .columns = {{"id", "BIGINT"}},
                   .partition_keys = {{"dt", "DATE"}}};
   events.create_database = true;
@@ -149,7 +149,7 @@ TEST_P(StreamStoreTest, AStreamMustWriteWhatAnExistingTableReads) {
   // An NDJSON table's compression is part of what it reads.
   events.table.name = "logs";
   events.table.location = "lake://streams/web/logs/";
-  events.table.format = "json";
+  events.table.format = catalog::TableFormat::kJson;
   events.table.format_options = {{"compression", "gzip"}};
   ASSERT_TRUE(catalog.ApplyTable(events).ok());
   StreamDefinition logs{.name = "logs",

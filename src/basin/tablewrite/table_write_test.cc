@@ -72,7 +72,7 @@ TEST_P(TableWriteTest, FolderWritesCommitAndReplacePartitions) {
   catalog::TableUpdate update{.table = {.database = "mart",
                                         .name = "daily",
                                         .location = first.location,
-                                        .format = "parquet",
+                                        .format = catalog::TableFormat::kParquet,
                                         .columns = first.columns,
                                         .partition_keys = first.keys},
                               .upsert_partitions = written->partitions,

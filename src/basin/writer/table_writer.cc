@@ -123,8 +123,9 @@ Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const Writ
     return Status::NotFound("no such table: " + qualified + " (create it with CREATE TABLE " +
                             qualified + " AS <query>)");
   }
-  if (!create && existing->format != "parquet") {
-    return Status::FailedPrecondition("table " + qualified + " is " + existing->format +
+  if (!create && existing->format != catalog::TableFormat::kParquet) {
+    return Status::FailedPrecondition("table " + qualified + " is " +
+                                      std::string(catalog::TableFormatName(existing->format)) +
                                       ": INSERT OVERWRITE writes only Parquet tables");
   }
 
@@ -157,7 +158,9 @@ Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const Writ
   update.upsert_partitions = written->partitions;
   if (create) {
     update.table = {
-        .database = database, .name = statement.table, .format = "parquet", .created_by = by};
+        .database = database, .name = statement.table,
+                    .format = catalog::TableFormat::kParquet,
+                    .created_by = by};
     update.mode = catalog::ApplyMode::kCreateOnly;
     update.create_database = true;
     update.replace_columns = true;

@@ -113,7 +113,7 @@ TEST_P(TableWriterTest, CreatePartitionedTableRegistersPartitionsAndReadsBack) {
       << Summary(created);
 
   catalog::Table table = *catalog_->GetTable("mart", "orders");
-  EXPECT_EQ(table.format, "parquet");
+  EXPECT_EQ(catalog::TableFormatName(table.format), "parquet");
   EXPECT_EQ(table.created_by, "user:ana");
   EXPECT_EQ(table.columns,
             (std::vector<catalog::Column>{

@@ -51,7 +51,7 @@ TEST(WritePlanTest, OverwriteNeedsTheTablesColumnsAndCastsToThem) {
   catalog::Table table{.database = "mart",
                        .name = "daily",
                        .location = "lake://warehouse/mart/daily/",
-                       .format = "parquet",
+                       .format = catalog::TableFormat::kParquet,
                        .columns = {{"total", "DOUBLE", ""}, {"n", "BIGINT", ""}},
                        .partition_keys = {{"dt", "DATE"}}};
   WriteStatement statement{
