@@ -12,7 +12,7 @@ JOBS      ?= $(shell nproc)
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps test-deps configure build asan run test test-release test-asan test-e2e bench bench-query bench-ingest install format clean
+.PHONY: all deps test-deps configure build asan run test test-release test-asan test-e2e bench bench-query bench-ingest install format tidy clean
 
 all: build
 
@@ -38,6 +38,7 @@ run: build
 	$(BUILD_DIR)/bin/basin --home "$(BASIN_HOME)" serve
 
 test: test-deps build asan
+	scripts/check-format.sh
 	scripts/run-tests.sh $(BUILD_DIR) $(ASAN_DIR)
 
 bench: build test-deps
@@ -55,7 +56,13 @@ install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 format:
-	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'bench/*.cc')
+	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h' 'bench/*.cc' 'bench/*.h')
+
+# clang-tidy with the repository's .clang-tidy over FILES (default: every source file; slow,
+# so not part of `make test`), e.g. make tidy FILES=src/basin/tablewrite/table_write.cc
+FILES ?= $$(git ls-files 'src/*.cc')
+tidy: build
+	clang-tidy -p $(BUILD_DIR) --quiet --extra-arg=-Wno-unknown-warning-option $(FILES)
 
 clean:
 	rm -rf build
