@@ -188,10 +188,11 @@ int RunDescribe(const GlobalFlags& flags, const std::string& qualified) {
     PrintJson(out);
     return kExitOk;
   }
-  std::string text = table->database + "." + table->name + "  (" + std::string(catalog::TableStatusName(table->status)) +
-                     ", schema version " + std::to_string(table->schema_version) + ")\n";
-  text += "  location:   " + table->location + "\n  format:     " +
-          std::string(catalog::TableFormatName(table->format));
+  std::string text = table->database + "." + table->name + "  (" +
+                     std::string(catalog::TableStatusName(table->status)) + ", schema version " +
+                     std::to_string(table->schema_version) + ")\n";
+  text += "  location:   " + table->location +
+          "\n  format:     " + std::string(catalog::TableFormatName(table->format));
   for (const auto& [key, value] : table->format_options)
     text += "  " + key + "=" + value;
   text += "\n  created by: " + table->created_by + " at " + FormatIso8601(table->created_at) + "\n";

@@ -1,9 +1,9 @@
 #include "basin/app/config.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "basin/app/home.h"
 #include "basin/common/crypto.h"
@@ -19,7 +19,9 @@ std::string TempHome(const std::string& yaml) {
 }
 
 TEST(ConfigTest, DefaultsFileEnvironmentPrecedence) {
-  std::string home = TempHome("lake: data\nserver:\n  listen: 0.0.0.0:9000\n  max_request_size: 1MiB\ns3:\n  region: eu-west-1\n");
+  std::string home = TempHome(
+      "lake: data\nserver:\n  listen: 0.0.0.0:9000\n  max_request_size: 1MiB\ns3:\n  region: "
+      "eu-west-1\n");
   Result<Config> from_file = LoadConfig(home, {});
   ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
   EXPECT_EQ(from_file->LakeUrl(), home + "/data");
@@ -49,17 +51,21 @@ TEST(ConfigTest, AuthSettings) {
   EXPECT_EQ(defaults->login_max_failures, 5);
   EXPECT_EQ(defaults->login_failure_window, std::chrono::minutes(15));
   EXPECT_EQ(defaults->password_hashes_at_once, 2);
-  Result<Config> config = LoadConfig(
-      TempHome("auth:\n  login_max_failures: 3\n  login_failure_window: 90s\n  password_hashes_at_once: 4\n"), {});
+  Result<Config> config =
+      LoadConfig(TempHome("auth:\n  login_max_failures: 3\n  login_failure_window: 90s\n  "
+                          "password_hashes_at_once: 4\n"),
+                 {});
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->login_max_failures, 3);
   EXPECT_EQ(config->login_failure_window, std::chrono::seconds(90));
   EXPECT_EQ(config->password_hashes_at_once, 4);
-  for (const char* bad : {"auth:\n  login_max_failures: 0\n", "auth:\n  login_failure_window: 500ms\n",
-                          "auth:\n  password_hashes_at_once: 0\n", "auth:\n  login_failure_window: soon\n"}) {
+  for (const char* bad :
+       {"auth:\n  login_max_failures: 0\n", "auth:\n  login_failure_window: 500ms\n",
+        "auth:\n  password_hashes_at_once: 0\n", "auth:\n  login_failure_window: soon\n"}) {
     Result<Config> refused = LoadConfig(TempHome(bad), {});
     EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_NE(refused.status().message().find("auth."), std::string::npos) << refused.status().message();
+    EXPECT_NE(refused.status().message().find("auth."), std::string::npos)
+        << refused.status().message();
   }
   // basin init writes the section with its defaults.
   std::string written = DefaultConfigText("lake", "metadata.db", {});

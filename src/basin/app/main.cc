@@ -1,7 +1,7 @@
 // The basin command: one binary for the server and every command-line tool.
-#include <CLI/CLI.hpp>
-
 #include <iostream>
+
+#include <CLI/CLI.hpp>
 
 #include "basin/app/cli.h"
 #include "basin/query/engine.h"
@@ -11,9 +11,11 @@ int main(int argc, char** argv) {
   // DuckDB's C++ ABI changes between patch releases: refuse a mismatched library early.
   std::string source_id = basin::query::Engine::LoadedSourceId();
   if (source_id.rfind(basin::query::kDuckDbSourceId, 0) != 0) {
-    std::cerr << "basin: libduckdb.so is " << basin::query::Engine::LoadedVersion() << " (" << source_id
-              << ") but basin needs " << basin::query::kDuckDbVersion << " (" << basin::query::kDuckDbSourceId
-              << ") (hint: reinstall basin so that the library beside the binary matches)" << std::endl;
+    std::cerr << "basin: libduckdb.so is " << basin::query::Engine::LoadedVersion() << " ("
+              << source_id << ") but basin needs " << basin::query::kDuckDbVersion << " ("
+              << basin::query::kDuckDbSourceId
+              << ") (hint: reinstall basin so that the library beside the binary matches)"
+              << std::endl;
     return kExitFailure;
   }
 
@@ -29,9 +31,11 @@ int main(int argc, char** argv) {
     }
     return "basin: " + std::string(error.what()) + " (hint: see 'basin" + command + " --help')\n";
   });
-  app.set_version_flag("--version", "basin 0.1.0 (DuckDB " + basin::query::Engine::LoadedVersion() + ")");
+  app.set_version_flag("--version",
+                       "basin 0.1.0 (DuckDB " + basin::query::Engine::LoadedVersion() + ")");
   GlobalFlags flags;
-  app.add_option("--home", flags.home, "The basin home (default: BASIN_HOME, or the nearest folder with basin.yaml)")
+  app.add_option("--home", flags.home,
+                 "The basin home (default: BASIN_HOME, or the nearest folder with basin.yaml)")
       ->envname("BASIN_HOME");
   app.add_flag("--json", flags.json, "Machine-readable output");
   int exit_code = kExitOk;

@@ -130,8 +130,8 @@ Result<TableFormat> ParseTableFormat(std::string_view name) {
     if (name == TableFormatName(format))
       return format;
   }
-  return Status::InvalidArgument("format must be csv, json or parquet, got '" +
-                                 std::string(name) + "'");
+  return Status::InvalidArgument("format must be csv, json or parquet, got '" + std::string(name) +
+                                 "'");
 }
 
 std::string_view TableStatusName(TableStatus status) {
@@ -313,32 +313,35 @@ Result<ApplyOutcome> Catalog::ApplyTable(const TableUpdate& update) {
       outcome.change = change;
       outcome.schema_version = existing->schema_version + (outcome.schema_changed ? 1 : 0);
       outcome.table_id = existing->id;
-      BASIN_RETURN_IF_ERROR(
-          database_.Execute("UPDATE catalog_tables SET location = ?, format = ?, format_options = "
-                            "?, columns = ?, partition_keys = ?, "
-                            "schema_version = ?, status = ?, changed_at = ?, last_crawled_at = "
-                            "COALESCE(?, last_crawled_at) "
-                            "WHERE id = ?",
-                            {wanted.location, std::string(TableFormatName(wanted.format)), options.dump(), ColumnsJson(columns),
-                             KeysJson(keys), int64_t{outcome.schema_version}, std::string(TableStatusName(wanted.status)),
-                             outcome.schema_changed ? now : Unix(existing->changed_at),
-                             Nullable(crawled), existing->id}));
+      BASIN_RETURN_IF_ERROR(database_.Execute(
+          "UPDATE catalog_tables SET location = ?, format = ?, format_options = "
+          "?, columns = ?, partition_keys = ?, "
+          "schema_version = ?, status = ?, changed_at = ?, last_crawled_at = "
+          "COALESCE(?, last_crawled_at) "
+          "WHERE id = ?",
+          {wanted.location, std::string(TableFormatName(wanted.format)), options.dump(),
+           ColumnsJson(columns), KeysJson(keys), int64_t{outcome.schema_version},
+           std::string(TableStatusName(wanted.status)),
+           outcome.schema_changed ? now : Unix(existing->changed_at), Nullable(crawled),
+           existing->id}));
     } else {
       outcome.created = true;
       outcome.schema_changed = true;
       outcome.schema_version = 1;
       outcome.change = DescribeSchemaChange({}, columns);
-      BASIN_ASSIGN_OR_RETURN(outcome.table_id,
-                             database_.ExecuteReturningId(
-                                 "INSERT INTO catalog_tables (database_id, name, location, format, "
-                                 "format_options, columns, "
-                                 "partition_keys, schema_version, object_count, total_bytes, "
-                                 "row_count, last_modified, created_by, "
-                                 "status, created_at, changed_at, last_crawled_at) VALUES (?, ?, "
-                                 "?, ?, ?, ?, ?, 1, 0, 0, NULL, 0, ?, ?, ?, ?, ?)",
-                                 {database_id, wanted.name, wanted.location, std::string(TableFormatName(wanted.format)),
-                                  options.dump(), ColumnsJson(columns), KeysJson(keys),
-                                  wanted.created_by, std::string(TableStatusName(wanted.status)), now, now, Nullable(crawled)}));
+      BASIN_ASSIGN_OR_RETURN(
+          outcome.table_id,
+          database_.ExecuteReturningId(
+              "INSERT INTO catalog_tables (database_id, name, location, format, "
+              "format_options, columns, "
+              "partition_keys, schema_version, object_count, total_bytes, "
+              "row_count, last_modified, created_by, "
+              "status, created_at, changed_at, last_crawled_at) VALUES (?, ?, "
+              "?, ?, ?, ?, ?, 1, 0, 0, NULL, 0, ?, ?, ?, ?, ?)",
+              {database_id, wanted.name, wanted.location,
+               std::string(TableFormatName(wanted.format)), options.dump(), ColumnsJson(columns),
+               KeysJson(keys), wanted.created_by, std::string(TableStatusName(wanted.status)), now,
+               now, Nullable(crawled)}));
     }
     if (outcome.schema_changed) {
       BASIN_RETURN_IF_ERROR(database_.Execute(

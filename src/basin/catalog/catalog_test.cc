@@ -1,8 +1,8 @@
 #include "basin/catalog/catalog.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "basin/common/crypto.h"
 #include "basin/metadata/scratch_database.h"
@@ -51,8 +51,12 @@ class CatalogTest : public ::testing::TestWithParam<metadata::Backend> {
   std::unique_ptr<Catalog> catalog_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Engines, CatalogTest, ::testing::Values(metadata::Backend::kSqlite, metadata::Backend::kPostgres),
-                         [](const auto& info) { return std::string(metadata::BackendName(info.param)); });
+INSTANTIATE_TEST_SUITE_P(Engines, CatalogTest,
+                         ::testing::Values(metadata::Backend::kSqlite,
+                                           metadata::Backend::kPostgres),
+                         [](const auto& info) {
+                           return std::string(metadata::BackendName(info.param));
+                         });
 
 TEST_P(CatalogTest, Databases) {
   EXPECT_EQ(catalog_->CreateDatabase("sales").code(), StatusCode::kAlreadyExists);
@@ -67,8 +71,8 @@ TEST_P(CatalogTest, Databases) {
 }
 
 TEST_P(CatalogTest, TableWithPartitionsAndStatistics) {
-  Result<ApplyOutcome> created = catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"amount", "DOUBLE", ""}},
-                                                             {"2026-11-24", "2026-11-25"}));
+  Result<ApplyOutcome> created = catalog_->ApplyTable(
+      Orders({{"id", "BIGINT", ""}, {"amount", "DOUBLE", ""}}, {"2026-11-24", "2026-11-25"}));
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   EXPECT_TRUE(created->created);
   Table table = *catalog_->GetTable("sales", "orders");
@@ -88,8 +92,10 @@ TEST_P(CatalogTest, TableWithPartitionsAndStatistics) {
 TEST_P(CatalogTest, SchemaVersionsKeepHistoryWithDiff) {
   ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "INTEGER", ""}}, {"2026-11-24"})).ok());
   // Same schema again: no new version.
-  EXPECT_FALSE(catalog_->ApplyTable(Orders({{"id", "INTEGER", ""}}, {"2026-11-24"}))->schema_changed);
-  Result<ApplyOutcome> widened = catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"coupon", "VARCHAR", ""}}, {}));
+  EXPECT_FALSE(
+      catalog_->ApplyTable(Orders({{"id", "INTEGER", ""}}, {"2026-11-24"}))->schema_changed);
+  Result<ApplyOutcome> widened =
+      catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"coupon", "VARCHAR", ""}}, {}));
   ASSERT_TRUE(widened.ok());
   EXPECT_TRUE(widened->schema_changed);
   EXPECT_EQ(widened->schema_version, 2);
@@ -101,8 +107,12 @@ TEST_P(CatalogTest, SchemaVersionsKeepHistoryWithDiff) {
 }
 
 TEST_P(CatalogTest, TwoWritersNeverLoseEachOthersColumns) {
-  ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"a", "VARCHAR", ""}}, {"2026-11-24"})).ok());
-  ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"b", "VARCHAR", ""}}, {"2026-11-25"})).ok());
+  ASSERT_TRUE(
+      catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"a", "VARCHAR", ""}}, {"2026-11-24"}))
+          .ok());
+  ASSERT_TRUE(
+      catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}, {"b", "VARCHAR", ""}}, {"2026-11-25"}))
+          .ok());
   Table table = *catalog_->GetTable("sales", "orders");
   ASSERT_EQ(table.columns.size(), 3u);
   EXPECT_EQ(table.columns[1].name, "a");
@@ -142,7 +152,8 @@ TEST_P(CatalogTest, ModesAndPartitionSwapsForWriters) {
   swap.table.database = "new_db";
   swap.mode = ApplyMode::kUpdateOnly;
   swap.replace_same_values = true;
-  swap.upsert_partitions.push_back({.values = {"2026-11-25"}, .location = "lake://sales/orders/dt=2026-11-25/w-1/"});
+  swap.upsert_partitions.push_back(
+      {.values = {"2026-11-25"}, .location = "lake://sales/orders/dt=2026-11-25/w-1/"});
   Result<ApplyOutcome> swapped = catalog_->ApplyTable(swap);
   ASSERT_TRUE(swapped.ok()) << swapped.status().ToString();
   EXPECT_EQ(swapped->previous_location, "lake://sales/orders/");
@@ -159,7 +170,8 @@ TEST_P(CatalogTest, ModesAndPartitionSwapsForWriters) {
 
 TEST_P(CatalogTest, ThousandsOfPartitions) {
   std::vector<std::string> days;
-  for (int i = 0; i < 3000; ++i) days.push_back("d" + std::to_string(100000 + i));
+  for (int i = 0; i < 3000; ++i)
+    days.push_back("d" + std::to_string(100000 + i));
   ASSERT_TRUE(catalog_->ApplyTable(Orders({{"id", "BIGINT", ""}}, days)).ok());
   Table table = *catalog_->GetTable("sales", "orders");
   EXPECT_EQ(*catalog_->CountPartitions(table.id), 3000);

@@ -26,18 +26,22 @@ std::string NormalizeType(std::string_view type);
 
 /// Union of columns by name (case-insensitive, as DuckDB): `base` keeps its order, columns
 /// only in `addition` are appended in their order, and shared columns get WidenType.
-std::vector<Column> MergeColumns(const std::vector<Column>& base, const std::vector<Column>& addition);
+std::vector<Column> MergeColumns(const std::vector<Column>& base,
+                                 const std::vector<Column>& addition);
 
 /// A readable account of what changed from `before` to `after`, one change per line:
 /// "+ added discount DOUBLE", "~ changed price INTEGER -> DOUBLE", "- removed legacy_id".
 /// Empty when nothing changed.
-std::string DescribeSchemaChange(const std::vector<Column>& before, const std::vector<Column>& after);
+std::string DescribeSchemaChange(const std::vector<Column>& before,
+                                 const std::vector<Column>& after);
 
 /// How many column names two schemas share, and how many distinct names they have together.
 struct SchemaOverlap {
   size_t shared = 0;
   size_t total = 0;
-  double Similarity() const { return total == 0 ? 1.0 : static_cast<double>(shared) / static_cast<double>(total); }
+  double Similarity() const {
+    return total == 0 ? 1.0 : static_cast<double>(shared) / static_cast<double>(total);
+  }
 };
 SchemaOverlap CompareColumns(const std::vector<Column>& a, const std::vector<Column>& b);
 

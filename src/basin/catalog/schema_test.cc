@@ -21,7 +21,8 @@ TEST(WidenTypeTest, NestedTypesMergeByField) {
   EXPECT_EQ(WidenType("STRUCT(id BIGINT, tags VARCHAR[])", "STRUCT(id INTEGER, score DOUBLE)"),
             "STRUCT(id BIGINT, tags VARCHAR[], score DOUBLE)");
   EXPECT_EQ(WidenType("INTEGER[]", "BIGINT[]"), "BIGINT[]");
-  EXPECT_EQ(WidenType("STRUCT(\"my key\" INTEGER)", "STRUCT(\"my key\" DOUBLE)"), "STRUCT(\"my key\" DOUBLE)");
+  EXPECT_EQ(WidenType("STRUCT(\"my key\" INTEGER)", "STRUCT(\"my key\" DOUBLE)"),
+            "STRUCT(\"my key\" DOUBLE)");
   EXPECT_EQ(WidenType("INTEGER[]", "STRUCT(a INTEGER)"), "VARCHAR");
   EXPECT_EQ(NormalizeType("struct(a integer, b varchar[])"), "STRUCT(a INTEGER, b VARCHAR[])");
 }
@@ -45,8 +46,8 @@ TEST(DescribeSchemaChangeTest, ReadableDiff) {
 }
 
 TEST(CompareColumnsTest, Overlap) {
-  SchemaOverlap overlap = CompareColumns({{"a", "", ""}, {"b", "", ""}, {"c", "", ""}},
-                                         {{"A", "", ""}, {"x", "", ""}});
+  SchemaOverlap overlap =
+      CompareColumns({{"a", "", ""}, {"b", "", ""}, {"c", "", ""}}, {{"A", "", ""}, {"x", "", ""}});
   EXPECT_EQ(overlap.shared, 1u);
   EXPECT_EQ(overlap.total, 4u);
   EXPECT_DOUBLE_EQ(overlap.Similarity(), 0.25);

@@ -1,11 +1,11 @@
 #include "basin/common/crypto.h"
 
-#include <cstdlib>
-
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+
+#include <cstdlib>
 
 namespace basin {
 
@@ -27,7 +27,9 @@ std::string Sha256(std::string_view data) {
   return std::string(reinterpret_cast<char*>(digest), length);
 }
 
-std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256(data)); }
+std::string Sha256Hex(std::string_view data) {
+  return HexEncode(Sha256(data));
+}
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -52,14 +54,16 @@ std::string RandomAlphanumeric(size_t length) {
   out.reserve(length);
   while (out.size() < length) {
     for (unsigned char c : RandomBytes(length)) {
-      if (c < 248 && out.size() < length) out.push_back(kAlphabet[c % 62]);  // 248 = 4*62: no bias
+      if (c < 248 && out.size() < length)
+        out.push_back(kAlphabet[c % 62]);  // 248 = 4*62: no bias
     }
   }
   return out;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+  if (a.size() != b.size())
+    return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 

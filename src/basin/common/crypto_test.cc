@@ -20,7 +20,8 @@ TEST(CryptoTest, RandomAlphanumeric) {
   std::string b = RandomAlphanumeric(40);
   EXPECT_EQ(a.size(), 40u);
   EXPECT_NE(a, b);
-  for (char c : a) EXPECT_TRUE(isalnum(static_cast<unsigned char>(c))) << c;
+  for (char c : a)
+    EXPECT_TRUE(isalnum(static_cast<unsigned char>(c))) << c;
 }
 
 TEST(CryptoTest, ConstantTimeEquals) {

@@ -15,10 +15,14 @@ std::mutex write_mutex;
 
 const char* LevelName(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -36,12 +40,15 @@ bool SetLevel(std::string_view name) {
 }
 
 void Write(Level level, std::string_view event, nlohmann::json fields) {
-  if (level < min_level.load()) return;
+  if (level < min_level.load())
+    return;
   // Ordered so every line starts with time, level and event.
-  nlohmann::ordered_json line = {
-      {"ts", FormatIso8601(std::chrono::system_clock::now())}, {"level", LevelName(level)}, {"event", event}};
+  nlohmann::ordered_json line = {{"ts", FormatIso8601(std::chrono::system_clock::now())},
+                                 {"level", LevelName(level)},
+                                 {"event", event}};
   if (fields.is_object()) {
-    for (const auto& [name, value] : fields.items()) line[name] = value;
+    for (const auto& [name, value] : fields.items())
+      line[name] = value;
   }
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard<std::mutex> lock(write_mutex);

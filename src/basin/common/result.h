@@ -13,10 +13,11 @@ namespace basin {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!status_.ok() && "Result constructed from an OK status without a value");
-    if (status_.ok()) status_ = Status::Internal("Result built from OK status without value");
+    if (status_.ok())
+      status_ = Status::Internal("Result built from OK status without value");
   }
 
   bool ok() const { return value_.has_value(); }
@@ -41,8 +42,8 @@ class [[nodiscard]] Result {
 }  // namespace basin
 
 /// Declares/assigns `lhs` from a Result expression, or returns its Status.
-#define BASIN_ASSIGN_OR_RETURN(lhs, expr)                                \
-  auto BASIN_CONCAT_(basin_result_, __LINE__) = (expr);                  \
-  if (!BASIN_CONCAT_(basin_result_, __LINE__).ok())                      \
-    return BASIN_CONCAT_(basin_result_, __LINE__).status();              \
+#define BASIN_ASSIGN_OR_RETURN(lhs, expr)                   \
+  auto BASIN_CONCAT_(basin_result_, __LINE__) = (expr);     \
+  if (!BASIN_CONCAT_(basin_result_, __LINE__).ok())         \
+    return BASIN_CONCAT_(basin_result_, __LINE__).status(); \
   lhs = std::move(BASIN_CONCAT_(basin_result_, __LINE__)).value()

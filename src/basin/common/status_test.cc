@@ -8,7 +8,8 @@ namespace basin {
 namespace {
 
 Result<int> ParsePositive(int value) {
-  if (value <= 0) return Status::InvalidArgument("not positive: " + std::to_string(value));
+  if (value <= 0)
+    return Status::InvalidArgument("not positive: " + std::to_string(value));
   return value;
 }
 

@@ -25,7 +25,8 @@ TEST(TimeFormatTest, ParsesDatesAndTimesInUtcOrWithAnOffset) {
 
 TEST(TimeFormatTest, FormatsWholeSecondsBeyondTheNanosecondRange) {
   using std::chrono::sys_days;
-  EXPECT_EQ(FormatIso8601(std::chrono::sys_seconds(std::chrono::seconds(1732500000))), "2024-11-25T02:00:00.000Z");
+  EXPECT_EQ(FormatIso8601(std::chrono::sys_seconds(std::chrono::seconds(1732500000))),
+            "2024-11-25T02:00:00.000Z");
   // Past 2262, a conversion to system_clock::time_point (nanoseconds) would overflow.
   EXPECT_EQ(FormatIso8601(std::chrono::sys_seconds(sys_days(std::chrono::year(4764) / 1 / 2))),
             "4764-01-02T00:00:00.000Z");

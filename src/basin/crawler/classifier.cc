@@ -6,11 +6,15 @@
 namespace basin::crawler {
 namespace {
 
-bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+bool StartsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
 
 std::string_view SkipBomAndSpace(std::string_view text) {
-  if (StartsWith(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\r' || text.front() == '\n')) {
+  if (StartsWith(text, "\xEF\xBB\xBF"))
+    text.remove_prefix(3);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\r' ||
+                           text.front() == '\n')) {
     text.remove_prefix(1);
   }
   return text;
@@ -19,8 +23,10 @@ std::string_view SkipBomAndSpace(std::string_view text) {
 bool LooksBinary(std::string_view head) {
   size_t control = 0;
   for (unsigned char c : head) {
-    if (c == 0) return true;
-    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') ++control;
+    if (c == 0)
+      return true;
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t')
+      ++control;
   }
   return head.size() > 0 && control * 20 > head.size();  // over 5% control characters
 }
@@ -29,25 +35,33 @@ bool LooksBinary(std::string_view head) {
 
 std::string_view FormatName(FileFormat format) {
   switch (format) {
-    case FileFormat::kCsv: return "csv";
-    case FileFormat::kJson: return "json";
-    case FileFormat::kParquet: return "parquet";
-    case FileFormat::kUnsupported: return "unsupported";
+    case FileFormat::kCsv:
+      return "csv";
+    case FileFormat::kJson:
+      return "json";
+    case FileFormat::kParquet:
+      return "parquet";
+    case FileFormat::kUnsupported:
+      return "unsupported";
   }
   return "unsupported";
 }
 
 std::string_view CompressionName(Compression compression) {
   switch (compression) {
-    case Compression::kNone: return "none";
-    case Compression::kGzip: return "gzip";
-    case Compression::kZstd: return "zstd";
+    case Compression::kNone:
+      return "none";
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kZstd:
+      return "zstd";
   }
   return "none";
 }
 
 std::string CheckCsvShape(std::string_view text, char delimiter, bool complete) {
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  if (text.substr(0, 3) == "\xEF\xBB\xBF")
+    text.remove_prefix(3);
   size_t expected = 0, fields = 1, line = 1, record_line = 1;
   bool quoted = false, any = false;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -59,14 +73,17 @@ std::string CheckCsvShape(std::string_view text, char delimiter, bool complete) 
       any = true;
     } else if (c == '\n') {
       ++line;
-      if (quoted) continue;
-      bool blank = !any && fields == 1 && (i == 0 || text[i - 1] == '\n' || (text[i - 1] == '\r' && i >= 2 && text[i - 2] == '\n'));
+      if (quoted)
+        continue;
+      bool blank =
+          !any && fields == 1 &&
+          (i == 0 || text[i - 1] == '\n' || (text[i - 1] == '\r' && i >= 2 && text[i - 2] == '\n'));
       if (!blank) {
         if (expected == 0) {
           expected = fields;
         } else if (fields != expected) {
-          return "line " + std::to_string(record_line) + " has " + std::to_string(fields) + " fields, line 1 has " +
-                 std::to_string(expected);
+          return "line " + std::to_string(record_line) + " has " + std::to_string(fields) +
+                 " fields, line 1 has " + std::to_string(expected);
         }
       }
       fields = 1;
@@ -78,8 +95,8 @@ std::string CheckCsvShape(std::string_view text, char delimiter, bool complete) 
   }
   // The last line: counted only when the file really ends there (not cut by the sample).
   if (complete && !quoted && any && expected != 0 && fields != expected) {
-    return "line " + std::to_string(record_line) + " has " + std::to_string(fields) + " fields, line 1 has " +
-           std::to_string(expected);
+    return "line " + std::to_string(record_line) + " has " + std::to_string(fields) +
+           " fields, line 1 has " + std::to_string(expected);
   }
   return "";
 }
@@ -88,11 +105,18 @@ size_t FindInvalidUtf8(std::string_view text, bool more_follows) {
   size_t i = 0;
   while (i < text.size()) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (length == 0 || (length == 2 && c < 0xC2) || (length == 4 && c > 0xF4)) return i;
-    if (i + length > text.size()) return more_follows ? std::string_view::npos : i;
+    size_t length = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
+    if (length == 0 || (length == 2 && c < 0xC2) || (length == 4 && c > 0xF4))
+      return i;
+    if (i + length > text.size())
+      return more_follows ? std::string_view::npos : i;
     for (size_t k = 1; k < length; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return i;
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2)
+        return i;
     }
     i += length;
   }
@@ -100,8 +124,10 @@ size_t FindInvalidUtf8(std::string_view text, bool more_follows) {
 }
 
 Compression DetectCompression(std::string_view head) {
-  if (StartsWith(head, "\x1f\x8b")) return Compression::kGzip;
-  if (StartsWith(head, "\x28\xb5\x2f\xfd")) return Compression::kZstd;
+  if (StartsWith(head, "\x1f\x8b"))
+    return Compression::kGzip;
+  if (StartsWith(head, "\x28\xb5\x2f\xfd"))
+    return Compression::kZstd;
   return Compression::kNone;
 }
 
@@ -115,12 +141,21 @@ Classification ClassifyContent(std::string_view head, std::string_view tail, std
     }
     return out;
   }
-  if (StartsWith(head, "ORC")) return {FileFormat::kUnsupported, Compression::kNone, ',', false, "ORC file (not supported yet)"};
-  if (StartsWith(head, "Obj\x01")) return {FileFormat::kUnsupported, Compression::kNone, ',', false, "Avro file (not supported yet)"};
-  if (LooksBinary(head)) return {FileFormat::kUnsupported, Compression::kNone, ',', false, "binary data of unknown format"};
+  if (StartsWith(head, "ORC"))
+    return {FileFormat::kUnsupported, Compression::kNone, ',', false,
+            "ORC file (not supported yet)"};
+  if (StartsWith(head, "Obj\x01"))
+    return {FileFormat::kUnsupported, Compression::kNone, ',', false,
+            "Avro file (not supported yet)"};
+  if (LooksBinary(head))
+    return {FileFormat::kUnsupported, Compression::kNone, ',', false,
+            "binary data of unknown format"};
   std::string_view text = SkipBomAndSpace(head);
-  if (text.empty()) return {FileFormat::kUnsupported, Compression::kNone, ',', false, "no data (only whitespace)"};
-  if (text.front() == '<') return {FileFormat::kUnsupported, Compression::kNone, ',', false, "XML or HTML (not supported)"};
+  if (text.empty())
+    return {FileFormat::kUnsupported, Compression::kNone, ',', false, "no data (only whitespace)"};
+  if (text.front() == '<')
+    return {FileFormat::kUnsupported, Compression::kNone, ',', false,
+            "XML or HTML (not supported)"};
   if (text.front() == '{') {
     out.format = FileFormat::kJson;
     return out;

@@ -28,8 +28,10 @@ TEST(ClassifierTest, UnsupportedFormatsSayWhy) {
   EXPECT_EQ(orc.format, FileFormat::kUnsupported);
   EXPECT_NE(orc.reason.find("ORC"), std::string::npos);
   EXPECT_NE(ClassifyContent("Obj\x01\x04", "", "x.avro").reason.find("Avro"), std::string::npos);
-  EXPECT_NE(ClassifyContent("<?xml version=\"1.0\"?><a/>", "", "x.xml").reason.find("XML"), std::string::npos);
-  EXPECT_NE(ClassifyContent(std::string("\x01\x02\x00\x03", 4), "", "x.bin").reason.find("binary"), std::string::npos);
+  EXPECT_NE(ClassifyContent("<?xml version=\"1.0\"?><a/>", "", "x.xml").reason.find("XML"),
+            std::string::npos);
+  EXPECT_NE(ClassifyContent(std::string("\x01\x02\x00\x03", 4), "", "x.bin").reason.find("binary"),
+            std::string::npos);
   Classification truncated = ClassifyContent("PAR1\x15\x04", "\x01\x02\x03\x04", "x.parquet");
   EXPECT_EQ(truncated.format, FileFormat::kUnsupported);
   EXPECT_NE(truncated.reason.find("truncated"), std::string::npos);
@@ -40,10 +42,11 @@ TEST(ClassifierTest, Compression) {
   EXPECT_EQ(DetectCompression("\x28\xb5\x2f\xfd"), Compression::kZstd);
   EXPECT_EQ(DetectCompression("id,name"), Compression::kNone);
   // A gzip stream of "id,name\n1,a\n" (gzip -n), cut short: still classifiable.
-  const unsigned char gz[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xcb, 0x4c,
-                              0xd1, 0xc9, 0x4b, 0xcc, 0x4d, 0xe5, 0x32, 0xd4, 0x49, 0xe4, 0x02, 0x00};
-  std::string inflated = InflatePrefix(std::string_view(reinterpret_cast<const char*>(gz), sizeof(gz)),
-                                       Compression::kGzip, 4096);
+  const unsigned char gz[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
+                              0x00, 0x03, 0xcb, 0x4c, 0xd1, 0xc9, 0x4b, 0xcc,
+                              0x4d, 0xe5, 0x32, 0xd4, 0x49, 0xe4, 0x02, 0x00};
+  std::string inflated = InflatePrefix(
+      std::string_view(reinterpret_cast<const char*>(gz), sizeof(gz)), Compression::kGzip, 4096);
   EXPECT_EQ(inflated.substr(0, 8), "id,name\n");
 }
 
@@ -57,10 +60,11 @@ TEST(Utf8Test, FindsFirstInvalidByte) {
   EXPECT_EQ(FindInvalidUtf8("plain ascii"), std::string_view::npos);
   EXPECT_EQ(FindInvalidUtf8("신발, 모자"), std::string_view::npos);
   EXPECT_EQ(FindInvalidUtf8("ok\xff rest"), 2u);
-  EXPECT_EQ(FindInvalidUtf8("ab\xc3("), 2u);             // bad continuation byte
-  EXPECT_EQ(FindInvalidUtf8("\xc0\xaf"), 0u);            // overlong encoding
-  EXPECT_EQ(FindInvalidUtf8("cut \xea\xb0", true), std::string_view::npos);  // may continue in the next chunk
-  EXPECT_EQ(FindInvalidUtf8("cut \xea\xb0", false), 4u);                    // the text really ends there
+  EXPECT_EQ(FindInvalidUtf8("ab\xc3("), 2u);   // bad continuation byte
+  EXPECT_EQ(FindInvalidUtf8("\xc0\xaf"), 0u);  // overlong encoding
+  EXPECT_EQ(FindInvalidUtf8("cut \xea\xb0", true),
+            std::string_view::npos);                      // may continue in the next chunk
+  EXPECT_EQ(FindInvalidUtf8("cut \xea\xb0", false), 4u);  // the text really ends there
 }
 
 }  // namespace
@@ -72,9 +76,12 @@ namespace {
 TEST(CsvShapeTest, RaggedRowsFound) {
   EXPECT_EQ(CheckCsvShape("id,name\n1,a\n2,b\n", ',', true), "");
   EXPECT_EQ(CheckCsvShape("id,name\n1,\"a, b\"\n2,\"multi\nline\"\n", ',', true), "");
-  EXPECT_EQ(CheckCsvShape("id,name\n1,b\n2,b,3,extra\n", ',', true), "line 3 has 4 fields, line 1 has 2");
-  EXPECT_EQ(CheckCsvShape("id,name,amount\n1,a,2\n4,d", ',', true), "line 3 has 2 fields, line 1 has 3");
-  EXPECT_EQ(CheckCsvShape("id,name,amount\n1,a,2\n4,d", ',', false), "") << "a cut-off last line is not judged";
+  EXPECT_EQ(CheckCsvShape("id,name\n1,b\n2,b,3,extra\n", ',', true),
+            "line 3 has 4 fields, line 1 has 2");
+  EXPECT_EQ(CheckCsvShape("id,name,amount\n1,a,2\n4,d", ',', true),
+            "line 3 has 2 fields, line 1 has 3");
+  EXPECT_EQ(CheckCsvShape("id,name,amount\n1,a,2\n4,d", ',', false), "")
+      << "a cut-off last line is not judged";
   EXPECT_EQ(CheckCsvShape("a\tb\n1\t2\n\n", '\t', true), "") << "blank lines are fine";
   EXPECT_EQ(CheckCsvShape("single\nx\ny\n", ',', true), "");
 }

@@ -4,8 +4,8 @@
 #include <functional>
 #include <mutex>
 #include <set>
-#include <utility>
 #include <string>
+#include <utility>
 
 #include "basin/catalog/catalog.h"
 #include "basin/crawler/crawler_definition.h"
@@ -38,7 +38,11 @@ struct CrawlOptions {
 class Crawler {
  public:
   Crawler(metadata::Database& database, storage::StoreResolver& stores, query::Engine& engine)
-      : database_(database), catalog_(database), store_(database), stores_(stores), engine_(engine) {}
+      : database_(database),
+        catalog_(database),
+        store_(database),
+        stores_(stores),
+        engine_(engine) {}
 
   /// Runs crawler `name`. The report says what happened even when the status is not OK:
   /// Status errors are reserved for failures to start (unknown crawler, unreachable target,
@@ -53,7 +57,8 @@ class Crawler {
   class RunningGuard {
    public:
     static Result<RunningGuard> Acquire(Crawler& crawler, const std::string& name);
-    RunningGuard(RunningGuard&& other) noexcept : crawler_(std::exchange(other.crawler_, nullptr)), name_(other.name_) {}
+    RunningGuard(RunningGuard&& other) noexcept
+        : crawler_(std::exchange(other.crawler_, nullptr)), name_(other.name_) {}
     RunningGuard& operator=(RunningGuard&&) = delete;
     ~RunningGuard();
 

@@ -1,7 +1,6 @@
 // Crawler edge cases: a 5 GiB object sampled, not read whole; crawls of one table running at
 // once; a metadata transaction that fails midway; one broken line among many JSON lines.
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +8,8 @@
 #include <filesystem>
 #include <set>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "basin/crawler/crawl.h"
 #include "basin/crawler/crawl_test_fixture.h"
@@ -25,13 +26,15 @@ bool Contains(const std::vector<std::string>& list, const std::string& value) {
 
 std::vector<std::string> ColumnNames(const catalog::Table& table) {
   std::vector<std::string> names;
-  for (const catalog::Column& column : table.columns) names.push_back(column.name);
+  for (const catalog::Column& column : table.columns)
+    names.push_back(column.name);
   return names;
 }
 
 const RunReport::FileError* ErrorFor(const RunReport& report, const std::string& suffix) {
   for (const RunReport::FileError& error : report.errors) {
-    if (error.path.ends_with(suffix)) return &error;
+    if (error.path.ends_with(suffix))
+      return &error;
   }
   return nullptr;
 }
@@ -41,7 +44,8 @@ class CrawlEdgeTest : public testing::CrawlFixture {
  protected:
   int64_t PartitionCount(const std::string& name) {
     Result<catalog::Table> table = crawler_->catalog().GetTable("lake", name);
-    if (!table.ok()) return -1;
+    if (!table.ok())
+      return -1;
     Result<int64_t> count = crawler_->catalog().CountPartitions(table->id);
     return count.ok() ? *count : -1;
   }
@@ -49,23 +53,31 @@ class CrawlEdgeTest : public testing::CrawlFixture {
   std::set<std::string> PartitionLocations(const std::string& name) {
     std::set<std::string> out;
     Result<catalog::Table> table = crawler_->catalog().GetTable("lake", name);
-    if (!table.ok()) return out;
+    if (!table.ok())
+      return out;
     auto partitions = crawler_->catalog().ListPartitions(table->id, {.limit = 100000});
-    if (!partitions.ok()) return out;
-    for (const catalog::Partition& partition : *partitions) out.insert(partition.location);
+    if (!partitions.ok())
+      return out;
+    for (const catalog::Partition& partition : *partitions)
+      out.insert(partition.location);
     return out;
   }
-
 };
 
-INSTANTIATE_TEST_SUITE_P(Engines, CrawlEdgeTest, ::testing::Values(metadata::Backend::kSqlite, metadata::Backend::kPostgres),
-                         [](const auto& info) { return std::string(metadata::BackendName(info.param)); });
+INSTANTIATE_TEST_SUITE_P(Engines, CrawlEdgeTest,
+                         ::testing::Values(metadata::Backend::kSqlite,
+                                           metadata::Backend::kPostgres),
+                         [](const auto& info) {
+                           return std::string(metadata::BackendName(info.param));
+                         });
 
 // A sparse local file of 5 GiB: `rows` CSV rows at its start, zero bytes after them.
 void WriteSparseCsv(const std::string& path, int rows) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::string head = "event_id,keyword,amount\n";
-  for (int i = 0; i < rows; ++i) head += std::to_string(i) + ",kw" + std::to_string(i % 97) + "," + std::to_string(i % 13) + ".5\n";
+  for (int i = 0; i < rows; ++i)
+    head +=
+        std::to_string(i) + ",kw" + std::to_string(i % 97) + "," + std::to_string(i % 13) + ".5\n";
   int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
   ASSERT_GE(fd, 0) << path;
   ASSERT_EQ(::write(fd, head.data(), head.size()), static_cast<ssize_t>(head.size()));
@@ -81,11 +93,13 @@ TEST_P(CrawlEdgeTest, AFiveGibObjectIsSampledNotReadWhole) {
   RunReport report = Run("big");
   uint64_t read = lake_->counters().bytes_read - before;
   RecordProperty("bytes_read", std::to_string(read));
-  std::cout << "[ info     ] 5 GiB object with 30000 rows: " << read << " bytes read\n" << report.ToText();
+  std::cout << "[ info     ] 5 GiB object with 30000 rows: " << read << " bytes read\n"
+            << report.ToText();
   EXPECT_LT(read, uint64_t{100} << 20) << "bytes read from the 5 GiB object: " << read;
   EXPECT_TRUE(report.errors.empty()) << report.ToText();
   catalog::Table table = Table("big");
-  EXPECT_EQ(ColumnNames(table), (std::vector<std::string>{"event_id", "keyword", "amount"})) << report.ToText();
+  EXPECT_EQ(ColumnNames(table), (std::vector<std::string>{"event_id", "keyword", "amount"}))
+      << report.ToText();
   EXPECT_EQ(table.stats.bytes, int64_t{5} << 30);
 }
 
@@ -105,9 +119,11 @@ TEST_P(CrawlEdgeTest, DISABLED_AFiveGibObjectWithFewRowsIsNotReadWholeEither) {
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->status, "completed") << report->ToText();
   EXPECT_LT(read, uint64_t{100} << 20) << "bytes read from the 5 GiB object: " << read;
-  std::cout << "[ info     ] 5 GiB object with 1000 rows: " << read << " bytes read\n" << report->ToText();
+  std::cout << "[ info     ] 5 GiB object with 1000 rows: " << read << " bytes read\n"
+            << report->ToText();
   if (report->errors.empty()) {
-    EXPECT_EQ(ColumnNames(Table("few")), (std::vector<std::string>{"event_id", "keyword", "amount"}));
+    EXPECT_EQ(ColumnNames(Table("few")),
+              (std::vector<std::string>{"event_id", "keyword", "amount"}));
   } else {
     EXPECT_NE(ErrorFor(*report, "few/data.csv"), nullptr) << report->ToText();
   }
@@ -140,7 +156,8 @@ TEST_P(CrawlEdgeTest, TwoRunsOfOneCrawlerAtOnceBothCompleteWithTheUnionOfColumns
   for (int i = 0; i < 2; ++i) {
     threads.emplace_back([&, i] { results[i] = crawler_->Run("same"); });
   }
-  for (std::thread& thread : threads) thread.join();
+  for (std::thread& thread : threads)
+    thread.join();
   int completed = 0;
   for (const Result<RunReport>& result : results) {
     if (!result.ok()) {
@@ -160,7 +177,8 @@ TEST_P(CrawlEdgeTest, TwoRunsOfOneCrawlerAtOnceBothCompleteWithTheUnionOfColumns
   catalog::Table table = Table("same");
   std::vector<std::string> names = ColumnNames(table);
   EXPECT_EQ(names.size(), 2 + extras.size());
-  for (const std::string& column : extras) EXPECT_TRUE(Contains(names, column)) << column;
+  for (const std::string& column : extras)
+    EXPECT_TRUE(Contains(names, column)) << column;
   EXPECT_EQ(PartitionCount("same"), 24);
   EXPECT_EQ(table.stats.objects, 24);
 
@@ -184,8 +202,11 @@ TEST_P(CrawlEdgeTest, TwoCrawlersOfOneTargetAtOnceBothCompleteWithTheUnionOfColu
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     EXPECT_EQ(result->status, "completed") << result->ToText();
   }
-  EXPECT_EQ(Contains(results[0]->tables_created, "same") + Contains(results[1]->tables_created, "same"), 1)
-      << "exactly one of them created the table\n" << results[0]->ToText() << results[1]->ToText();
+  EXPECT_EQ(
+      Contains(results[0]->tables_created, "same") + Contains(results[1]->tables_created, "same"),
+      1)
+      << "exactly one of them created the table\n"
+      << results[0]->ToText() << results[1]->ToText();
   catalog::Table table = Table("same");
   EXPECT_EQ(ColumnNames(table).size(), 2 + extras.size());
   EXPECT_EQ(PartitionCount("same"), 24);
@@ -198,13 +219,14 @@ TEST_P(CrawlEdgeTest, TwoCrawlersOfOneTargetAtOnceBothCompleteWithTheUnionOfColu
 // Crawl A lists the lake; before it reads anything, a file with a new partition and column
 // lands and crawl B (of `second`) completes. A then commits what it saw. The catalog must
 // keep B's partition and column: two crawls never lose each other's changes.
-void InterleaveCrawls(Crawler& crawler, storage::ObjectStore& lake, const std::string& first, const std::string& second,
-                      RunReport& report_a, RunReport& report_b) {
+void InterleaveCrawls(Crawler& crawler, storage::ObjectStore& lake, const std::string& first,
+                      const std::string& second, RunReport& report_a, RunReport& report_b) {
   bool done = false;
   CrawlOptions options;
   options.threads = 1;
   options.on_progress = [&](const CrawlProgress&) {
-    if (done) return;
+    if (done)
+      return;
     done = true;
     ASSERT_TRUE(lake.Write("race/dt=2026-02-09/part.csv", "id,keyword,coupon\n9,kw,X9\n").ok());
     std::thread other([&] {
@@ -224,8 +246,10 @@ void InterleaveCrawls(Crawler& crawler, storage::ObjectStore& lake, const std::s
   report_a = *a;
 }
 
-TEST_P(CrawlEdgeTest, ACrawlThatListedEarlierKeepsTheChangesOfAnotherCrawlerThatCommittedMeanwhile) {
-  for (int day = 1; day <= 3; ++day) Put("race/dt=2026-02-0" + std::to_string(day) + "/part.csv", "id,keyword\n1,kw\n");
+TEST_P(CrawlEdgeTest,
+       ACrawlThatListedEarlierKeepsTheChangesOfAnotherCrawlerThatCommittedMeanwhile) {
+  for (int day = 1; day <= 3; ++day)
+    Put("race/dt=2026-02-0" + std::to_string(day) + "/part.csv", "id,keyword\n1,kw\n");
   Create("early", "lake://race/");
   Create("late", "lake://race/");
   Run("early");
@@ -245,7 +269,8 @@ TEST_P(CrawlEdgeTest, ACrawlThatListedEarlierKeepsTheChangesOfAnotherCrawlerThat
 }
 
 TEST_P(CrawlEdgeTest, TwoRunsOfOneCrawlerInterleavedKeepEachOthersPartitions) {
-  for (int day = 1; day <= 3; ++day) Put("race/dt=2026-02-0" + std::to_string(day) + "/part.csv", "id,keyword\n1,kw\n");
+  for (int day = 1; day <= 3; ++day)
+    Put("race/dt=2026-02-0" + std::to_string(day) + "/part.csv", "id,keyword\n1,kw\n");
   Create("race", "lake://race/");
   Run("race");
   Put("race/dt=2026-02-01/part.csv", "id,keyword\n2,kw\n");
@@ -256,7 +281,8 @@ TEST_P(CrawlEdgeTest, TwoRunsOfOneCrawlerInterleavedKeepEachOthersPartitions) {
   // And a later run must not leave it out for good.
   RunReport later = Run("race");
   EXPECT_TRUE(PartitionLocations("race").count("lake://race/dt=2026-02-09/"))
-      << "a later run restores the partition\n" << later.ToText();
+      << "a later run restores the partition\n"
+      << later.ToText();
   EXPECT_EQ(PartitionCount("race"), 4);
 }
 
@@ -268,24 +294,29 @@ Status InstallFailingTrigger(metadata::Database& database, metadata::Backend bac
         "CREATE TRIGGER boom BEFORE INSERT ON catalog_partitions WHEN NEW.location LIKE '%boom%' "
         "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
   }
-  BASIN_RETURN_IF_ERROR(database.Execute(
-      "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-      "IF NEW.location LIKE '%boom%' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$"));
-  return database.Execute("CREATE TRIGGER boom BEFORE INSERT ON catalog_partitions FOR EACH ROW EXECUTE FUNCTION boom()");
+  BASIN_RETURN_IF_ERROR(
+      database.Execute("CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                       "IF NEW.location LIKE '%boom%' THEN RAISE EXCEPTION 'injected failure'; END "
+                       "IF; RETURN NEW; END $$"));
+  return database.Execute(
+      "CREATE TRIGGER boom BEFORE INSERT ON catalog_partitions FOR EACH ROW EXECUTE FUNCTION "
+      "boom()");
 }
 
 Status DropFailingTrigger(metadata::Database& database, metadata::Backend backend) {
-  if (backend == metadata::Backend::kSqlite) return database.Execute("DROP TRIGGER boom");
+  if (backend == metadata::Backend::kSqlite)
+    return database.Execute("DROP TRIGGER boom");
   return database.Execute("DROP TRIGGER boom ON catalog_partitions");
 }
 
 // Two tables crawled; then alpha (applied first) gains a partition and a column while
 // zulu's new partition makes the crawl's transaction fail. Returns the failed run's report.
-RunReport CrawlThatFailsMidway(Crawler& crawler, storage::ObjectStore& lake, metadata::Database& database,
-                               metadata::Backend backend) {
+RunReport CrawlThatFailsMidway(Crawler& crawler, storage::ObjectStore& lake,
+                               metadata::Database& database, metadata::Backend backend) {
   EXPECT_TRUE(lake.Write("tx/alpha/dt=1/a.csv", "id,name\n1,a\n").ok());
   EXPECT_TRUE(lake.Write("tx/zulu/dt=1/z.json", "{\"code\": \"q\", \"value\": 1}\n").ok());
-  EXPECT_TRUE(crawler.store().Create({.name = "tx", .targets = {"lake://tx/"}, .database = "lake"}).ok());
+  EXPECT_TRUE(
+      crawler.store().Create({.name = "tx", .targets = {"lake://tx/"}, .database = "lake"}).ok());
   Result<RunReport> first = crawler.Run("tx");
   EXPECT_TRUE(first.ok() && first->status == "completed");
   EXPECT_TRUE(lake.Write("tx/alpha/dt=2/a.csv", "id,name,score\n2,b,0.5\n").ok());
@@ -302,7 +333,8 @@ TEST_P(CrawlEdgeTest, ATransactionThatFailsMidwayLeavesThePreviousState) {
   EXPECT_EQ(failed.status, "failed") << failed.ToText();
   // SQLite names the trigger's message; PostgreSQL's errors name only the SQLSTATE (P0001).
   EXPECT_TRUE(failed.failure.find("injected failure") != std::string::npos ||
-              failed.failure.find("P0001") != std::string::npos) << failed.ToText();
+              failed.failure.find("P0001") != std::string::npos)
+      << failed.ToText();
 
   catalog::Table alpha = Table("alpha");
   EXPECT_EQ(alpha.schema_version, 1) << "alpha's change was rolled back";
@@ -340,7 +372,8 @@ TEST_P(CrawlEdgeTest, AFailedRunsReportDoesNotClaimTheChangesThatWereRolledBack)
 TEST_P(CrawlEdgeTest, OneBrokenJsonLineAmongManyIsReportedWithThePath) {
   std::string good, broken;
   for (int i = 0; i < 5000; ++i) {
-    std::string line = "{\"user\": " + std::to_string(i) + ", \"kind\": \"click\", \"tags\": [\"a\"]}\n";
+    std::string line =
+        "{\"user\": " + std::to_string(i) + ", \"kind\": \"click\", \"tags\": [\"a\"]}\n";
     good += line;
     broken += i == 2500 ? std::string("{\"user\": 2500, \"kind\": \"cli\n") : line;
   }

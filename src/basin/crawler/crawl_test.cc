@@ -1,11 +1,12 @@
 #include "basin/crawler/crawl.h"
-#include "basin/crawler/crawl_test_fixture.h"
 
-#include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <algorithm>
 
+#include <gtest/gtest.h>
+
+#include "basin/crawler/crawl_test_fixture.h"
 #include "basin/metadata/scratch_database.h"
 #include "basin/storage/local_object_store.h"
 #include "basin/storage/test_stores.h"
@@ -34,13 +35,16 @@ std::string Gzip(const std::string& text) {
 // Every crawl test runs with the catalog in SQLite and in PostgreSQL.
 class CrawlTest : public testing::CrawlFixture {};
 
-INSTANTIATE_TEST_SUITE_P(Engines, CrawlTest, ::testing::Values(metadata::Backend::kSqlite, metadata::Backend::kPostgres),
-                         [](const auto& info) { return std::string(metadata::BackendName(info.param)); });
+INSTANTIATE_TEST_SUITE_P(
+    Engines, CrawlTest, ::testing::Values(metadata::Backend::kSqlite, metadata::Backend::kPostgres),
+    [](const auto& info) { return std::string(metadata::BackendName(info.param)); });
 
 TEST_P(CrawlTest, FoldersBecomeTablesWithPartitionsAndExplainedDecisions) {
-  Put("sales/orders/dt=2026-11-24/part-0.csv", "order_id,keyword,amount\n1,신발,3.5\n2,\"bag, red\",4\n");
+  Put("sales/orders/dt=2026-11-24/part-0.csv",
+      "order_id,keyword,amount\n1,신발,3.5\n2,\"bag, red\",4\n");
   Put("sales/orders/dt=2026-11-25/part-0.csv", "order_id,keyword,amount\n3,모자,1.25\n");
-  Put("sales/refunds/dt=2026-11-24/r.json", "{\"refund_id\": 9, \"reason\": \"late\", \"items\": [1, 2]}\n");
+  Put("sales/refunds/dt=2026-11-24/r.json",
+      "{\"refund_id\": 9, \"reason\": \"late\", \"items\": [1, 2]}\n");
   Put("sales/orders/_SUCCESS", "");
   Put("sales/orders/.hidden.csv", "x\n1\n");
   Create("sales", "lake://sales/");
@@ -49,9 +53,10 @@ TEST_P(CrawlTest, FoldersBecomeTablesWithPartitionsAndExplainedDecisions) {
   EXPECT_TRUE(Contains(report.tables_created, "refunds")) << report.ToText();
   EXPECT_EQ(report.objects_skipped["_SUCCESS marker"], 1);
   EXPECT_EQ(report.objects_skipped["hidden (. or _ prefix)"], 1);
-  bool explained = std::any_of(report.decisions.begin(), report.decisions.end(), [](const std::string& text) {
-    return text.find("orders/ and refunds/ became separate tables") != std::string::npos;
-  });
+  bool explained =
+      std::any_of(report.decisions.begin(), report.decisions.end(), [](const std::string& text) {
+        return text.find("orders/ and refunds/ became separate tables") != std::string::npos;
+      });
   EXPECT_TRUE(explained) << report.ToText();
 
   catalog::Table orders = Table("orders");
@@ -88,8 +93,10 @@ TEST_P(CrawlTest, PlainFolderLevelsArePartitionColumns) {
 }
 
 TEST_P(CrawlTest, ParquetCompressedAndTextOnlyCsv) {
-  ASSERT_TRUE(engine_->Execute("COPY (SELECT range AS id, 'k' || range AS keyword FROM range(100)) "
-                               "TO 'lake://mix/pq/data.parquet'").ok());
+  ASSERT_TRUE(engine_
+                  ->Execute("COPY (SELECT range AS id, 'k' || range AS keyword FROM range(100)) "
+                            "TO 'lake://mix/pq/data.parquet'")
+                  .ok());
   Put("mix/gz/part.csv.gz", Gzip("shop,city\nalpha,seoul\nbeta,busan\n"));
   Put("mix/text/names.csv", "first_name,last_name\nKim,Minji\nLee,Jun\n");
   Put("mix/bom/k.csv", "\xEF\xBB\xBFkeyword,score\n신발,3\n");
@@ -116,17 +123,22 @@ TEST_P(CrawlTest, BadFilesAreReportedAndSkipped) {
   Put("t/dt=4/empty.csv", "");
   Put("t/dt=5/data.orc", "ORC\x01\x02");
   Put("u/broken.json", "{\"a\": 1}\n{\"a\": \n");
-  Put("t/dt=6/latin1.csv", "a,b\n1,caf\xe9 cr\xe8me\n");  // Latin-1, not UTF-8: byte 9 is the first bad one
+  Put("t/dt=6/latin1.csv",
+      "a,b\n1,caf\xe9 cr\xe8me\n");  // Latin-1, not UTF-8: byte 9 is the first bad one
   Create("bad", "lake://t/");
   RunReport report = Run("bad");
-  bool offset_reported = std::any_of(report.errors.begin(), report.errors.end(), [](const RunReport::FileError& error) {
-    return error.path.ends_with("latin1.csv") && error.reason.find("invalid UTF-8 at byte offset 9") != std::string::npos;
-  });
+  bool offset_reported = std::any_of(
+      report.errors.begin(), report.errors.end(), [](const RunReport::FileError& error) {
+        return error.path.ends_with("latin1.csv") &&
+               error.reason.find("invalid UTF-8 at byte offset 9") != std::string::npos;
+      });
   EXPECT_TRUE(offset_reported) << report.ToText();
   EXPECT_EQ(report.objects_skipped["empty (0 bytes)"], 1);
   auto reported = [&](const std::string& file) {
     return std::any_of(report.errors.begin(), report.errors.end(),
-                       [&](const RunReport::FileError& error) { return error.path.find(file) != std::string::npos; });
+                       [&](const RunReport::FileError& error) {
+                         return error.path.find(file) != std::string::npos;
+                       });
   };
   EXPECT_TRUE(reported("broken.parquet")) << report.ToText();
   EXPECT_TRUE(reported("data.orc")) << report.ToText();

@@ -13,14 +13,17 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   std::string_view tail = input.substr(input.size() > 4 ? input.size() - 4 : 0);
-  basin::crawler::Classification classification = basin::crawler::ClassifyContent(input, tail, input.substr(0, 16));
+  basin::crawler::Classification classification =
+      basin::crawler::ClassifyContent(input, tail, input.substr(0, 16));
   (void)classification;
   basin::crawler::Compression compression = basin::crawler::DetectCompression(input);
   std::string inflated = basin::crawler::InflatePrefix(input, compression, 4096);
-  if (inflated.size() > 4096) __builtin_trap();
+  if (inflated.size() > 4096)
+    __builtin_trap();
   auto levels = basin::crawler::ParsePartitionPath(input);
   std::vector<std::string> values;
-  for (const auto& level : levels) values.push_back(level.value);
+  for (const auto& level : levels)
+    values.push_back(level.value);
   (void)basin::crawler::InferPartitionType(values);
   return 0;
 }

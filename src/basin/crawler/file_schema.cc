@@ -23,7 +23,9 @@ std::string CompressionOption(Compression compression) {
 }
 
 // DuckDB's sniffer says "(empty)" for what it did not find.
-std::string Cell(const std::string& value) { return value == "(empty)" ? "" : value; }
+std::string Cell(const std::string& value) {
+  return value == "(empty)" ? "" : value;
+}
 
 // Nesting levels of a type's text: "STRUCT(a STRUCT(b INTEGER))" is 2, "INTEGER[][]" 2.
 int TypeDepth(std::string_view type) {
@@ -69,15 +71,16 @@ Result<FileSchema> InferFileSchema(query::Engine& engine, const std::string& url
   schema.compression = classification.compression;
   switch (classification.format) {
     case FileFormat::kCsv: {
-      BASIN_ASSIGN_OR_RETURN(query::CsvSniff sniffed,
-                             query::SniffCsv(engine, url, kSampleRows,
-                                             CompressionOption(classification.compression)));
+      BASIN_ASSIGN_OR_RETURN(
+          query::CsvSniff sniffed,
+          query::SniffCsv(engine, url, kSampleRows, CompressionOption(classification.compression)));
       schema.options = {{"delimiter", Cell(sniffed.delimiter)},
                         {"quote", Cell(sniffed.quote)},
                         {"escape", Cell(sniffed.escape)},
                         {"header", Cell(sniffed.header)}};
       for (const catalog::Column& column : sniffed.columns)
-        schema.columns.push_back({Cell(column.name), catalog::NormalizeType(Cell(column.type)), ""});
+        schema.columns.push_back(
+            {Cell(column.name), catalog::NormalizeType(Cell(column.type)), ""});
       // When rows disagree on their number of fields, the sniffer falls back to another
       // delimiter and one column named like the whole header line: that is a ragged file.
       std::string expected(1, classification.delimiter);

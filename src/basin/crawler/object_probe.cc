@@ -15,7 +15,8 @@ std::string InflatePrefix(std::string_view compressed, Compression compression, 
   size_t produced = 0;
   if (compression == Compression::kGzip) {
     z_stream stream{};
-    if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return "";
+    if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK)
+      return "";
     stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
     stream.avail_in = static_cast<uInt>(compressed.size());
     stream.next_out = reinterpret_cast<Bytef*>(out.data());
@@ -29,7 +30,8 @@ std::string InflatePrefix(std::string_view compressed, Compression compression, 
     ZSTD_outBuffer output{out.data(), limit, 0};
     while (input.pos < input.size && output.pos < output.size) {
       size_t rc = ZSTD_decompressStream(stream, &output, &input);
-      if (ZSTD_isError(rc) || rc == 0) break;
+      if (ZSTD_isError(rc) || rc == 0)
+        break;
     }
     produced = output.pos;
     ZSTD_freeDStream(stream);
@@ -40,8 +42,8 @@ std::string InflatePrefix(std::string_view compressed, Compression compression, 
   return out;
 }
 
-Result<std::optional<uint64_t>> FindInvalidUtf8InObject(storage::ObjectStore& store, const std::string& key,
-                                                        uint64_t limit) {
+Result<std::optional<uint64_t>> FindInvalidUtf8InObject(storage::ObjectStore& store,
+                                                        const std::string& key, uint64_t limit) {
   BASIN_ASSIGN_OR_RETURN(auto reader, store.OpenForRead(key));
   constexpr size_t kChunk = 1 << 20;
   std::string chunk;
@@ -50,22 +52,31 @@ Result<std::optional<uint64_t>> FindInvalidUtf8InObject(storage::ObjectStore& st
   while (offset < end) {
     chunk.resize(std::min<uint64_t>(kChunk, end - offset));
     BASIN_ASSIGN_OR_RETURN(size_t got, reader->ReadAt(offset, chunk.size(), chunk.data()));
-    if (got == 0) break;
+    if (got == 0)
+      break;
     chunk.resize(got);
     bool more_follows = offset + got < end;
     size_t bad = FindInvalidUtf8(chunk, more_follows);
-    if (bad != std::string_view::npos) return std::optional<uint64_t>(offset + bad);
+    if (bad != std::string_view::npos)
+      return std::optional<uint64_t>(offset + bad);
     // Step back over a sequence cut off at the chunk's end so it is checked whole.
     size_t keep = 0;
-    while (keep < 3 && keep < got && (static_cast<unsigned char>(chunk[got - 1 - keep]) & 0xC0) == 0x80) ++keep;
-    if (keep < got && static_cast<unsigned char>(chunk[got - 1 - keep]) >= 0xC0) ++keep; else keep = 0;
+    while (keep < 3 && keep < got &&
+           (static_cast<unsigned char>(chunk[got - 1 - keep]) & 0xC0) == 0x80)
+      ++keep;
+    if (keep < got && static_cast<unsigned char>(chunk[got - 1 - keep]) >= 0xC0)
+      ++keep;
+    else
+      keep = 0;
     offset += got - keep;
-    if (got <= keep) break;
+    if (got <= keep)
+      break;
   }
   return std::optional<uint64_t>();
 }
 
-Result<Classification> ProbeObject(storage::ObjectStore& store, const std::string& key, uint64_t size) {
+Result<Classification> ProbeObject(storage::ObjectStore& store, const std::string& key,
+                                   uint64_t size) {
   BASIN_ASSIGN_OR_RETURN(auto reader, store.OpenForRead(key));
   // Compressed heads expand: read more so the classifier still sees a few lines.
   std::string head(std::min<uint64_t>(size, 4 * kHeadBytes), '\0');
@@ -78,9 +89,11 @@ Result<Classification> ProbeObject(storage::ObjectStore& store, const std::strin
     tail.resize(tail_got);
   }
   Compression compression = DetectCompression(head);
-  std::string plain = compression == Compression::kNone ? head.substr(0, kHeadBytes)
-                                                        : InflatePrefix(head, compression, kHeadBytes);
-  Classification classification = ClassifyContent(plain, compression == Compression::kNone ? tail : "", key);
+  std::string plain = compression == Compression::kNone
+                          ? head.substr(0, kHeadBytes)
+                          : InflatePrefix(head, compression, kHeadBytes);
+  Classification classification =
+      ClassifyContent(plain, compression == Compression::kNone ? tail : "", key);
   classification.compression = compression;
   if (classification.format == FileFormat::kCsv) {
     // DuckDB's sniffer copes with ragged rows by guessing another dialect; catch them here.

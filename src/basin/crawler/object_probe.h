@@ -11,12 +11,13 @@ namespace basin::crawler {
 
 /// Classifies one object from two small ranged reads (its first 4 KiB and last 4 bytes),
 /// decompressing the head of a gzip or zstd object first. IOError when the reads fail.
-Result<Classification> ProbeObject(storage::ObjectStore& store, const std::string& key, uint64_t size);
+Result<Classification> ProbeObject(storage::ObjectStore& store, const std::string& key,
+                                   uint64_t size);
 
 /// Scans an uncompressed object from the start for the first byte that breaks UTF-8,
 /// reading at most `limit` bytes. Returns its offset, or nullopt when none was found.
-Result<std::optional<uint64_t>> FindInvalidUtf8InObject(storage::ObjectStore& store, const std::string& key,
-                                                        uint64_t limit);
+Result<std::optional<uint64_t>> FindInvalidUtf8InObject(storage::ObjectStore& store,
+                                                        const std::string& key, uint64_t limit);
 
 /// Decompresses as much of `compressed` (the start of a stream) as it can, up to
 /// `limit` bytes. A truncated stream is fine: this only feeds the classifier.

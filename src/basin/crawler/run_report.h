@@ -31,7 +31,8 @@ struct RunReport {
   int64_t objects_read = 0;
   int64_t objects_unchanged = 0;
   std::map<std::string, int64_t> objects_skipped;  // reason -> count
-  std::vector<std::string> tables_created, tables_updated, tables_unchanged, tables_deprecated, tables_removed;
+  std::vector<std::string> tables_created, tables_updated, tables_unchanged, tables_deprecated,
+      tables_removed;
   int64_t partitions_added = 0;
   int64_t partitions_removed = 0;
   std::vector<SchemaChange> schema_changes;

@@ -27,24 +27,26 @@ struct CrawlEntry {
 /// A table a crawl will write: its files, partition keys, partitions and schema.
 struct TablePlan {
   catalog::TableUpdate update;
-  bool touched = false;  // some of its objects are new, changed or vanished
+  bool touched = false;                          // some of its objects are new, changed or vanished
   std::vector<std::string> partition_locations;  // every partition the files make
   /// Partitions where this crawl saw objects vanish: only these may be removed, since a
   /// partition missing from this crawl's listing may have been added by a newer crawl.
   std::set<std::string> vanished_partitions;
-  std::string location_prefix;                   // partitions outside it belong to others
+  std::string location_prefix;  // partitions outside it belong to others
 };
 
 /// Groups entries into tables (see docs/crawler.md): key=value and value-like folders
 /// are partitions; sibling folders with the same format and similar schemas are one
 /// table; clearly different folders are separate tables. Decisions and per-file
 /// problems (format or depth differing from the table) go to `report`.
-std::vector<TablePlan> PlanTables(const CrawlerDefinition& definition, const std::vector<CrawlEntry>& entries,
-                                  const std::vector<std::pair<std::string, std::string>>& vanished, RunReport& report);
+std::vector<TablePlan> PlanTables(const CrawlerDefinition& definition,
+                                  const std::vector<CrawlEntry>& entries,
+                                  const std::vector<std::pair<std::string, std::string>>& vanished,
+                                  RunReport& report);
 
 /// Applies plans to the catalog under the crawler's schema-change and deletion policies.
 /// REQUIRES: inside a transaction (the crawl's), so the whole result lands or none of it.
-Status ApplyPlans(catalog::Catalog& catalog, const CrawlerDefinition& definition, const std::vector<TablePlan>& plans,
-                  RunReport& report);
+Status ApplyPlans(catalog::Catalog& catalog, const CrawlerDefinition& definition,
+                  const std::vector<TablePlan>& plans, RunReport& report);
 
 }  // namespace basin::crawler

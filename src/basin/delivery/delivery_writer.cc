@@ -84,7 +84,8 @@ Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
     BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved aside, stores.Resolve(rewritten));
     BASIN_RETURN_IF_ERROR(
         query::CopySelect(engine, query::SelectProjected(query::SelectFromParquet(url), projected),
-                          rewritten, {}, {.policy = query::StatementPolicy::kBasin, .cancel = cancel})
+                          rewritten, {},
+                          {.policy = query::StatementPolicy::kBasin, .cancel = cancel})
             .status()
             .WithContext("rewriting " + url + " with the table's new columns"));
     Status copied = aside.store == resolved.store
@@ -103,8 +104,9 @@ Result<size_t> RefuseUncastable(query::Engine& engine, const std::string& staged
                                 const catalog::Table& table, std::vector<std::string>& records,
                                 std::vector<nlohmann::json>& refused,
                                 const std::atomic<bool>* cancel) {
-  BASIN_ASSIGN_OR_RETURN(std::vector<query::UncastableValue> bad,
-                         query::FindUncastable(engine, staged_url, kRowField, table.columns, cancel));
+  BASIN_ASSIGN_OR_RETURN(
+      std::vector<query::UncastableValue> bad,
+      query::FindUncastable(engine, staged_url, kRowField, table.columns, cancel));
   std::map<size_t, std::pair<std::string, std::string>> first_problem;  // by row
   for (query::UncastableValue& value : bad) {
     size_t index = static_cast<size_t>(value.row);
@@ -200,10 +202,9 @@ Result<DeliveryOutcome> DeliveryWriter::Write(const DeliveryBatch& batch) {
   // is not a column, so Parquet objects do not store it twice and scans show it once.
   staged.keys = existing.ok() ? existing->partition_keys : expression.PartitionKeys();
   std::erase_if(staged.columns, [&](const catalog::Column& column) {
-    return std::any_of(staged.keys.begin(), staged.keys.end(),
-                       [&](const catalog::PartitionKey& key) {
-                         return Lower(key.name) == Lower(column.name);
-                       });
+    return std::any_of(
+        staged.keys.begin(), staged.keys.end(),
+        [&](const catalog::PartitionKey& key) { return Lower(key.name) == Lower(column.name); });
   });
   Result<std::vector<Written>> written = WriteGroups(batch, staged, outcome);
   staged.RemoveTemporaries();
@@ -241,10 +242,9 @@ Status DeliveryWriter::StageGroup(const DeliveryBatch& batch,
                                   Staged& staged) {
   const stream::StreamDefinition& definition = *batch.definition;
   std::vector<nlohmann::json>& refused = staged.screened.refused;
-  std::string temporary =
-      definition.prefix + "_tmp/" +
-      ObjectName(definition.name, batch.intent_time, batch.first, batch.last,
-                 std::to_string(staged.groups.size()) + ".json");
+  std::string temporary = definition.prefix + "_tmp/" +
+                          ObjectName(definition.name, batch.intent_time, batch.first, batch.last,
+                                     std::to_string(staged.groups.size()) + ".json");
   BASIN_ASSIGN_OR_RETURN(storage::StoreResolver::Resolved tmp, stores_.Resolve(temporary));
   staged.groups.push_back({partition, &records, temporary, tmp});
   storage::ObjectStore& store = *tmp.store;
@@ -258,8 +258,8 @@ Status DeliveryWriter::StageGroup(const DeliveryBatch& batch,
   if (!described.ok() && described.status().code() == StatusCode::kInvalidArgument) {
     // A record the engine cannot read (two spellings of one struct field) would hold up
     // the delivery for good: it goes to the error prefix, the rest are delivered.
-    Result<std::vector<UnreadableRecord>> unreadable = FindUnreadable(
-        records.size(), described.status(), [&](const std::vector<size_t>& indices) {
+    Result<std::vector<UnreadableRecord>> unreadable =
+        FindUnreadable(records.size(), described.status(), [&](const std::vector<size_t>& indices) {
           std::vector<std::string> trial;
           for (size_t index : indices)
             trial.push_back(records[index]);
@@ -324,9 +324,9 @@ Status DeliveryWriter::WriteRefusals(const DeliveryBatch& batch,
   if (!written.ok() && ++*batch.error_write_failures < kErrorWriteAttempts)
     return written.WithContext("writing refused records to " + definition.error_prefix);
   if (!written.ok()) {
-    log::Warn("stream_error_write_failed", {{"stream", definition.name},
-                                            {"records", refused.size()},
-                                            {"error", written.ToString()}});
+    log::Warn(
+        "stream_error_write_failed",
+        {{"stream", definition.name}, {"records", refused.size()}, {"error", written.ToString()}});
   }
   return Status::OK();
 }
@@ -463,8 +463,8 @@ Status DeliveryWriter::Register(const DeliveryBatch& batch, const Result<catalog
   // repeat's are its own, replaced now).
   std::vector<bool> realigned(written.size(), false);
   if (definition.format == stream::OutputFormat::kParquet && existing.ok()) {
-    std::string delivered_name =
-        ObjectName(definition.name, batch.intent_time, batch.first, batch.last, Extension(definition));
+    std::string delivered_name = ObjectName(definition.name, batch.intent_time, batch.first,
+                                            batch.last, Extension(definition));
     for (size_t i = 0; i < written.size(); ++i) {
       const std::vector<catalog::Column>* recorded = &existing->columns;
       if (!staged.keys.empty()) {
@@ -475,9 +475,9 @@ Status DeliveryWriter::Register(const DeliveryBatch& batch, const Result<catalog
       }
       if (SameColumns(*recorded, staged.columns))
         continue;
-      BASIN_RETURN_IF_ERROR(AlignOlderObjects(
-          engine_, stores_, definition.prefix + written[i].group->partition,
-          definition.prefix + "_tmp/", delivered_name, staged.columns, abandon_));
+      BASIN_RETURN_IF_ERROR(
+          AlignOlderObjects(engine_, stores_, definition.prefix + written[i].group->partition,
+                            definition.prefix + "_tmp/", delivered_name, staged.columns, abandon_));
       realigned[i] = true;
     }
   }
@@ -521,13 +521,14 @@ Status DeliveryWriter::Register(const DeliveryBatch& batch, const Result<catalog
     bool recounted = false;
     for (size_t i = 0; i < written.size(); ++i) {
       const std::string& partition = written[i].group->partition;
-      catalog::Partition registered{
-          .values = values[i], .location = definition.prefix + partition, .columns = staged.columns};
+      catalog::Partition registered{.values = values[i],
+                                    .location = definition.prefix + partition,
+                                    .columns = staged.columns};
       const bool relist = realigned[i] || batch.repeat;
       recounted = recounted || relist;
-      BASIN_ASSIGN_OR_RETURN(registered, CountedPartition(std::move(registered), before[i],
-                                                          written[i].objects,
-                                                          written[i].bytes, relist));
+      BASIN_ASSIGN_OR_RETURN(registered,
+                             CountedPartition(std::move(registered), before[i], written[i].objects,
+                                              written[i].bytes, relist));
       update.upsert_partitions.push_back(std::move(registered));
     }
     if (recounted && existing.ok()) {

@@ -110,7 +110,8 @@ Result<std::vector<UnreadableRecord>> FindUnreadable(size_t count, const Status&
 nlohmann::json UnreadableRefusal(const std::string& record_json, const std::string& reason) {
   return {{"code", "InvalidArgument"},
           {"reason", CapText("the engine cannot read this record with the others of its "
-                             "delivery: " + reason)},
+                             "delivery: " +
+                             reason)},
           {"raw", record_json}};
 }
 

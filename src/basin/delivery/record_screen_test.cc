@@ -93,9 +93,9 @@ TEST(RecordScreenTest, FindUnreadableNeverRefusesRecordsForAStoreFailure) {
       FindUnreadable(1, Status::InvalidArgument("bad"), unreachable);
   ASSERT_TRUE(lone.ok());
   EXPECT_EQ(lone->at(0).reason, "bad");
-  EXPECT_EQ(UnreadableRefusal("{}", std::string(5000, 'x'))["reason"].get<std::string>().size() <
-                1100,
-            true);
+  EXPECT_EQ(
+      UnreadableRefusal("{}", std::string(5000, 'x'))["reason"].get<std::string>().size() < 1100,
+      true);
 }
 
 }  // namespace

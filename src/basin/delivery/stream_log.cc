@@ -231,13 +231,12 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
     delivery.intent_lsn = intent;
     delivery.intent_time = now;
   }
-  DeliveryBatch batch{
-      .definition = &definition,
-      .intent_time = delivery.intent_time,
-      .first = delivery.name ? delivery.name->first : delivery.entries.front().lsn,
-      .last = delivery.name ? delivery.name->last : delivery.entries.back().lsn,
-      .repeat = delivery.attempts > 1 || delivery.recovered,
-      .error_write_failures = &delivery.error_write_failures};
+  DeliveryBatch batch{.definition = &definition,
+                      .intent_time = delivery.intent_time,
+                      .first = delivery.name ? delivery.name->first : delivery.entries.front().lsn,
+                      .last = delivery.name ? delivery.name->last : delivery.entries.back().lsn,
+                      .repeat = delivery.attempts > 1 || delivery.recovered,
+                      .error_write_failures = &delivery.error_write_failures};
   for (const Buffered& entry : delivery.entries) {
     for (const PartitionedRecord& record : entry.records)
       batch.records.push_back(&record);

@@ -260,8 +260,7 @@ Status StreamService::Stop(std::chrono::milliseconds give_up_after) {
     timer.join();
   }
   if (abandon_)
-    return Status::Cancelled("stopping took longer than " +
-                             std::to_string(give_up_after.count()) +
+    return Status::Cancelled("stopping took longer than " + std::to_string(give_up_after.count()) +
                              " ms: deliveries under way were interrupted; their records stay in "
                              "the log and are delivered after the next start");
   return delivered;

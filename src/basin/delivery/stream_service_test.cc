@@ -479,8 +479,10 @@ TEST_P(StreamServiceTest, FailingDeliveryIsRetriedWithoutHoldingUpOtherStreams) 
   CreateStream(Logs(/*buffer_seconds=*/1));
   // The destination is a CSV table: the stream (Parquet) cannot deliver to it.
   catalog::TableUpdate blocker;
-  blocker.table = {
-      .database = "web", .name = "clicks", .location = "lake://elsewhere/", .format = catalog::TableFormat::kCsv};
+  blocker.table = {.database = "web",
+                   .name = "clicks",
+                   .location = "lake://elsewhere/",
+                   .format = catalog::TableFormat::kCsv};
   blocker.create_database = true;
   ASSERT_TRUE(catalog_->ApplyTable(blocker).ok());
   OpenService();

@@ -1,11 +1,11 @@
 #include "basin/metadata/migrations.h"
 
+#include <array>
+
 #include "basin/metadata/catalog_schema.h"
 #include "basin/metadata/query_schema.h"
 #include "basin/metadata/stream_schema.h"
 #include "basin/metadata/workgroup_schema.h"
-
-#include <array>
 
 // The metadata schema of both engines, in one place: each migration is written for
 // SQLite and for PostgreSQL side by side (kSchemaChanges at the end), so a future
@@ -127,10 +127,12 @@ struct SchemaChange {
 // and checks that they create the same tables and columns.
 constexpr std::array kSchemaChanges = {
     SchemaChange{1, "auth: users, sessions, api_tokens, access_keys", kAuthSqlite, kAuthPostgres},
-    SchemaChange{2, "catalog and crawlers: databases, tables, partitions, schema versions, crawler state",
-                 kCatalogSqlite, kCatalogPostgres},
+    SchemaChange{
+        2, "catalog and crawlers: databases, tables, partitions, schema versions, crawler state",
+        kCatalogSqlite, kCatalogPostgres},
     SchemaChange{3, "query history", kQueryHistorySqlite, kQueryHistoryPostgres},
-    SchemaChange{4, "query history details and saved queries", kQuerySchemaSqlite, kQuerySchemaPostgres},
+    SchemaChange{4, "query history details and saved queries", kQuerySchemaSqlite,
+                 kQuerySchemaPostgres},
     SchemaChange{5, "workgroups, users.workgroup", kWorkgroupsSqlite, kWorkgroupsPostgres},
     SchemaChange{6, "delivery streams", kStreamsSqlite, kStreamsPostgres},
 };

@@ -1,8 +1,8 @@
 #include "basin/query/engine.h"
 
+#include <condition_variable>
 #include <filesystem>
 #include <map>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -604,9 +604,8 @@ Result<QueryStats> Engine::Impl::Run(std::string_view sql, const ExecuteOptions&
     };
 
     size_t statement_count = 0;
-    Result<duckdb::unique_ptr<duckdb::SQLStatement>> last_statement =
-        RunLeadingStatements(connection, sql, options.policy, sink == nullptr, fail,
-                             statement_count);
+    Result<duckdb::unique_ptr<duckdb::SQLStatement>> last_statement = RunLeadingStatements(
+        connection, sql, options.policy, sink == nullptr, fail, statement_count);
     if (!last_statement.ok())
       return last_statement.status();
     duckdb::unique_ptr<duckdb::SQLStatement> last = std::move(*last_statement);

@@ -40,8 +40,8 @@ bool IsInteger(const std::string& base) {
 std::string ColumnsOption(const std::vector<catalog::Column>& columns) {
   std::string option = "{";
   for (size_t i = 0; i < columns.size(); ++i) {
-    option += (i ? ", " : "") + QuoteLiteral(columns[i].name) + ": " +
-              QuoteLiteral(columns[i].type);
+    option +=
+        (i ? ", " : "") + QuoteLiteral(columns[i].name) + ": " + QuoteLiteral(columns[i].type);
   }
   return option + "}";
 }
@@ -68,8 +68,8 @@ std::string QuoteLiteral(std::string_view text) {
 }
 
 std::string SelectFromJson(const JsonSource& source) {
-  std::string sql = "SELECT * FROM read_json(" + QuoteLiteral(source.url) + ", format = " +
-                    (source.newline_delimited ? "'newline_delimited'" : "'auto'");
+  std::string sql = "SELECT * FROM read_json(" + QuoteLiteral(source.url) +
+                    ", format = " + (source.newline_delimited ? "'newline_delimited'" : "'auto'");
   if (!source.columns.empty())
     sql += ", columns = " + ColumnsOption(source.columns);
   // read_json spells "no compression" differently from read_csv.
@@ -130,9 +130,9 @@ Result<int64_t> CopySelect(Engine& engine, std::string_view select, std::string_
 
 Result<std::vector<catalog::Column>> DescribeSelect(Engine& engine, std::string_view select,
                                                     const ExecuteOptions& execute) {
-  BASIN_ASSIGN_OR_RETURN(QueryResult described,
-                         engine.Execute("DESCRIBE SELECT * FROM (\n" + std::string(select) + "\n)",
-                                        execute));
+  BASIN_ASSIGN_OR_RETURN(
+      QueryResult described,
+      engine.Execute("DESCRIBE SELECT * FROM (\n" + std::string(select) + "\n)", execute));
   std::vector<catalog::Column> columns;
   for (const Row& row : described.rows) {
     if (!Cell(row, 0) || !Cell(row, 1))
@@ -160,7 +160,9 @@ Result<CsvSniff> SniffCsv(Engine& engine, std::string_view url, int sample_rows,
                      sniff + ")"));
   if (sniffed.rows.empty())
     return Status::InvalidArgument("the CSV sniffer found no columns");
-  auto text = [](const std::optional<std::string>& value) { return value.value_or(""); };
+  auto text = [](const std::optional<std::string>& value) {
+    return value.value_or("");
+  };
   const Row& first = sniffed.rows[0];
   CsvSniff found{.delimiter = text(Cell(first, 0)),
                  .quote = text(Cell(first, 1)),

@@ -26,11 +26,13 @@ TEST(LakeSqlTest, QuotesValuesAndNames) {
 TEST(LakeSqlTest, CopiesInPlaceOrIntoHiveFolders) {
   EXPECT_EQ(CopySql("SELECT 1", "lake://t/x.parquet", {}),
             "COPY (\nSELECT 1\n) TO 'lake://t/x.parquet' (FORMAT parquet, USE_TMP_FILE false)");
-  EXPECT_EQ(CopySql("SELECT 1", "lake://t/x.json", {.format = ObjectFormat::kNdjson, .in_place = false}),
-            "COPY (\nSELECT 1\n) TO 'lake://t/x.json' (FORMAT json)");
-  EXPECT_EQ(CopySql("SELECT 1", "lake://t/", {.partition_by = {"dt"}, .filename_pattern = "w-1/p-{i}"}),
-            "COPY (\nSELECT 1\n) TO 'lake://t/' (FORMAT parquet, PARTITION_BY (\"dt\"), "
-            "FILENAME_PATTERN 'w-1/p-{i}', OVERWRITE_OR_IGNORE true)");
+  EXPECT_EQ(
+      CopySql("SELECT 1", "lake://t/x.json", {.format = ObjectFormat::kNdjson, .in_place = false}),
+      "COPY (\nSELECT 1\n) TO 'lake://t/x.json' (FORMAT json)");
+  EXPECT_EQ(
+      CopySql("SELECT 1", "lake://t/", {.partition_by = {"dt"}, .filename_pattern = "w-1/p-{i}"}),
+      "COPY (\nSELECT 1\n) TO 'lake://t/' (FORMAT parquet, PARTITION_BY (\"dt\"), "
+      "FILENAME_PATTERN 'w-1/p-{i}', OVERWRITE_OR_IGNORE true)");
 }
 
 class LakeSqlEngineTest : public ::testing::Test {

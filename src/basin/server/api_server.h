@@ -96,8 +96,8 @@ class ApiServer {
             query::Engine* engine = nullptr, query::QueryHistory* history = nullptr,
             query::SavedQueryStore* saved_queries = nullptr,
             workgroup::WorkgroupStore* workgroups = nullptr,
-            workgroup::AdmissionQueue* admission = nullptr, service::QueryService* queries = nullptr,
-            stream::StreamStore* streams = nullptr,
+            workgroup::AdmissionQueue* admission = nullptr,
+            service::QueryService* queries = nullptr, stream::StreamStore* streams = nullptr,
             delivery::StreamService* stream_service = nullptr);
   ~ApiServer();
 

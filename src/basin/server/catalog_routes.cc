@@ -156,7 +156,8 @@ void ApiServer::RegisterCatalogRoutes() {
           if (Result<catalog::TableFormat> parsed = catalog::ParseTableFormat(format); parsed.ok())
             table.format = *parsed;
           else
-            return WriteError(response, Status::InvalidArgument("format must be csv, json or parquet"));
+            return WriteError(response,
+                              Status::InvalidArgument("format must be csv, json or parquet"));
           if (table.location.rfind("lake://", 0) != 0 && table.location.rfind("s3://", 0) != 0) {
             return WriteError(
                 response,

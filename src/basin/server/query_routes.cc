@@ -259,8 +259,8 @@ void ApiServer::RegisterQueryRoutes() {
 
   auto caller_of = [](const RequestContext& context) {
     return service::QueryCaller{.user = context.principal.user.name,
-                       .role = context.principal.user.role,
-                       .workgroup = context.principal.user.workgroup};
+                                .role = context.principal.user.role,
+                                .workgroup = context.principal.user.workgroup};
   };
   // {"sql", "database"?, "cache"?}
   auto request_of = [caller_of](const nlohmann::json& body,
@@ -321,7 +321,8 @@ void ApiServer::RegisterQueryRoutes() {
             return RespondCsv(
                 http, response, stream,
                 [service, stream, copy] {
-                  service::QueryService::Outcome outcome = service->Run(copy, *stream, &stream->cancel);
+                  service::QueryService::Outcome outcome =
+                      service->Run(copy, *stream, &stream->cancel);
                   stream->End(outcome.status);
                 },
                 "query.csv", stopping_);

@@ -24,7 +24,7 @@ void CrawlService::Stop() {
 }
 
 Result<crawler::RunReport> CrawlService::Run(const std::string& name,
-                                              const std::atomic<bool>* cancel) {
+                                             const std::atomic<bool>* cancel) {
   if (stopping_)
     return Status::Unavailable("the server is stopping: crawls are not started");
   std::atomic<bool> stop{false};

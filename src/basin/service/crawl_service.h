@@ -40,7 +40,8 @@ class CrawlService {
   CrawlService& operator=(const CrawlService&) = delete;
 
   /// Runs crawler `name` now, on the calling thread (cancelled by `cancel` or Stop).
-  Result<crawler::RunReport> Run(const std::string& name, const std::atomic<bool>* cancel = nullptr);
+  Result<crawler::RunReport> Run(const std::string& name,
+                                 const std::atomic<bool>* cancel = nullptr);
 
   /// Starts crawler `name` on a thread of its own; returns the run's id at once. NotFound
   /// for an unknown crawler; Unavailable when the service is stopping.

@@ -10,8 +10,11 @@ namespace {
 class CrawlServiceTest : public crawler::testing::CrawlFixture {};
 
 INSTANTIATE_TEST_SUITE_P(Engines, CrawlServiceTest,
-                         ::testing::Values(metadata::Backend::kSqlite, metadata::Backend::kPostgres),
-                         [](const auto& info) { return std::string(metadata::BackendName(info.param)); });
+                         ::testing::Values(metadata::Backend::kSqlite,
+                                           metadata::Backend::kPostgres),
+                         [](const auto& info) {
+                           return std::string(metadata::BackendName(info.param));
+                         });
 
 TEST_P(CrawlServiceTest, RunsACrawlNowOrInTheBackground) {
   Put("sales/orders/dt=2026-11-24/part-0.csv", "id,amount\n1,3.5\n");

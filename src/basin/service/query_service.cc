@@ -358,8 +358,7 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
       select = query::StorableSelect(select, lake_names, lake_types);
     }
   }
-  std::string sql =
-      to_lake ? query::CopySql(select, url, {.in_place = false}) : request.sql;
+  std::string sql = to_lake ? query::CopySql(select, url, {.in_place = false}) : request.sql;
   // A COPY answers with one row: the number of rows it wrote.
   MemorySink memory(options_.max_memory_rows);
   // The COPY around a single SELECT is basin's own statement (the SELECT alone was parsed as

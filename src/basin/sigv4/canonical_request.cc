@@ -237,7 +237,8 @@ namespace internal {
 std::string JoinSignedHeaders(const std::vector<std::string>& names) {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) {
-    if (i > 0) out += ';';
+    if (i > 0)
+      out += ';';
     out += names[i];
   }
   return out;

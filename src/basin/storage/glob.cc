@@ -37,11 +37,13 @@ bool MatchSegment(std::string_view pattern, std::string_view text) {
       resume = t;
       continue;
     }
-    if (star == std::string_view::npos) return false;
+    if (star == std::string_view::npos)
+      return false;
     p = star + 1;
     t = ++resume;
   }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
+  while (p < pattern.size() && pattern[p] == '*')
+    ++p;
   return p == pattern.size();
 }
 
@@ -51,7 +53,8 @@ std::vector<std::string_view> Split(std::string_view text) {
   while (true) {
     size_t slash = text.find('/', start);
     parts.push_back(text.substr(start, slash - start));
-    if (slash == std::string_view::npos) break;
+    if (slash == std::string_view::npos)
+      break;
     start = slash + 1;
   }
   return parts;
@@ -59,20 +62,25 @@ std::vector<std::string_view> Split(std::string_view text) {
 
 bool MatchParts(const std::vector<std::string_view>& pattern, size_t p,
                 const std::vector<std::string_view>& key, size_t k) {
-  if (p == pattern.size()) return k == key.size();
+  if (p == pattern.size())
+    return k == key.size();
   if (pattern[p] == "**") {
     for (size_t skip = k; skip <= key.size(); ++skip) {
-      if (MatchParts(pattern, p + 1, key, skip)) return true;
+      if (MatchParts(pattern, p + 1, key, skip))
+        return true;
     }
     return false;
   }
-  if (k == key.size()) return false;
+  if (k == key.size())
+    return false;
   return MatchSegment(pattern[p], key[k]) && MatchParts(pattern, p + 1, key, k + 1);
 }
 
 }  // namespace
 
-bool HasGlob(std::string_view text) { return text.find_first_of("*?[") != std::string_view::npos; }
+bool HasGlob(std::string_view text) {
+  return text.find_first_of("*?[") != std::string_view::npos;
+}
 
 bool GlobMatch(std::string_view pattern, std::string_view key) {
   return MatchParts(Split(pattern), 0, Split(key), 0);

@@ -39,15 +39,19 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     // A new response (after a redirect or 100-continue): the status comes first.
     transfer->response->headers.clear();
     size_t space = line.find(' ');
-    if (space != std::string_view::npos) transfer->response->status = std::atol(line.data() + space + 1);
+    if (space != std::string_view::npos)
+      transfer->response->status = std::atol(line.data() + space + 1);
     return bytes;
   }
   size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return bytes;
+  if (colon == std::string_view::npos)
+    return bytes;
   std::string name(line.substr(0, colon));
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   std::string_view value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+    value.remove_prefix(1);
   while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
     value.remove_suffix(1);
   }
@@ -75,7 +79,8 @@ HttpClient::HttpClient(HttpClientOptions options) : options_(options) {
 }
 
 HttpClient::~HttpClient() {
-  for (void* handle : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(handle));
+  for (void* handle : idle_handles_)
+    curl_easy_cleanup(static_cast<CURL*>(handle));
 }
 
 void* HttpClient::AcquireHandle() {
@@ -97,7 +102,8 @@ void HttpClient::ReleaseHandle(void* handle) {
 
 Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   CURL* curl = static_cast<CURL*>(AcquireHandle());
-  if (curl == nullptr) return Status::Internal("curl_easy_init failed");
+  if (curl == nullptr)
+    return Status::Internal("curl_easy_init failed");
   curl_easy_reset(curl);
   HttpResponse response;
   Transfer transfer{&request, &response};
@@ -113,13 +119,15 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
     bool has_type = std::any_of(request.headers.begin(), request.headers.end(), [](const auto& h) {
       return strcasecmp(h.first.c_str(), "content-type") == 0;
     });
-    if (!has_type) headers = curl_slist_append(headers, "Content-Type:");
+    if (!has_type)
+      headers = curl_slist_append(headers, "Content-Type:");
   }
 
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
@@ -132,7 +140,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnUpload);
     curl_easy_setopt(curl, CURLOPT_READDATA, &transfer);
     curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-    if (request.method == "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "POST");
+    if (request.method == "POST")
+      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "POST");
   } else if (request.method != "GET") {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
@@ -141,7 +150,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   curl_slist_free_all(headers);
   if (code != CURLE_OK) {
     curl_easy_cleanup(curl);  // the connection may be broken: do not reuse it
-    return Status::Unavailable("no answer from " + request.url + " (" + curl_easy_strerror(code) + ")");
+    return Status::Unavailable("no answer from " + request.url + " (" + curl_easy_strerror(code) +
+                               ")");
   }
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

@@ -41,7 +41,9 @@ class LocalObjectStore final : public ObjectStore {
 
  private:
   explicit LocalObjectStore(std::string root) : root_(std::move(root)) {}
-  std::string PathOf(const std::string& normalized_key) const { return root_ + "/" + normalized_key; }
+  std::string PathOf(const std::string& normalized_key) const {
+    return root_ + "/" + normalized_key;
+  }
 
   std::string root_;
   std::shared_ptr<std::atomic<uint64_t>> bytes_read_ = std::make_shared<std::atomic<uint64_t>>(0);

@@ -9,8 +9,10 @@ Result<std::string> ObjectStore::ReadAll(std::string_view key) {
   std::string data(reader->size(), '\0');
   size_t done = 0;
   while (done < data.size()) {
-    BASIN_ASSIGN_OR_RETURN(size_t got, reader->ReadAt(done, data.size() - done, data.data() + done));
-    if (got == 0) break;  // the object shrank after we opened it
+    BASIN_ASSIGN_OR_RETURN(size_t got,
+                           reader->ReadAt(done, data.size() - done, data.data() + done));
+    if (got == 0)
+      break;  // the object shrank after we opened it
     done += got;
   }
   data.resize(done);
@@ -29,14 +31,16 @@ Result<std::string> NormalizePrefix(std::string_view prefix) {
   size_t start = 0;
   while (start <= prefix.size()) {
     size_t end = prefix.find('/', start);
-    if (end == std::string_view::npos) end = prefix.size();
+    if (end == std::string_view::npos)
+      end = prefix.size();
     std::string_view segment = prefix.substr(start, end - start);
     if (segment == "." || segment == "..") {
       return Status::InvalidArgument("key escapes the lake root or uses a relative segment: '" +
                                      std::string(prefix) + "'");
     }
     if (!segment.empty()) {
-      if (!out.empty()) out.push_back('/');
+      if (!out.empty())
+        out.push_back('/');
       out.append(segment);
     }
     start = end + 1;
@@ -47,13 +51,15 @@ Result<std::string> NormalizePrefix(std::string_view prefix) {
                                      std::string(prefix) + "'");
     }
   }
-  if (!out.empty() && !prefix.empty() && prefix.back() == '/') out.push_back('/');
+  if (!out.empty() && !prefix.empty() && prefix.back() == '/')
+    out.push_back('/');
   return out;
 }
 
 Result<std::string> NormalizeKey(std::string_view key) {
   BASIN_ASSIGN_OR_RETURN(std::string out, NormalizePrefix(key));
-  if (out.empty() || out == "/") return Status::InvalidArgument("empty object key");
+  if (out.empty() || out == "/")
+    return Status::InvalidArgument("empty object key");
   return out;
 }
 

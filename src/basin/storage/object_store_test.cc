@@ -1,7 +1,8 @@
+#include "basin/storage/object_store.h"
+
 #include <gtest/gtest.h>
 
 #include "basin/storage/location.h"
-#include "basin/storage/object_store.h"
 
 namespace basin::storage {
 namespace {

@@ -1,9 +1,9 @@
 // S3-only behaviour: errors a user meets when the configuration is wrong, and retries.
-#include <gtest/gtest.h>
-#include <httplib.h>
-
 #include <atomic>
 #include <thread>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
 
 #include "basin/storage/test_stores.h"
 
@@ -12,7 +12,8 @@ namespace {
 
 std::unique_ptr<S3ObjectStore> MakeStore(S3Options options) {
   auto store = S3ObjectStore::Make(std::move(options));
-  if (!store.ok()) throw std::runtime_error(store.status().ToString());
+  if (!store.ok())
+    throw std::runtime_error(store.status().ToString());
   return std::move(store).value();
 }
 
@@ -22,7 +23,8 @@ TEST(S3ObjectStoreTest, WrongSecretIsPermissionDenied) {
   Status status = MakeStore(options)->Write("x.csv", "x");
   EXPECT_EQ(status.code(), StatusCode::kPermissionDenied) << status.ToString();
   EXPECT_NE(status.message().find("HTTP 403"), std::string::npos) << status.message();
-  EXPECT_EQ(status.message().find("not-the-secret"), std::string::npos) << "secret leaked into a message";
+  EXPECT_EQ(status.message().find("not-the-secret"), std::string::npos)
+      << "secret leaked into a message";
 }
 
 TEST(S3ObjectStoreTest, MissingBucketIsFailedPrecondition) {
@@ -61,13 +63,16 @@ class FlakyEndpoint {
     server_.Get(".*", [this](const httplib::Request&, httplib::Response& response) {
       if (calls_++ < failures_) {
         response.status = 503;
-        response.set_content("<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>",
-                             "application/xml");
+        response.set_content(
+            "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>",
+            "application/xml");
         return;
       }
       response.set_content(
-          "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>p/a.csv</Key><Size>3</Size>"
-          "<LastModified>2026-11-24T10:00:00.000Z</LastModified><ETag>\"e1\"</ETag></Contents></ListBucketResult>",
+          "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>p/a.csv</Key><Size>3</"
+          "Size>"
+          "<LastModified>2026-11-24T10:00:00.000Z</LastModified><ETag>\"e1\"</ETag></Contents></"
+          "ListBucketResult>",
           "application/xml");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
@@ -109,7 +114,8 @@ TEST(S3ObjectStoreTest, GivesUpAfterMaxAttempts) {
   options.max_attempts = 3;
   auto listed = MakeStore(options)->List("p/", {});
   EXPECT_EQ(listed.status().code(), StatusCode::kUnavailable) << listed.status().ToString();
-  EXPECT_NE(listed.status().message().find("HTTP 503 SlowDown"), std::string::npos) << listed.status().message();
+  EXPECT_NE(listed.status().message().find("HTTP 503 SlowDown"), std::string::npos)
+      << listed.status().message();
   EXPECT_NE(listed.status().message().find("after 3 attempts"), std::string::npos);
   EXPECT_EQ(endpoint.calls(), 3);
 }

@@ -12,12 +12,14 @@ Result<StoreResolver::Resolved> StoreResolver::Resolve(std::string_view url) {
     return Resolved{lake_.get(), std::move(key)};
   }
   if (url.rfind("s3://", 0) != 0) {
-    return Status::InvalidArgument("not a lake URL (lake://key or s3://bucket/key): '" + std::string(url) + "'");
+    return Status::InvalidArgument("not a lake URL (lake://key or s3://bucket/key): '" +
+                                   std::string(url) + "'");
   }
   std::string_view rest = url.substr(5);
   size_t slash = rest.find('/');
   std::string bucket(rest.substr(0, slash));
-  if (bucket.empty()) return Status::InvalidArgument("S3 URL has no bucket: '" + std::string(url) + "'");
+  if (bucket.empty())
+    return Status::InvalidArgument("S3 URL has no bucket: '" + std::string(url) + "'");
   std::string key;
   if (slash != std::string_view::npos) {
     BASIN_ASSIGN_OR_RETURN(key, NormalizePrefix(rest.substr(slash + 1)));

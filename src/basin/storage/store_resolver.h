@@ -16,7 +16,8 @@ namespace basin::storage {
 /// endpoint, region and credentials, then kept). Thread-safe.
 class StoreResolver {
  public:
-  StoreResolver(std::shared_ptr<ObjectStore> lake, S3Options s3) : lake_(std::move(lake)), s3_(std::move(s3)) {}
+  StoreResolver(std::shared_ptr<ObjectStore> lake, S3Options s3)
+      : lake_(std::move(lake)), s3_(std::move(s3)) {}
 
   struct Resolved {
     ObjectStore* store;  // owned by the resolver; lives as long as it does

@@ -16,8 +16,9 @@ namespace basin::storage::testing {
 inline std::string RequireEnv(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') {
-    throw std::runtime_error(std::string(name) +
-                             " is not set: run the tests under scripts/with-test-servers.sh (make test does)");
+    throw std::runtime_error(
+        std::string(name) +
+        " is not set: run the tests under scripts/with-test-servers.sh (make test does)");
   }
   return value;
 }

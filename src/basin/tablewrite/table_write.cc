@@ -43,10 +43,9 @@ Result<FolderWrite> FindWritten(storage::StoreResolver& stores, const FolderTarg
       for (size_t i = 0; i < values->size(); ++i) {
         // DuckDB names a NULL partition "NULL"; the catalog's text values cannot hold NULL.
         if ((*values)[i] == "NULL") {
-          return Status::InvalidArgument(
-              "partition column '" + key_names[i] +
-              "' is NULL in some rows: filter them out or COALESCE them "
-              "(partition values cannot be NULL or the text 'NULL')");
+          return Status::InvalidArgument("partition column '" + key_names[i] +
+                                         "' is NULL in some rows: filter them out or COALESCE them "
+                                         "(partition values cannot be NULL or the text 'NULL')");
         }
       }
       std::string folder = relative.substr(
@@ -147,9 +146,9 @@ ObjectWrite WriteObject(query::Engine& engine, storage::StoreResolver& stores,
   write.status = info.status();
   if (Status removed = object->store->Delete(object->key); !removed.ok() && !removed.IsNotFound()) {
     write.left_behind = true;
-    write.status = Status(write.status.code(), write.status.message() +
-                                                   "; removing what it may have left failed too: " +
-                                                   removed.message());
+    write.status = Status(write.status.code(),
+                          write.status.message() +
+                              "; removing what it may have left failed too: " + removed.message());
   }
   return write;
 }
@@ -163,8 +162,9 @@ std::string FolderCopySql(const std::string& select, const FolderTarget& target)
   for (const catalog::PartitionKey& key : target.keys)
     keys.push_back(key.name);
   // The write folder makes every object name new, so nothing is overwritten.
-  return query::CopySql(select, target.location,
-                        {.partition_by = keys, .filename_pattern = target.write_folder + "/part-{i}"});
+  return query::CopySql(
+      select, target.location,
+      {.partition_by = keys, .filename_pattern = target.write_folder + "/part-{i}"});
 }
 
 Result<FolderWrite> WriteSelectToFolder(query::Engine& engine, storage::StoreResolver& stores,

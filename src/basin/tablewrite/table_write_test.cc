@@ -25,7 +25,8 @@ class TableWriteTest : public ::testing::TestWithParam<metadata::Backend>,
 };
 
 INSTANTIATE_TEST_SUITE_P(Engines, TableWriteTest,
-                         ::testing::Values(metadata::Backend::kSqlite, metadata::Backend::kPostgres),
+                         ::testing::Values(metadata::Backend::kSqlite,
+                                           metadata::Backend::kPostgres),
                          [](const auto& info) {
                            return info.param == metadata::Backend::kSqlite ? "Sqlite" : "Postgres";
                          });

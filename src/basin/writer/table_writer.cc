@@ -139,11 +139,12 @@ Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const Writ
                                    " is the lake's root: give the table a folder");
   }
 
-  tablewrite::FolderTarget target{.table = qualified,
-                                  .location = plan.location,
-                                  .keys = plan.keys,
-                                  .columns = plan.columns,
-                                  .write_folder = tablewrite::WriteFolder(tablewrite::NewWriteId())};
+  tablewrite::FolderTarget target{
+      .table = qualified,
+      .location = plan.location,
+      .keys = plan.keys,
+      .columns = plan.columns,
+      .write_folder = tablewrite::WriteFolder(tablewrite::NewWriteId())};
   Result<tablewrite::FolderWrite> written =
       tablewrite::WriteSelectToFolder(engine_, stores_, plan.select, target, PersonsQuery(context));
   if (!written.ok())
@@ -157,8 +158,8 @@ Result<WriteResult> TableWriter::Run(const WriteStatement& statement, const Writ
   update.changed_by = by;
   update.upsert_partitions = written->partitions;
   if (create) {
-    update.table = {
-        .database = database, .name = statement.table,
+    update.table = {.database = database,
+                    .name = statement.table,
                     .format = catalog::TableFormat::kParquet,
                     .created_by = by};
     update.mode = catalog::ApplyMode::kCreateOnly;

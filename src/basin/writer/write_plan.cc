@@ -67,9 +67,9 @@ Result<WritePlan> PlanCreate(const WriteStatement& statement, const std::string&
                              const std::vector<QueryColumn>& output) {
   BASIN_RETURN_IF_ERROR(CheckDistinctNames(output));
   WritePlan plan;
-  plan.location = statement.location.empty()
-                      ? std::string(tablewrite::kWarehouseRoot) + database + "/" + statement.table + "/"
-                      : statement.location;
+  plan.location = statement.location.empty() ? std::string(tablewrite::kWarehouseRoot) + database +
+                                                   "/" + statement.table + "/"
+                                             : statement.location;
   std::vector<bool> is_key(output.size(), false);
   for (const std::string& wanted : statement.partitioned_by) {
     std::optional<size_t> found = FindColumn(output, wanted);
@@ -106,7 +106,8 @@ Result<WritePlan> PlanOverwrite(const WriteStatement& statement, const catalog::
   BASIN_RETURN_IF_ERROR(CheckDistinctNames(output));
   std::string qualified = table.database + "." + table.name;
   WritePlan plan;
-  plan.location = table.partition_keys.empty() ? tablewrite::BaseLocation(table.location) : table.location;
+  plan.location =
+      table.partition_keys.empty() ? tablewrite::BaseLocation(table.location) : table.location;
   plan.columns = table.columns;
   plan.keys = table.partition_keys;
   std::vector<query::Projected> projected;
