@@ -146,9 +146,16 @@ class ApiServer {
 
   void RegisterRoutes();
   void RegisterAuthRoutes();
+  void RegisterUserRoutes();
+  void RegisterTokenRoutes();
+  void RegisterAccessKeyRoutes();
   void RegisterLakeRoutes();
   void RegisterCatalogRoutes();
+  void RegisterTableWriteRoutes();
+  void RegisterPartitionWriteRoutes();
+  void RegisterCrawlerRoutes();
   void RegisterQueryRoutes();
+  void RegisterAsyncQueryRoutes();
   void RegisterQueryHistoryRoutes();
   void RegisterSavedQueryRoutes();
   void RegisterWorkgroupRoutes();

@@ -146,6 +146,13 @@ void ApiServer::RegisterAuthRoutes() {
                      {"credential", auth::CredentialKindName(context.principal.kind)}});
         });
 
+  RegisterUserRoutes();
+}
+
+// Users (admins).
+void ApiServer::RegisterUserRoutes() {
+  using Request = httplib::Request;
+  using Response = httplib::Response;
   // --- users (admin) -------------------------------------------------------------------
   Route("GET", "/api/users", Access::kAdmin,
         [this](const Request&, Response& response, const RequestContext&) {
@@ -216,6 +223,13 @@ void ApiServer::RegisterAuthRoutes() {
           WriteJson(response, 200, {{"deleted", std::string(request.matches[1])}});
         });
 
+  RegisterTokenRoutes();
+}
+
+// API tokens: each user's own.
+void ApiServer::RegisterTokenRoutes() {
+  using Request = httplib::Request;
+  using Response = httplib::Response;
   // --- API tokens (own) -------------------------------------------------------------------
   Route("GET", "/api/tokens", Access::kViewer,
         [this](const Request&, Response& response, const RequestContext& context) {
@@ -277,6 +291,13 @@ void ApiServer::RegisterAuthRoutes() {
           WriteJson(response, 200, {{"revoked", id}});
         });
 
+  RegisterAccessKeyRoutes();
+}
+
+// Access keys: own, or any user's for an admin.
+void ApiServer::RegisterAccessKeyRoutes() {
+  using Request = httplib::Request;
+  using Response = httplib::Response;
   // --- access keys: own, or any user's for an admin ----------------------------------------
   auto target_user = [this](const Request& request,
                             const RequestContext& context) -> Result<auth::User> {

@@ -119,6 +119,16 @@ void ApiServer::RegisterCatalogRoutes() {
                       std::string(request.matches[1]) + "." + std::string(request.matches[2])}});
         });
 
+  RegisterTableWriteRoutes();
+}
+
+// Tables registered, changed and dropped by people (editors).
+void ApiServer::RegisterTableWriteRoutes() {
+  using Request = httplib::Request;
+  using Response = httplib::Response;
+  if (crawler_ == nullptr)
+    return;
+  catalog::Catalog& catalog = crawler_->catalog();
   // A table registered by hand: body {"name", "location", "format", "format_options"?,
   // "columns": [{"name","type"}], "partition_keys"?: [{"name","type"}]}.
   Route("POST", R"(/api/catalog/databases/([^/]+)/tables)", Access::kEditor,
@@ -217,6 +227,16 @@ void ApiServer::RegisterCatalogRoutes() {
                     {{"schema_version", applied->schema_version}, {"change", applied->change}});
         });
 
+  RegisterPartitionWriteRoutes();
+}
+
+// Partitions registered and removed by people (editors).
+void ApiServer::RegisterPartitionWriteRoutes() {
+  using Request = httplib::Request;
+  using Response = httplib::Response;
+  if (crawler_ == nullptr)
+    return;
+  catalog::Catalog& catalog = crawler_->catalog();
   // Adds or replaces partitions: body {"partitions": [{"values": [...], "location"?}]}.
   Route("POST", R"(/api/catalog/databases/([^/]+)/tables/([^/]+)/partitions)", Access::kEditor,
         [&catalog](const Request& request, Response& response, const RequestContext& context) {
@@ -293,6 +313,15 @@ void ApiServer::RegisterCatalogRoutes() {
           WriteJson(response, 200, {{"dropped", update.remove_partitions[0]}});
         });
 
+  RegisterCrawlerRoutes();
+}
+
+// Crawlers: viewers read them, editors change and run them.
+void ApiServer::RegisterCrawlerRoutes() {
+  using Request = httplib::Request;
+  using Response = httplib::Response;
+  if (crawler_ == nullptr)
+    return;
   // --- crawlers --------------------------------------------------------------------------
   Route("GET", "/api/crawlers", Access::kViewer,
         [this](const Request&, Response& response, const RequestContext&) {

@@ -249,6 +249,28 @@ bool IsInteger(const nlohmann::json& value) {
   return value.is_number_integer();
 }
 
+service::QueryCaller CallerOf(const RequestContext& context) {
+  return service::QueryCaller{.user = context.principal.user.name,
+                              .role = context.principal.user.role,
+                              .workgroup = context.principal.user.workgroup};
+}
+
+// {"sql", "database"?, "cache"?}
+Result<service::QueryRequest> RequestOf(const nlohmann::json& body, const RequestContext& context) {
+  BASIN_ASSIGN_OR_RETURN(std::string sql, RequiredString(body, "sql"));
+  // The engine reads SQL as a C string: after a NUL it would run less than the history shows.
+  if (size_t nul = sql.find('\0'); nul != std::string::npos) {
+    return Status::InvalidArgument("field 'sql' contains a NUL character (at offset " +
+                                   std::to_string(nul) + ")");
+  }
+  service::QueryRequest request{.sql = sql, .caller = CallerOf(context)};
+  BASIN_RETURN_IF_ERROR(CheckFieldType(body, "database", "a string", IsString));
+  BASIN_RETURN_IF_ERROR(CheckFieldType(body, "cache", "true or false", IsBoolean));
+  request.database = body.value("database", request.database);
+  request.use_cache = body.value("cache", request.use_cache);
+  return request;
+}
+
 }  // namespace
 
 void ApiServer::RegisterQueryRoutes() {
@@ -257,36 +279,14 @@ void ApiServer::RegisterQueryRoutes() {
   if (queries_ == nullptr)
     return;
 
-  auto caller_of = [](const RequestContext& context) {
-    return service::QueryCaller{.user = context.principal.user.name,
-                                .role = context.principal.user.role,
-                                .workgroup = context.principal.user.workgroup};
-  };
-  // {"sql", "database"?, "cache"?}
-  auto request_of = [caller_of](const nlohmann::json& body,
-                                const RequestContext& context) -> Result<service::QueryRequest> {
-    BASIN_ASSIGN_OR_RETURN(std::string sql, RequiredString(body, "sql"));
-    // The engine reads SQL as a C string: after a NUL it would run less than the history shows.
-    if (size_t nul = sql.find('\0'); nul != std::string::npos) {
-      return Status::InvalidArgument("field 'sql' contains a NUL character (at offset " +
-                                     std::to_string(nul) + ")");
-    }
-    service::QueryRequest request{.sql = sql, .caller = caller_of(context)};
-    BASIN_RETURN_IF_ERROR(CheckFieldType(body, "database", "a string", IsString));
-    BASIN_RETURN_IF_ERROR(CheckFieldType(body, "cache", "true or false", IsBoolean));
-    request.database = body.value("database", request.database);
-    request.use_cache = body.value("cache", request.use_cache);
-    return request;
-  };
-
   // Synchronous: {"sql", "database"?, "max_rows"?, "cache"?, "format"? ("json" | "csv"),
   // "explain"? (true: plan only, say which partitions would be read)}.
   Route("POST", "/api/query", Access::kViewer,
-        [this, request_of](const Request& http, Response& response, const RequestContext& context) {
+        [this](const Request& http, Response& response, const RequestContext& context) {
           Result<nlohmann::json> body = ParseJsonBody(http.body);
           if (!body.ok())
             return WriteError(response, body.status());
-          Result<service::QueryRequest> request = request_of(*body, context);
+          Result<service::QueryRequest> request = RequestOf(*body, context);
           if (!request.ok())
             return WriteError(response, request.status());
           for (Status typed : {CheckFieldType(*body, "max_rows", "an integer", IsInteger),
@@ -365,13 +365,20 @@ void ApiServer::RegisterQueryRoutes() {
           WriteJson(response, 200, answer);
         });
 
+  RegisterAsyncQueryRoutes();
+}
+
+// Asynchronous queries: submit, state, cancel, results.
+void ApiServer::RegisterAsyncQueryRoutes() {
+  using Request = httplib::Request;
+  using Response = httplib::Response;
   // Asynchronous: submit answers at once with the query's id.
   Route("POST", "/api/queries", Access::kViewer,
-        [this, request_of](const Request& http, Response& response, const RequestContext& context) {
+        [this](const Request& http, Response& response, const RequestContext& context) {
           Result<nlohmann::json> body = ParseJsonBody(http.body);
           if (!body.ok())
             return WriteError(response, body.status());
-          Result<service::QueryRequest> request = request_of(*body, context);
+          Result<service::QueryRequest> request = RequestOf(*body, context);
           if (!request.ok())
             return WriteError(response, request.status());
           Result<int64_t> id = queries_->Submit(*request);
@@ -381,9 +388,9 @@ void ApiServer::RegisterQueryRoutes() {
         });
 
   Route("GET", R"(/api/queries/(\d+))", Access::kViewer,
-        [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
+        [this](const Request& http, Response& response, const RequestContext& context) {
           Result<service::QueryService::JobView> job =
-              queries_->Get(std::stoll(http.matches[1]), caller_of(context));
+              queries_->Get(std::stoll(http.matches[1]), CallerOf(context));
           if (!job.ok())
             return WriteError(response, job.status());
           nlohmann::json out = query::ToJson(job->record);
@@ -395,8 +402,8 @@ void ApiServer::RegisterQueryRoutes() {
         });
 
   Route("POST", R"(/api/queries/(\d+)/cancel)", Access::kViewer,
-        [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
-          Status cancelled = queries_->Cancel(std::stoll(http.matches[1]), caller_of(context));
+        [this](const Request& http, Response& response, const RequestContext& context) {
+          Status cancelled = queries_->Cancel(std::stoll(http.matches[1]), CallerOf(context));
           if (!cancelled.ok())
             return WriteError(response, cancelled);
           WriteJson(response, 202, {{"id", std::stoll(http.matches[1])}, {"status", "cancelling"}});
@@ -406,9 +413,9 @@ void ApiServer::RegisterQueryRoutes() {
   // object).
   Route(
       "GET", R"(/api/queries/(\d+)/results)", Access::kViewer,
-      [this, caller_of](const Request& http, Response& response, const RequestContext& context) {
+      [this](const Request& http, Response& response, const RequestContext& context) {
         int64_t id = std::stoll(http.matches[1]);
-        service::QueryCaller caller = caller_of(context);
+        service::QueryCaller caller = CallerOf(context);
         std::string format = http.has_param("format") ? http.get_param_value("format") : "json";
         if (format == "parquet") {
           Result<service::QueryService::JobView> job = queries_->Get(id, caller);
