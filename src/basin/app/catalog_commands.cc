@@ -21,6 +21,21 @@ Result<std::pair<std::string, std::string>> SplitTableName(const std::string& qu
   return std::make_pair(qualified.substr(0, dot), qualified.substr(dot + 1));
 }
 
+// The home, its catalog and the table that DB.TABLE names (commands that show or change one).
+struct CatalogTable {
+  std::unique_ptr<Home> home;
+  catalog::Catalog* catalog = nullptr;
+  catalog::Table table;
+};
+
+Result<CatalogTable> OpenCatalogTable(const GlobalFlags& flags, const std::string& qualified) {
+  BASIN_ASSIGN_OR_RETURN(auto name, SplitTableName(qualified));
+  CatalogTable opened;
+  BASIN_ASSIGN_OR_RETURN(opened.catalog, OpenHomeService(flags, opened.home, &Home::Catalog));
+  BASIN_ASSIGN_OR_RETURN(opened.table, opened.catalog->GetTable(name.first, name.second));
+  return opened;
+}
+
 struct CrawlerFlags {
   std::string name, database, table_prefix;
   std::vector<std::string> targets, excludes;
@@ -158,20 +173,14 @@ std::string ColumnList(const std::vector<catalog::Column>& columns) {
 }
 
 int RunDescribe(const GlobalFlags& flags, const std::string& qualified) {
-  Result<std::pair<std::string, std::string>> name = SplitTableName(qualified);
-  if (!name.ok())
-    return ReportError(name.status());
-  std::unique_ptr<Home> home;
-  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
-  if (!catalog.ok())
-    return ReportError(catalog.status());
-  Result<catalog::Table> table = (*catalog)->GetTable(name->first, name->second);
-  if (!table.ok())
-    return ReportError(table.status());
-  Result<int64_t> partition_count = (*catalog)->CountPartitions(table->id);
-  Result<std::vector<catalog::Partition>> sample =
-      (*catalog)->ListPartitions(table->id, {.limit = 5});
-  Result<std::vector<catalog::SchemaVersion>> history = (*catalog)->SchemaHistory(table->id);
+  Result<CatalogTable> opened = OpenCatalogTable(flags, qualified);
+  if (!opened.ok())
+    return ReportError(opened.status());
+  catalog::Catalog* catalog = opened->catalog;
+  const catalog::Table* table = &opened->table;
+  Result<int64_t> partition_count = catalog->CountPartitions(table->id);
+  Result<std::vector<catalog::Partition>> sample = catalog->ListPartitions(table->id, {.limit = 5});
+  Result<std::vector<catalog::SchemaVersion>> history = catalog->SchemaHistory(table->id);
   for (const Status& status : {partition_count.status(), sample.status(), history.status()}) {
     if (!status.ok())
       return ReportError(status);
@@ -381,16 +390,11 @@ int RunCreateTable(const GlobalFlags& flags, const std::string& qualified,
 
 int RunAlterTable(const GlobalFlags& flags, const std::string& qualified,
                   const std::vector<std::string>& add, const std::vector<std::string>& drop) {
-  Result<std::pair<std::string, std::string>> name = SplitTableName(qualified);
-  if (!name.ok())
-    return ReportError(name.status());
-  std::unique_ptr<Home> home;
-  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
-  if (!catalog.ok())
-    return ReportError(catalog.status());
-  Result<catalog::Table> table = (*catalog)->GetTable(name->first, name->second);
-  if (!table.ok())
-    return ReportError(table.status());
+  Result<CatalogTable> opened = OpenCatalogTable(flags, qualified);
+  if (!opened.ok())
+    return ReportError(opened.status());
+  catalog::Catalog* catalog = opened->catalog;
+  const catalog::Table* table = &opened->table;
   catalog::TableUpdate update{.table = *table, .replace_columns = true, .changed_by = "user:cli"};
   update.table.partition_keys = table->partition_keys;
   for (const std::string& column_name : drop) {
@@ -407,7 +411,7 @@ int RunAlterTable(const GlobalFlags& flags, const std::string& qualified,
       return ReportError(column.status());
     update.table.columns.push_back(*column);
   }
-  Result<catalog::ApplyOutcome> applied = (*catalog)->ApplyTable(update);
+  Result<catalog::ApplyOutcome> applied = catalog->ApplyTable(update);
   if (!applied.ok())
     return ReportError(applied.status());
   std::cerr << "table " << qualified << " is at schema version " << applied->schema_version
@@ -418,16 +422,11 @@ int RunAlterTable(const GlobalFlags& flags, const std::string& qualified,
 // Adds (or replaces) one partition, or drops one, by location.
 int RunPartitionChange(const GlobalFlags& flags, const std::string& qualified,
                        const std::vector<std::string>& values, std::string location, bool drop) {
-  Result<std::pair<std::string, std::string>> name = SplitTableName(qualified);
-  if (!name.ok())
-    return ReportError(name.status());
-  std::unique_ptr<Home> home;
-  Result<catalog::Catalog*> catalog = OpenHomeService(flags, home, &Home::Catalog);
-  if (!catalog.ok())
-    return ReportError(catalog.status());
-  Result<catalog::Table> table = (*catalog)->GetTable(name->first, name->second);
-  if (!table.ok())
-    return ReportError(table.status());
+  Result<CatalogTable> opened = OpenCatalogTable(flags, qualified);
+  if (!opened.ok())
+    return ReportError(opened.status());
+  catalog::Catalog* catalog = opened->catalog;
+  const catalog::Table* table = &opened->table;
   if (!drop && values.size() != table->partition_keys.size()) {
     return ReportError(Status::InvalidArgument("table " + qualified + " has " +
                                                std::to_string(table->partition_keys.size()) +
@@ -447,7 +446,7 @@ int RunPartitionChange(const GlobalFlags& flags, const std::string& qualified,
     update.upsert_partitions.push_back(
         {.values = values, .location = location, .columns = table->columns});
   }
-  Result<catalog::ApplyOutcome> applied = (*catalog)->ApplyTable(update);
+  Result<catalog::ApplyOutcome> applied = catalog->ApplyTable(update);
   if (!applied.ok())
     return ReportError(applied.status());
   std::cerr << (drop ? "dropped" : "added") << " partition " << location << std::endl;

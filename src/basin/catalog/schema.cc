@@ -5,6 +5,8 @@
 #include <map>
 #include <memory>
 
+#include "basin/common/ascii.h"
+
 namespace basin::catalog {
 namespace {
 
@@ -12,13 +14,6 @@ std::string Upper(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return std::toupper(c); });
-  return out;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
@@ -186,7 +181,7 @@ TypeNode Widen(const TypeNode& a, const TypeNode& b) {
       out.fields = a.fields;
       for (const auto& [name, type] : b.fields) {
         auto same = std::find_if(out.fields.begin(), out.fields.end(), [&](const auto& field) {
-          return Lower(field.first) == Lower(name);
+          return AsciiLower(field.first) == AsciiLower(name);
         });
         if (same == out.fields.end()) {
           out.fields.emplace_back(name, type);
@@ -215,7 +210,7 @@ std::vector<Column> MergeColumns(const std::vector<Column>& base,
   std::vector<Column> merged = base;
   for (const Column& column : addition) {
     auto same = std::find_if(merged.begin(), merged.end(), [&](const Column& existing) {
-      return Lower(existing.name) == Lower(column.name);
+      return AsciiLower(existing.name) == AsciiLower(column.name);
     });
     if (same == merged.end()) {
       merged.push_back(column);
@@ -232,8 +227,9 @@ std::string DescribeSchemaChange(const std::vector<Column>& before,
                                  const std::vector<Column>& after) {
   std::string out;
   auto find = [](const std::vector<Column>& columns, const std::string& name) {
-    return std::find_if(columns.begin(), columns.end(),
-                        [&](const Column& column) { return Lower(column.name) == Lower(name); });
+    return std::find_if(columns.begin(), columns.end(), [&](const Column& column) {
+      return AsciiLower(column.name) == AsciiLower(name);
+    });
   };
   for (const Column& column : after) {
     auto old = find(before, column.name);
@@ -254,9 +250,9 @@ SchemaOverlap CompareColumns(const std::vector<Column>& a, const std::vector<Col
   SchemaOverlap overlap;
   std::vector<std::string> names_a, names_b;
   for (const Column& column : a)
-    names_a.push_back(Lower(column.name));
+    names_a.push_back(AsciiLower(column.name));
   for (const Column& column : b)
-    names_b.push_back(Lower(column.name));
+    names_b.push_back(AsciiLower(column.name));
   std::sort(names_a.begin(), names_a.end());
   std::sort(names_b.begin(), names_b.end());
   names_a.erase(std::unique(names_a.begin(), names_a.end()), names_a.end());

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "basin/common/ascii.h"
 #include "basin/common/log.h"
 #include "basin/delivery/stream_service.h"
 
@@ -15,13 +16,6 @@ using stream::Lsn;
 
 // A delivery takes at most this many times the stream's buffer_mib from its buffer.
 constexpr uint64_t kDeliveryHints = 2;
-
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
-}
 
 }  // namespace
 
@@ -198,7 +192,7 @@ Status StreamService::DeliverOne(int64_t id) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     std::unique_ptr<std::mutex>& turn =
-        table_turns_[Lower(definition->database + "." + definition->table)];
+        table_turns_[AsciiLower(definition->database + "." + definition->table)];
     if (!turn)
       turn = std::make_unique<std::mutex>();
     table_turn = turn.get();

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "basin/catalog/schema.h"
+#include "basin/common/ascii.h"
 #include "basin/common/log.h"
 #include "basin/delivery/compression.h"
 #include "basin/delivery/record_screen.h"
@@ -17,13 +18,6 @@ namespace {
 
 std::string DumpJson(const nlohmann::json& json) {
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
 }
 
 void DeleteTemporary(storage::ObjectStore& store, const std::string& key) {
@@ -41,7 +35,7 @@ bool SameColumns(const std::vector<catalog::Column>& a, const std::vector<catalo
   if (a.size() != b.size())
     return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i].name) != Lower(b[i].name) ||
+    if (AsciiLower(a[i].name) != AsciiLower(b[i].name) ||
         catalog::NormalizeType(a[i].type) != catalog::NormalizeType(b[i].type))
       return false;
   }
@@ -75,7 +69,7 @@ Status AlignOlderObjects(query::Engine& engine, storage::StoreResolver& stores,
     std::vector<query::Projected> projected;
     for (const catalog::Column& column : columns) {
       bool present = std::any_of(found.begin(), found.end(), [&](const catalog::Column& old) {
-        return Lower(old.name) == Lower(column.name);
+        return AsciiLower(old.name) == AsciiLower(column.name);
       });
       projected.push_back({present ? column.name : "", column.name, column.type});
     }
@@ -202,9 +196,10 @@ Result<DeliveryOutcome> DeliveryWriter::Write(const DeliveryBatch& batch) {
   // is not a column, so Parquet objects do not store it twice and scans show it once.
   staged.keys = existing.ok() ? existing->partition_keys : expression.PartitionKeys();
   std::erase_if(staged.columns, [&](const catalog::Column& column) {
-    return std::any_of(
-        staged.keys.begin(), staged.keys.end(),
-        [&](const catalog::PartitionKey& key) { return Lower(key.name) == Lower(column.name); });
+    return std::any_of(staged.keys.begin(), staged.keys.end(),
+                       [&](const catalog::PartitionKey& key) {
+                         return AsciiLower(key.name) == AsciiLower(column.name);
+                       });
   });
   Result<std::vector<Written>> written = WriteGroups(batch, staged, outcome);
   staged.RemoveTemporaries();
@@ -291,10 +286,10 @@ Status DeliveryWriter::StageGroup(const DeliveryBatch& batch,
   if (!described.ok())
     return described.status().WithContext("reading the records of " + definition.name);
   auto in_table = [&](const std::string& name) {
-    return Lower(name) == kRowField ||
+    return AsciiLower(name) == kRowField ||
            (existing.ok() && std::any_of(existing->columns.begin(), existing->columns.end(),
                                          [&](const catalog::Column& column) {
-                                           return Lower(column.name) == Lower(name);
+                                           return AsciiLower(column.name) == AsciiLower(name);
                                          }));
   };
   std::vector<catalog::Column> found;

@@ -4,16 +4,10 @@
 #include <set>
 
 #include "basin/catalog/schema.h"
+#include "basin/common/ascii.h"
 
 namespace basin::delivery {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
-}
 
 std::string Shown(const std::string& value) {
   return value.size() > 60 ? value.substr(0, 57) + "..." : value;
@@ -29,9 +23,9 @@ ScreenedRecords ScreenRecords(const std::vector<const PartitionedRecord*>& recor
   bool check = table.has_value() && refuse_unknown_fields;
   if (check) {
     for (const catalog::Column& column : table->columns)
-      known.insert(Lower(column.name));
+      known.insert(AsciiLower(column.name));
     for (const catalog::PartitionKey& key : table->partition_keys)
-      known.insert(Lower(key.name));
+      known.insert(AsciiLower(key.name));
   }
   for (const PartitionedRecord* record : records) {
     if (record->partition == kRefusedPartition) {
@@ -54,7 +48,7 @@ ScreenedRecords ScreenRecords(const std::vector<const PartitionedRecord*>& recor
       nlohmann::json parsed = nlohmann::json::parse(record->json, nullptr, false);
       std::string unknown;
       for (const auto& [key, value] : parsed.items()) {
-        if (!known.contains(Lower(key))) {
+        if (!known.contains(AsciiLower(key))) {
           unknown = key;
           break;
         }

@@ -6,19 +6,12 @@
 #include "duckdb/parser/statement/create_statement.hpp"
 #include "duckdb/parser/statement/explain_statement.hpp"
 
+#include "basin/common/ascii.h"
 #include "basin/query/engine_internal.h"
 
 namespace basin::query {
 namespace internal {
-namespace {
-
-std::string Lowercase(std::string text) {
-  for (char& c : text)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Status ToStatus(const duckdb::ErrorData& error) {
   switch (error.Type()) {
@@ -120,7 +113,7 @@ Status CheckUserStatement(const duckdb::SQLStatement& statement, duckdb::Connect
       }
       if (info.type == duckdb::CatalogType::MACRO_ENTRY ||
           info.type == duckdb::CatalogType::TABLE_MACRO_ENTRY) {
-        const std::string name = Lowercase(info.Cast<duckdb::CreateFunctionInfo>().name);
+        const std::string name = AsciiLower(info.Cast<duckdb::CreateFunctionInfo>().name);
         auto found = connection.Query(
             "SELECT count(*) FROM duckdb_functions() WHERE lower(function_name) = " +
             duckdb::KeywordHelper::WriteQuoted(name, '\''));
@@ -135,7 +128,7 @@ Status CheckUserStatement(const duckdb::SQLStatement& statement, duckdb::Connect
     }
     default:
       return Status::PermissionDenied("this statement (" +
-                                      Lowercase(duckdb::StatementTypeToString(statement.type)) +
+                                      AsciiLower(duckdb::StatementTypeToString(statement.type)) +
                                       ") is refused" + kRule);
   }
 }

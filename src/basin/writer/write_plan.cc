@@ -5,23 +5,17 @@
 #include <optional>
 
 #include "basin/catalog/schema.h"
+#include "basin/common/ascii.h"
 #include "basin/query/lake_sql.h"
 #include "basin/tablewrite/write_layout.h"
 
 namespace basin::writer {
 namespace {
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // DuckDB binds names case-insensitively, so the writer matches them that way too.
 std::optional<size_t> FindColumn(const std::vector<QueryColumn>& output, std::string_view name) {
   for (size_t i = 0; i < output.size(); ++i) {
-    if (Lower(output[i].name) == Lower(name))
+    if (AsciiLower(output[i].name) == AsciiLower(name))
       return i;
   }
   return std::nullopt;

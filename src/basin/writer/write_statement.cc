@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "basin/catalog/catalog.h"
+#include "basin/common/ascii.h"
 #include "basin/storage/store_resolver.h"
 
 namespace basin::writer {
@@ -24,13 +25,6 @@ bool IsWordStart(unsigned char c) {
 }
 bool IsWordPart(unsigned char c) {
   return std::isalnum(c) || c == '_' || c == '$' || c >= 0x80;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // Splits SQL into the tokens this parser needs: enough of DuckDB's lexical rules (comments,
@@ -159,7 +153,7 @@ class Cursor {
 
   bool IsKeyword(std::string_view keyword, size_t ahead = 0) const {
     const Token& token = Peek(ahead);
-    return token.type == Token::Type::kWord && Lower(token.text) == keyword;
+    return token.type == Token::Type::kWord && AsciiLower(token.text) == keyword;
   }
   bool IsSymbol(std::string_view symbol) const {
     return !AtEnd() && Peek().type == Token::Type::kSymbol && Peek().text == symbol;
@@ -196,7 +190,7 @@ std::optional<std::vector<std::string>> TakeName(Cursor& cursor) {
         (token.type != Token::Type::kWord && token.type != Token::Type::kQuotedName)) {
       return std::nullopt;
     }
-    parts.push_back(token.type == Token::Type::kWord ? Lower(token.text) : token.text);
+    parts.push_back(token.type == Token::Type::kWord ? AsciiLower(token.text) : token.text);
     cursor.Advance();
     if (!cursor.TakeSymbol("."))
       return parts;
@@ -234,7 +228,7 @@ Status ParseOption(Cursor& cursor, WriteStatement& statement, std::vector<std::s
   if (cursor.AtEnd() || key_token.type != Token::Type::kWord) {
     return Status::InvalidArgument("expected a WITH option name, got " + cursor.Describe());
   }
-  std::string key = Lower(key_token.text);
+  std::string key = AsciiLower(key_token.text);
   if (key != "format" && key != "partitioned_by" && key != "location") {
     return Status::InvalidArgument("unknown WITH option '" + key_token.text +
                                    "' (basin knows format, partitioned_by and location)");
@@ -248,7 +242,7 @@ Status ParseOption(Cursor& cursor, WriteStatement& statement, std::vector<std::s
     return Status::InvalidArgument("expected '=' after " + key + ", got " + cursor.Describe());
   if (key == "format") {
     BASIN_ASSIGN_OR_RETURN(std::string format, TakeString(cursor, key));
-    if (Lower(format) != "parquet") {
+    if (AsciiLower(format) != "parquet") {
       return Status::InvalidArgument("format '" + format +
                                      "' is not supported: basin writes tables as 'parquet'");
     }
@@ -274,7 +268,7 @@ Status ParseOption(Cursor& cursor, WriteStatement& statement, std::vector<std::s
       }
       BASIN_ASSIGN_OR_RETURN(std::string column, TakeString(cursor, "partitioned_by"));
       for (const std::string& other : statement.partitioned_by) {
-        if (Lower(other) == Lower(column)) {
+        if (AsciiLower(other) == AsciiLower(column)) {
           return Status::InvalidArgument("partitioned_by names column '" + column + "' twice");
         }
       }
