@@ -73,7 +73,9 @@ std::vector<int64_t> StreamService::TakeDue(bool everything) {
   }
   if (holding_the_log >= 0) {
     StreamState& state = states_[holding_the_log];
-    const bool failing = state.backoff.count() > 0 && now < state.next_attempt;
+    const bool failing = (state.backoff.count() > 0 && now < state.next_attempt) ||
+                         (!state.delivery && !state.buffer.empty() &&
+                          HeldBack(state, state.buffer.begin()->second, now));
     uint64_t held = 0;  // what moving would write again
     for (const auto& [lsn, entry] : state.buffer)
       held += entry.bytes;
@@ -101,27 +103,39 @@ std::vector<int64_t> StreamService::TakeDue(bool everything) {
       }
       continue;
     }
-    if (state.buffer.empty())
+    // Records deferred from a partition that could not be written wait for that
+    // partition's next attempt; the others are delivered as if it were not failing.
+    auto waiting = [&](const Buffered& entry) {
+      return !everything && HeldBack(state, entry, now);
+    };
+    auto first = std::find_if_not(state.buffer.begin(), state.buffer.end(),
+                                  [&](const auto& buffered) { return waiting(buffered.second); });
+    if (first == state.buffer.end())
       continue;
-    bool old = now - state.buffer.begin()->second.arrived >=
-               std::chrono::seconds(state.definition.buffer_seconds);
+    bool old = now - first->second.arrived >= std::chrono::seconds(state.definition.buffer_seconds);
     uint64_t limit = static_cast<uint64_t>(state.definition.buffer_mib) << 20;
-    bool large = std::any_of(state.partition_bytes.begin(), state.partition_bytes.end(),
-                             [&](const auto& partition) { return partition.second >= limit; });
+    bool large = std::any_of(
+        state.partition_bytes.begin(), state.partition_bytes.end(), [&](const auto& partition) {
+          auto failing = state.failing_partitions.find(partition.first);
+          return partition.second >= limit &&
+                 (failing == state.failing_partitions.end() || now >= failing->second.next_attempt);
+        });
     if (!everything && !old && !large && id != holding_the_log)
       continue;
-    if (!everything && state.backoff.count() > 0 && now < state.next_attempt)
-      continue;  // a partition failed in the last delivery: wait for the next attempt
     // One delivery takes at most kDeliveryHints times the size hint (oldest first): when
     // delivery falls behind, objects stay near the hint and a delivery's memory (records,
     // staged copy, the engine's work) stays bounded; the rest goes in the next delivery.
     Delivery delivery;
     uint64_t taken = 0;
-    while (!state.buffer.empty() && (taken == 0 || taken < kDeliveryHints * limit)) {
-      auto oldest = state.buffer.begin();
-      taken += oldest->second.bytes;
-      delivery.entries.push_back(std::move(oldest->second));
-      state.buffer.erase(oldest);
+    for (auto entry = first;
+         entry != state.buffer.end() && (taken == 0 || taken < kDeliveryHints * limit);) {
+      if (waiting(entry->second)) {
+        ++entry;
+        continue;
+      }
+      taken += entry->second.bytes;
+      delivery.entries.push_back(std::move(entry->second));
+      entry = state.buffer.erase(entry);
     }
     state.partition_bytes.clear();
     for (const auto& [lsn, entry] : state.buffer) {
@@ -133,6 +147,17 @@ std::vector<int64_t> StreamService::TakeDue(bool everything) {
     due.push_back(id);
   }
   return due;
+}
+
+bool StreamService::HeldBack(const StreamState& state, const Buffered& entry,
+                             std::chrono::steady_clock::time_point now) {
+  if (state.failing_partitions.empty() || entry.records.empty())
+    return false;
+  return std::all_of(
+      entry.records.begin(), entry.records.end(), [&](const PartitionedRecord& record) {
+        auto failing = state.failing_partitions.find(record.partition);
+        return failing != state.failing_partitions.end() && now < failing->second.next_attempt;
+      });
 }
 
 Status StreamService::DeliverAll() {
@@ -198,28 +223,41 @@ Status StreamService::DeliverOne(int64_t id) {
     table_turn = turn.get();
   }
   Status delivered;
-  Status deferred;  // a partition that could not be written; the others were delivered
+  DeliveryReport report;  // partitions that could not be written; the others were delivered
   {
     std::lock_guard<std::mutex> turn(*table_turn);
-    delivered = Deliver(*state, *definition, *state->delivery, &deferred);
+    delivered = Deliver(*state, *definition, *state->delivery, &report);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   if (delivered.ok()) {
-    for (const Buffered& entry : state->delivery->entries)
+    for (const Buffered& entry : state->delivery->entries) {
       buffered_bytes_ -= std::min(buffered_bytes_, entry.bytes);
+      for (const PartitionedRecord& record : entry.records) {
+        if (!report.deferred_partitions.contains(record.partition))
+          state->failing_partitions.erase(record.partition);
+      }
+    }
     state->delivery.reset();
-    state->failing_since.reset();
-    if (deferred.ok()) {
-      state->backoff = std::chrono::milliseconds(0);
+    state->backoff = std::chrono::milliseconds(0);
+    // A partition that could not be written waits for its next attempt (with backoff).
+    for (const std::string& partition : report.deferred_partitions) {
+      PartitionRetry& retry = state->failing_partitions[partition];
+      retry.backoff =
+          std::min(options_.max_retry, std::max(options_.first_retry, retry.backoff * 2));
+      retry.next_attempt = Now() + retry.backoff;
+    }
+    if (report.deferred_failure.ok()) {
+      state->failing_since.reset();
       state->stats.last_delivery_error.clear();
       return Status::OK();
     }
-    // The stream delivers; one partition waits for its next attempt (with backoff).
-    state->stats.last_delivery_error = CapText(deferred.ToString());
-    state->backoff =
-        std::min(options_.max_retry, std::max(options_.first_retry, state->backoff * 2));
-    state->next_attempt = Now() + state->backoff;
-    return deferred;
+    state->stats.last_delivery_error = CapText(report.deferred_failure.ToString());
+    // The stream fails while none of its records can be written (the whole lake is down).
+    if (report.delivered_records > 0)
+      state->failing_since.reset();
+    else if (!state->failing_since)
+      state->failing_since = Now();
+    return report.deferred_failure;
   }
   log::Warn("stream_delivery_failed",
             {{"stream", definition->name}, {"error", CapText(delivered.ToString())}});

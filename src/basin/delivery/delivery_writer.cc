@@ -205,10 +205,9 @@ Result<DeliveryOutcome> DeliveryWriter::Write(const DeliveryBatch& batch) {
   staged.RemoveTemporaries();
   if (!written.ok())
     return written.status();
-  if (written->empty() && !staged.groups.empty()) {
-    // Nothing written: the whole delivery is retried as it is.
-    return outcome.deferred_failure;
-  }
+  // When no partition could be written, every record is deferred as one failing
+  // partition's are (none left an object behind: that returned above), so records of
+  // other partitions that arrive meanwhile are not held up behind this delivery's retries.
   if (!written->empty())
     BASIN_RETURN_IF_ERROR(Register(batch, existing, staged, *written));
   return outcome;

@@ -235,6 +235,61 @@ TEST_P(StreamServiceTest, AFailingPartitionDoesNotHoldUpTheOthersAndIsDeliveredO
             "a1,b2,a3,a4");
 }
 
+// The retries of a partition that cannot be written wait for its backoff; records of the
+// other partitions do not (the clock is stopped: no retry of b is ever due until it moves).
+TEST_P(StreamServiceTest, OtherPartitionsAreNotHeldUpByAFailingPartitionsRetries) {
+  CreateStream(Clicks(/*buffer_seconds=*/0));
+  faulty_->FailWritesUnder("streams/web/clicks/event=b/");
+  auto clock = std::make_shared<std::atomic<std::chrono::steady_clock::duration>>(
+      std::chrono::steady_clock::now().time_since_epoch());
+  OpenServiceWith({.clock = [clock] {
+    return std::chrono::steady_clock::time_point(clock->load());
+  }});
+  IngestOk("clicks", {R"({"type": "b", "id": 1})"});  // a delivery that writes nothing
+  for (int i = 0; i < 400 && service_->Stats("clicks")->last_delivery_error.empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_NE(service_->Stats("clicks")->last_delivery_error.find("event=b"), std::string::npos);
+  IngestOk("clicks", {R"({"type": "a", "id": 2})"});
+  WaitDelivered("clicks", 1);
+  StreamStats stats = *service_->Stats("clicks");
+  EXPECT_EQ(stats.buffered_records, 1);  // b's, deferred
+  EXPECT_FALSE(stats.refusing);
+  IngestOk("clicks", {R"({"type": "a", "id": 3})", R"({"type": "b", "id": 4})"});
+  WaitDelivered("clicks", 2);  // a with b's record of the same request deferred
+  EXPECT_EQ(service_->Stats("clicks")->buffered_records, 2);
+  faulty_->FailWritesUnder("");
+  clock->store(clock->load() + std::chrono::minutes(1));  // b's next attempt
+  WaitDelivered("clicks", 4);
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(type || id, ',' ORDER BY id) FROM web.clicks"),
+            "b1,a2,a3,b4");
+  EXPECT_TRUE(service_->Stats("clicks")->last_delivery_error.empty());
+}
+
+// A lake that takes no object at all: the stream refuses once it has failed long enough,
+// although each partition's records are deferred rather than retried as they are.
+TEST_P(StreamServiceTest, AStreamNoneOfWhosePartitionsCanBeWrittenRefuses) {
+  CreateStream(Clicks(/*buffer_seconds=*/0));
+  faulty_->FailWritesUnder("streams/web/clicks/event=");
+  OpenServiceWith({.refuse_when_failing_for = std::chrono::milliseconds(0)});
+  IngestOk("clicks", {R"({"type": "a", "id": 1})", R"({"type": "b", "id": 2})"});
+  StreamStats stats;
+  for (int i = 0; i < 400 && !stats.refusing; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    stats = *service_->Stats("clicks");
+  }
+  ASSERT_TRUE(stats.refusing) << ToJson(stats).dump();
+  EXPECT_EQ(service_->Ingest("clicks", {R"({"type": "a", "id": 3})"}, system_clock::now())
+                .status()
+                .code(),
+            StatusCode::kUnavailable);
+  faulty_->FailWritesUnder("");
+  WaitDelivered("clicks", 2);
+  EXPECT_FALSE(service_->Stats("clicks")->refusing);
+  ASSERT_TRUE(service_->Stop().ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(type || id, ',' ORDER BY id) FROM web.clicks"), "a1,b2");
+}
+
 TEST_P(StreamServiceTest, AWriteReportedFailedButMadeIsNotDeliveredTwice) {
   for (stream::OutputFormat format :
        {stream::OutputFormat::kParquet, stream::OutputFormat::kNdjson}) {

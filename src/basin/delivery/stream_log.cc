@@ -209,7 +209,7 @@ void StreamService::TruncateDelivered() {
 }
 
 Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition& definition,
-                              Delivery& delivery, Status* deferred_failure) {
+                              Delivery& delivery, DeliveryReport* report) {
   if (delivery.entries.empty())
     return Status::OK();
   if (abandon_)
@@ -242,8 +242,11 @@ Status StreamService::Deliver(StreamState& state, const stream::StreamDefinition
       batch.records.push_back(&record);
   }
   BASIN_ASSIGN_OR_RETURN(DeliveryOutcome outcome, writer_.Write(batch));
-  *deferred_failure = outcome.deferred_failure;
+  report->deferred_failure = outcome.deferred_failure;
+  report->delivered_records = outcome.counts.records;
   std::vector<PartitionedRecord>& deferred = outcome.deferred;
+  for (const PartitionedRecord& record : deferred)
+    report->deferred_partitions.insert(record.partition);
   const DeliveryCounts& counts = outcome.counts;
 
   std::string mark = EncodeDeliveredMark({.intent = delivery.intent_lsn, .deferred = deferred});

@@ -294,7 +294,15 @@ std::chrono::seconds StreamService::RetryAfter(std::string_view stream_name) {
   auto found = stored.ok() ? states_.find(stored->id) : states_.end();
   if (found == states_.end() || !found->second.failing_since)
     return std::chrono::seconds(1);
-  auto wait = std::chrono::ceil<std::chrono::seconds>(found->second.next_attempt - Now());
+  // The next attempt of the stream's failed delivery, or of the first failing partition.
+  Clock::time_point next = found->second.next_attempt;
+  std::optional<Clock::time_point> partition_next;
+  for (const auto& [partition, retry] : found->second.failing_partitions)
+    partition_next =
+        partition_next ? std::min(*partition_next, retry.next_attempt) : retry.next_attempt;
+  if (partition_next)
+    next = std::max(next, *partition_next);
+  auto wait = std::chrono::ceil<std::chrono::seconds>(next - Now());
   return std::max(std::chrono::seconds(1), wait);
 }
 

@@ -15,7 +15,9 @@
 // writes the whole table). A delivery is: a kFlushIntent entry naming the batch entries (LSNs) it
 // covers, then one object per partition named from the first and last LSN (so a repeated delivery
 // replaces its objects), then the catalog registration, then a kDeliveredMark. A failed
-// delivery is retried with backoff, exactly as it was (same entries, same names).
+// delivery is retried with backoff, exactly as it was (same entries, same names); records of a
+// partition whose object could not be written are deferred to a later delivery instead, with
+// that partition's own backoff (docs/streams.md, "Delivery").
 //
 // Open replays the log: entries of intents with a mark are delivered, an intent without a
 // mark is delivered again exactly, later batch entries are buffered again.
@@ -171,6 +173,18 @@ class StreamService {
     // first place, not taken from its entries (now one, at the mark's LSN).
     std::optional<DeliveryName> name;
   };
+  // A partition whose objects could not be written: its deferred records wait for its next
+  // attempt, while the stream's other partitions are delivered as usual.
+  struct PartitionRetry {
+    std::chrono::steady_clock::time_point next_attempt{};
+    std::chrono::milliseconds backoff{0};
+  };
+  // What a delivery that was marked did: the partitions it deferred, the records it wrote.
+  struct DeliveryReport {
+    Status deferred_failure;  // the first partition's failure; OK when nothing was deferred
+    std::set<std::string> deferred_partitions;
+    int64_t delivered_records = 0;
+  };
   struct StreamState {
     int64_t id = 0;
     stream::StreamDefinition definition;
@@ -179,7 +193,8 @@ class StreamService {
     std::optional<Delivery> delivery;  // taken from the buffer, not yet marked delivered
     bool delivering = false;           // a worker is running (or will run) `delivery`
     std::chrono::steady_clock::time_point next_attempt{};
-    std::chrono::milliseconds backoff{0};
+    std::chrono::milliseconds backoff{0};  // of `delivery`, which failed as a whole
+    std::map<std::string, PartitionRetry> failing_partitions;
     std::optional<std::chrono::steady_clock::time_point> failing_since;
     // Set with `delivering`: the worker moves the stream's records forward in the log
     // instead of delivering (see MoveForward).
@@ -221,9 +236,12 @@ class StreamService {
   StreamStats StatsOf(const StreamState& state);  // REQUIRES: mutex_ held
   // Delivers `delivery`. When some partitions' objects are written and others' cannot be,
   // the written ones are delivered and the others' records deferred (DeliveredMark):
-  // returns OK with *deferred_failure set.
+  // returns OK with report->deferred_failure set.
   Status Deliver(StreamState& state, const stream::StreamDefinition& definition, Delivery& delivery,
-                 Status* deferred_failure);
+                 DeliveryReport* report);
+  // The buffered entry waits for the next attempt of its partitions. REQUIRES: mutex_ held.
+  static bool HeldBack(const StreamState& state, const Buffered& entry,
+                       std::chrono::steady_clock::time_point now);
   void TruncateDelivered();
   StreamState& StateFor(const stream::StoredStream& stored);  // REQUIRES: mutex_ held
   std::chrono::steady_clock::time_point Now() const { return options_.clock(); }
