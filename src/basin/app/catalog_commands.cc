@@ -9,6 +9,7 @@
 #include "basin/app/cli.h"
 #include "basin/catalog/catalog_json.h"
 #include "basin/common/time_format.h"
+#include "basin/service/crawl_service.h"
 
 namespace basin::app {
 namespace {
@@ -91,7 +92,8 @@ int RunCrawlerRun(const GlobalFlags& flags, const std::string& name) {
                  static_cast<long long>(progress.to_read));
     std::fflush(stderr);
   };
-  Result<crawler::RunReport> report = (*crawler)->Run(name, options);
+  service::CrawlService crawls(**crawler);  // as the server and the scheduler run crawls
+  Result<crawler::RunReport> report = crawls.Run(name, options);
   if (tty)
     std::fprintf(stderr, "\r%*s\r", 60, "");
   if (!report.ok())

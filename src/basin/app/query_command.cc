@@ -15,6 +15,8 @@
 #include "basin/query/csv_text.h"
 #include "basin/query/query_history.h"
 #include "basin/query/saved_queries.h"
+#include "basin/service/query_service.h"
+#include "basin/writer/write_statement.h"
 
 namespace basin::app {
 namespace {
@@ -111,13 +113,30 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
   Result<metadata::Database*> metadata = home.Metadata();
   if (!metadata.ok())
     return ReportError(metadata.status());
+  // Run as the server runs a query (service::QueryService: the viewer rule, basin's write
+  // statements, the history record), as the local administrator on the home's engine and
+  // outside any workgroup queue: whoever can read the home's files owns it anyway, and a
+  // CLI query must not wait behind the server's queue.
+  query::QueryHistory history(**metadata);
+  std::optional<writer::WriteResult> written;  // a write statement's, for its own summary
+  service::WriteStatementRunner write_statements;
+  if (writer::IsWriteStatement(sql)) {
+    Result<writer::TableWriter*> table_writer = home.Writer();
+    if (!table_writer.ok())
+      return ReportError(table_writer.status());
+    write_statements = WriteStatementRunnerFor(
+        **table_writer, [&written](const writer::WriteResult& result) { written = result; });
+  }
+  service::QueryService queries({
+      .engine_for = [&](const workgroup::Workgroup&) { return engine; },
+      .history = &history,
+      .write_statements = write_statements,
+      .is_write_statement = [](const std::string& text) { return writer::IsWriteStatement(text); },
+  });
+  service::QueryRequest request{.sql = sql,
+                                .database = config->default_database,
+                                .caller = {.user = "local", .role = auth::Role::kAdmin}};
   InstallInterruptFlag();
-  if (std::optional<int> written = RunIfWriteStatement(home, format == "json", sql))
-    return *written;
-  query::QueryRecord record{.user = "local",
-                            .sql = sql,
-                            .started_at = std::chrono::system_clock::now(),
-                            .database = config->default_database};
   // CSV streams straight to stdout (a result of any size); table and JSON need every row.
   struct CsvOut final : query::RowSink {
     Status Begin(const std::vector<std::string>& names, const std::vector<std::string>&) override {
@@ -132,11 +151,12 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
     }
     size_t count = 0;
   } csv;
-  query::ExecuteOptions options{.cancel = &interrupted};
+  query::QueryResult result;
+  query::CollectingSink collected(result);
   // A long query shows how far it is on a terminal (DuckDB's estimate), cleared at the end.
   std::atomic<bool> progress_shown{false};
   if (isatty(STDERR_FILENO)) {
-    options.on_progress = [&progress_shown](double percent) {
+    request.on_progress = [&progress_shown](double percent) {
       if (percent < 0)
         return;
       std::fprintf(stderr, "\rrunning: %3.0f%% (Ctrl-C cancels)", percent);
@@ -144,70 +164,45 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
       progress_shown = true;
     };
   }
-
-  Result<query::QueryResult> result = query::QueryResult{};
-  if (format == "csv") {
-    Result<query::QueryStats> stats = (*engine)->Execute(sql, options, csv);
-    if (stats.ok()) {
-      result->stats = *stats;
-      result->bytes_read = stats->bytes_read;
-      result->elapsed = stats->elapsed;
-    } else {
-      result = stats.status();
-    }
-  } else {
-    result = (*engine)->Execute(sql, options);
-  }
+  const bool streamed = format == "csv" && !writer::IsWriteStatement(sql);
+  service::QueryService::Outcome outcome =
+      queries.Run(request, streamed ? static_cast<query::RowSink&>(csv) : collected, &interrupted);
   if (progress_shown)
     std::fprintf(stderr, "\r%40s\r", "");
-  record.ended_at = std::chrono::system_clock::now();
-  record.duration =
-      std::chrono::duration_cast<std::chrono::milliseconds>(record.ended_at - record.started_at);
-  record.status = result.ok()                                        ? "succeeded"
-                  : result.status().code() == StatusCode::kCancelled ? "cancelled"
-                                                                     : "failed";
-  size_t rows_returned = format == "csv" ? csv.count : (result.ok() ? result->rows.size() : 0);
-  if (result.ok()) {
-    record.rows_returned = static_cast<int64_t>(rows_returned);
-    record.bytes_read = static_cast<int64_t>(result->bytes_read);
-    record.partitions_scanned = result->stats.PartitionsScanned();
-    record.partitions_total = result->stats.PartitionsTotal();
-    record.objects_scanned = result->stats.objects_opened;
-    record.cache_hit = result->stats.cache_hit;
-    record.statement_kind = result->stats.statement_kind;
-  } else {
-    record.error = result.status().message();
+  if (!outcome.status.ok())
+    return ReportError(outcome.status);
+  if (written) {
+    if (format == "json") {
+      PrintJson(writer::ToJson(*written));
+    } else {
+      std::cout << writer::Summary(*written) << std::endl;
+    }
+    return kExitOk;
   }
-  // The history is a record, not a gate: a query's answer is shown even if it cannot be kept.
-  Result<int64_t> recorded = query::QueryHistory(**metadata).Record(record);
-  if (!recorded.ok())
-    std::cerr << "basin: warning: query not recorded in history: " << recorded.status().message()
-              << "\n";
-  if (!result.ok())
-    return ReportError(result.status());
+  const query::QueryStats& stats = outcome.stats;
+  size_t rows_returned = streamed ? csv.count : result.rows.size();
   if (format == "json") {
     nlohmann::json rows = nlohmann::json::array();
-    for (const auto& row : result->rows) {
+    for (const auto& row : result.rows) {
       nlohmann::json object = nlohmann::json::object();
       for (size_t i = 0; i < row.size(); ++i) {
-        object[result->column_names[i]] =
-            row[i] ? nlohmann::json(*row[i]) : nlohmann::json(nullptr);
+        object[result.column_names[i]] = row[i] ? nlohmann::json(*row[i]) : nlohmann::json(nullptr);
       }
       rows.push_back(std::move(object));
     }
     PrintJson(rows);
   } else if (format == "table") {
-    PrintTable(*result);
+    PrintTable(result);
   }
   std::cout.flush();
   std::string partitions;
-  if (result->stats.PartitionsTotal() > 0) {
-    partitions = ", " + std::to_string(result->stats.PartitionsScanned()) + " of " +
-                 std::to_string(result->stats.PartitionsTotal()) + " partitions";
+  if (stats.PartitionsTotal() > 0) {
+    partitions = ", " + std::to_string(stats.PartitionsScanned()) + " of " +
+                 std::to_string(stats.PartitionsTotal()) + " partitions";
   }
-  std::cerr << rows_returned << " row(s) in " << result->elapsed.count() / 1000 << " ms, "
-            << HumanBytes(result->bytes_read) << " read from the lake" << partitions
-            << (result->stats.cache_hit ? " (from the result cache)" : "") << std::endl;
+  std::cerr << rows_returned << " row(s) in " << stats.elapsed.count() / 1000 << " ms, "
+            << HumanBytes(stats.bytes_read) << " read from the lake" << partitions
+            << (stats.cache_hit ? " (from the result cache)" : "") << std::endl;
   return kExitOk;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -8,14 +9,11 @@
 
 namespace basin::app {
 
-/// `basin query` with a write statement (CREATE TABLE ... AS, INSERT OVERWRITE): runs it with
-/// the home's writer as the local user, records it in the query history and prints a one-line
-/// summary, or the result as JSON. nullopt when `sql` is not a write statement (the caller
-/// runs it on the engine); otherwise the command's exit code.
-std::optional<int> RunIfWriteStatement(Home& home, bool json, const std::string& sql);
-
-/// The server's runner of write statements: the writer's result as one row, its fields as
-/// columns (writer::ToJson).
-service::WriteStatementRunner WriteStatementRunnerFor(writer::TableWriter& table_writer);
+/// The runner of write statements (CREATE TABLE ... AS, INSERT OVERWRITE) that the server's
+/// and the CLI's QueryService use: the writer's result as one row, its fields as columns
+/// (writer::ToJson), also handed to `on_written` (the CLI prints its own summary).
+service::WriteStatementRunner WriteStatementRunnerFor(
+    writer::TableWriter& table_writer,
+    std::function<void(const writer::WriteResult&)> on_written = {});
 
 }  // namespace basin::app

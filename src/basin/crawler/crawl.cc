@@ -76,7 +76,7 @@ void ReadEntries(std::vector<CrawlEntry*>& entries, storage::StoreResolver& stor
   std::atomic<int64_t> done{0};
   auto work = [&](bool report) {
     while (true) {
-      if (options.cancel && options.cancel->load())
+      if (options.Cancelled())
         return;
       size_t index = next.fetch_add(1);
       if (index >= entries.size())
@@ -245,7 +245,7 @@ Result<RunReport> Crawler::Run(const std::string& name, const CrawlOptions& opti
     options.on_progress(progress);
   ReadEntries(to_read, stores_, engine_, options, progress);
   report.objects_read = progress.read;
-  if (options.cancel && options.cancel->load()) {
+  if (options.Cancelled()) {
     report.status = "cancelled";
     report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);

@@ -24,8 +24,11 @@ struct CrawlProgress {
 struct CrawlOptions {
   /// Called from the crawling thread now and then; must be cheap.
   std::function<void(const CrawlProgress&)> on_progress;
-  /// Checked between objects; when set, the crawl stops and changes nothing.
+  /// Checked between objects; when either is set, the crawl stops and changes nothing
+  /// (`cancel` is the caller's, `stop` the service's that runs it).
   const std::atomic<bool>* cancel = nullptr;
+  const std::atomic<bool>* stop = nullptr;
+  bool Cancelled() const { return (cancel && cancel->load()) || (stop && stop->load()); }
   /// Objects read (probed and sniffed) at once.
   int threads = 2;
 };

@@ -324,25 +324,6 @@ std::string PlanInputs(duckdb::PreparedStatement& prepared, const std::vector<Ta
   return inputs;
 }
 
-class CollectingSink final : public RowSink {
- public:
-  explicit CollectingSink(QueryResult& out) : out_(out) {}
-  Status Begin(const std::vector<std::string>& names,
-               const std::vector<std::string>& types) override {
-    out_.column_names = names;
-    out_.column_types = types;
-    return Status();
-  }
-  Status Rows(std::vector<Row>&& rows) override {
-    for (Row& row : rows)
-      out_.rows.push_back(std::move(row));
-    return Status();
-  }
-
- private:
-  QueryResult& out_;
-};
-
 }  // namespace
 
 int64_t QueryStats::PartitionsScanned() const {

@@ -146,6 +146,35 @@ struct QueryResult {
   QueryStats stats;
 };
 
+/// Keeps a result's names, types and rows in `out` (at most `max_rows`; the rest are
+/// dropped and `truncated` set).
+class CollectingSink final : public RowSink {
+ public:
+  explicit CollectingSink(QueryResult& out, size_t max_rows = SIZE_MAX)
+      : out_(out), max_rows_(max_rows) {}
+  Status Begin(const std::vector<std::string>& names,
+               const std::vector<std::string>& types) override {
+    out_.column_names = names;
+    out_.column_types = types;
+    return Status();
+  }
+  Status Rows(std::vector<Row>&& rows) override {
+    for (Row& row : rows) {
+      if (out_.rows.size() >= max_rows_) {
+        truncated = true;
+        break;
+      }
+      out_.rows.push_back(std::move(row));
+    }
+    return Status();
+  }
+  bool truncated = false;
+
+ private:
+  QueryResult& out_;
+  size_t max_rows_;
+};
+
 /// basin's one seam to DuckDB: an embedded database whose file system reads the lake
 /// ("lake://key", "s3://bucket/key"). No DuckDB header leaks past this class.
 /// Thread-safe: each Execute uses its own connection.

@@ -370,7 +370,7 @@ void ApiServer::RegisterCrawlerRoutes() {
   // Runs synchronously and answers with the run report; a stopping server cancels it.
   Route("POST", R"(/api/crawlers/([^/]+)/run)", Access::kEditor,
         [this](const Request& request, Response& response, const RequestContext&) {
-          auto report = crawls_->Run(request.matches[1], &stopping_);
+          auto report = crawls_->Run(request.matches[1], {.cancel = &stopping_});
           if (!report.ok())
             return WriteError(response, report.status());
           WriteJson(response, 200, report->ToJson());

@@ -24,25 +24,11 @@ void CrawlService::Stop() {
 }
 
 Result<crawler::RunReport> CrawlService::Run(const std::string& name,
-                                             const std::atomic<bool>* cancel) {
+                                             crawler::CrawlOptions options) {
   if (stopping_)
     return Status::Unavailable("the server is stopping: crawls are not started");
-  std::atomic<bool> stop{false};
-  crawler::CrawlOptions options;
-  // The crawler checks one flag: set it when the caller's flag or the service's stop is.
-  std::atomic<bool> done{false};
-  std::thread relay([&] {
-    while (!done && !stop) {
-      if ((cancel != nullptr && cancel->load()) || stopping_)
-        stop = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  });
-  options.cancel = &stop;
-  Result<crawler::RunReport> report = crawler_.Run(name, options);
-  done = true;
-  relay.join();
-  return report;
+  options.stop = &stopping_;
+  return crawler_.Run(name, options);
 }
 
 Result<int64_t> CrawlService::Start(const std::string& name) {
@@ -57,6 +43,7 @@ Result<int64_t> CrawlService::Start(const std::string& name) {
   run->thread = std::thread([this, state, name] {
     crawler::CrawlOptions options;
     options.cancel = &state->cancel;
+    options.stop = &stopping_;
     options.on_progress = [this, state](const crawler::CrawlProgress& progress) {
       std::lock_guard<std::mutex> lock(mutex_);
       state->view.progress = progress;

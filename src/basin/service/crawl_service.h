@@ -39,9 +39,9 @@ class CrawlService {
   CrawlService(const CrawlService&) = delete;
   CrawlService& operator=(const CrawlService&) = delete;
 
-  /// Runs crawler `name` now, on the calling thread (cancelled by `cancel` or Stop).
-  Result<crawler::RunReport> Run(const std::string& name,
-                                 const std::atomic<bool>* cancel = nullptr);
+  /// Runs crawler `name` now, on the calling thread, reporting to `options.on_progress`
+  /// (cancelled by `options.cancel` or Stop).
+  Result<crawler::RunReport> Run(const std::string& name, crawler::CrawlOptions options = {});
 
   /// Starts crawler `name` on a thread of its own; returns the run's id at once. NotFound
   /// for an unknown crawler; Unavailable when the service is stopping.

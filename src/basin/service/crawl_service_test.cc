@@ -39,13 +39,36 @@ TEST_P(CrawlServiceTest, RunsACrawlNowOrInTheBackground) {
   EXPECT_EQ(service.Start("nobody").status().code(), StatusCode::kNotFound);
 }
 
+// The service's stop reaches a run under way on the caller's thread, which reports its
+// progress to the caller (the CLI's progress line) as it goes.
+TEST_P(CrawlServiceTest, StoppingTheServiceStopsARunUnderWay) {
+  for (int i = 0; i < 50; ++i)
+    Put("big/t/part-" + std::to_string(i) + ".csv", "a,b\n" + std::to_string(i) + ",x\n");
+  Create("big", "lake://big/");
+  CrawlService service(*crawler_);
+  std::atomic<bool> cancel{false};
+  crawler::CrawlProgress seen;
+  crawler::CrawlOptions options{.on_progress =
+                                    [&](const crawler::CrawlProgress& progress) {
+                                      seen = progress;
+                                      service.Stop();  // as `basin serve` does on SIGTERM
+                                    },
+                                .cancel = &cancel};
+  Result<crawler::RunReport> report = service.Run("big", options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->status, "cancelled");
+  EXPECT_EQ(seen.listed, 50);
+  EXPECT_FALSE(cancel.load());  // the caller's flag is the caller's
+  EXPECT_EQ(crawler_->catalog().GetTable("lake", "t").status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(CrawlServiceTest, ACancelledOrStoppedRunChangesNothing) {
   for (int i = 0; i < 400; ++i)
     Put("big/t/part-" + std::to_string(i) + ".csv", "a,b\n" + std::to_string(i) + ",x\n");
   Create("big", "lake://big/");
   CrawlService service(*crawler_);
   std::atomic<bool> cancel{true};
-  Result<crawler::RunReport> cancelled = service.Run("big", &cancel);
+  Result<crawler::RunReport> cancelled = service.Run("big", {.cancel = &cancel});
   ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
   EXPECT_EQ(cancelled->status, "cancelled");
   EXPECT_EQ(crawler_->catalog().GetTable("lake", "t").status().code(), StatusCode::kNotFound);

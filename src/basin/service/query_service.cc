@@ -57,34 +57,6 @@ class CountingSink final : public query::RowSink {
   query::RowSink& inner_;
 };
 
-// Keeps a result in memory (asynchronous statements that are not a plain SELECT).
-class MemorySink final : public query::RowSink {
- public:
-  explicit MemorySink(size_t max_rows) : max_rows_(max_rows) {}
-  Status Begin(const std::vector<std::string>& names,
-               const std::vector<std::string>& types) override {
-    column_names = names;
-    column_types = types;
-    return Status();
-  }
-  Status Rows(std::vector<query::Row>&& batch) override {
-    for (query::Row& row : batch) {
-      if (rows.size() >= max_rows_) {
-        truncated = true;
-        break;
-      }
-      rows.push_back(std::move(row));
-    }
-    return Status();
-  }
-  std::vector<std::string> column_names, column_types;
-  std::vector<query::Row> rows;
-  bool truncated = false;
-
- private:
-  size_t max_rows_;
-};
-
 // Offsets and limits over a sink (reading a slice of a materialized result).
 Status ReplaySlice(const std::vector<std::string>& names, const std::vector<std::string>& types,
                    const std::vector<query::Row>& rows, int64_t offset, int64_t limit,
@@ -214,6 +186,7 @@ QueryService::Outcome QueryService::Execute(const QueryRequest& request,
       .use_cache = request.use_cache,
       .own_urls = own_url.empty() ? std::vector<std::string>{} : std::vector<std::string>{own_url},
       .limits_owner = "workgroup '" + group->name + "'"};
+  execute.on_progress = request.on_progress;
   Result<query::QueryStats> stats = (*engine)->Execute(sql_to_run, execute, counting);
   if (!stats.ok())
     return done(stats.status());
@@ -360,10 +333,11 @@ void QueryService::RunJob(std::shared_ptr<Job> job, QueryRequest request) {
   }
   std::string sql = to_lake ? query::CopySql(select, url, {.in_place = false}) : request.sql;
   // A COPY answers with one row: the number of rows it wrote.
-  MemorySink memory(options_.max_memory_rows);
+  query::QueryResult memory;
+  query::CollectingSink collected(memory, options_.max_memory_rows);
   // The COPY around a single SELECT is basin's own statement (the SELECT alone was parsed as
   // exactly one); any other statement runs as the user's.
-  Outcome out = Execute(request, sql, memory, &job->cancel, record, admitted,
+  Outcome out = Execute(request, sql, collected, &job->cancel, record, admitted,
                         to_lake ? query::StatementPolicy::kBasin : query::StatementPolicy::kUser,
                         to_lake ? url : "");
   if (to_lake && out.status.ok()) {

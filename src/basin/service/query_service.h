@@ -32,6 +32,8 @@ struct QueryRequest {
   std::string database;  // default database for unqualified names ("" → the configured one)
   bool use_cache = true;
   QueryCaller caller;
+  /// DuckDB's estimate of how far the query is, in percent (see ExecuteOptions).
+  std::function<void(double percent)> on_progress;
 };
 
 /// A statement basin runs itself instead of handing it to DuckDB (CTAS, INSERT OVERWRITE):
