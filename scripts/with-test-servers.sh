@@ -6,17 +6,23 @@
 #   PostgreSQL 15 (Debian postgresql-15), a throwaway cluster in a temp dir, password
 #   auth for user basin with a random password: BASIN_TEST_POSTGRES_URL
 #   (postgresql://basin:PASSWORD@127.0.0.1:PORT/basin_test).
+#   MariaDB 10.11 (Debian mariadb-server), a throwaway data folder in a temp dir, user basin
+#   with a random password and database basin_test: BASIN_TEST_MARIADB_HOST, _PORT, _USER,
+#   _PASSWORD, _DATABASE.
 # Usage: scripts/with-test-servers.sh COMMAND [ARG...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/basin-test-servers.XXXXXX")
 pids=()
 postgres_pid=
+mariadb_pid=
 cleanup() {
   # SIGQUIT is PostgreSQL's immediate shutdown: the cluster is thrown away anyway.
   if [ -n "$postgres_pid" ]; then kill -QUIT "$postgres_pid" 2>/dev/null || true; fi
+  if [ -n "$mariadb_pid" ]; then kill -KILL "$mariadb_pid" 2>/dev/null || true; fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [ -n "$postgres_pid" ]; then wait "$postgres_pid" 2>/dev/null || true; fi
+  if [ -n "$mariadb_pid" ]; then wait "$mariadb_pid" 2>/dev/null || true; fi
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -104,5 +110,57 @@ PGPASSWORD=$postgres_password "$pg_bin/createdb" -h 127.0.0.1 -p "$postgres_port
   basin_test
 export BASIN_TEST_POSTGRES_URL="postgresql://basin:$postgres_password@127.0.0.1:$postgres_port/basin_test"
 echo "with-test-servers: PostgreSQL at 127.0.0.1:$postgres_port (database basin_test)" >&2
+
+# --- MariaDB ---------------------------------------------------------------------
+if ! command -v mariadbd > /dev/null && [ ! -x /usr/sbin/mariadbd ]; then
+  echo "with-test-servers: MariaDB is missing: run scripts/bootstrap.sh --test" >&2
+  exit 1
+fi
+mkdir -p "$work/maria"
+as_mariadb=()
+[ "$(id -u)" -ne 0 ] || { as_mariadb=(--user=mysql); chown -R mysql:mysql "$work/maria"; }
+mariadb-install-db --no-defaults "${as_mariadb[@]}" --datadir="$work/maria/data" \
+  --auth-root-authentication-method=socket --skip-test-db > "$work/maria/install.log" 2>&1 || {
+  echo "with-test-servers: mariadb-install-db failed:" >&2
+  cat "$work/maria/install.log" >&2
+  exit 1
+}
+mariadb_password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+for attempt in 1 2 3 4 5; do
+  mariadb_port=$(free_port)
+  /usr/sbin/mariadbd --no-defaults "${as_mariadb[@]}" --datadir="$work/maria/data" \
+    --socket="$work/maria/socket" --port="$mariadb_port" --bind-address=127.0.0.1 \
+    --skip-name-resolve --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=128M \
+    --max-connections=200 > "$work/maria/mariadb.log" 2>&1 &
+  mariadb_pid=$!
+  ready=0
+  for _ in $(seq 1 150); do
+    if ! kill -0 "$mariadb_pid" 2>/dev/null; then break; fi
+    if mariadb-admin --no-defaults --socket="$work/maria/socket" -uroot ping > /dev/null 2>&1; then
+      ready=1; break
+    fi
+    sleep 0.1
+  done
+  [ $ready -eq 1 ] && break
+  kill -KILL "$mariadb_pid" 2>/dev/null || true
+  wait "$mariadb_pid" 2>/dev/null || true
+  mariadb_pid=
+  if [ $attempt -eq 5 ] || ! grep -q -i "bind" "$work/maria/mariadb.log"; then
+    echo "with-test-servers: MariaDB did not start:" >&2
+    cat "$work/maria/mariadb.log" >&2
+    exit 1
+  fi
+done
+mariadb --no-defaults --socket="$work/maria/socket" -uroot <<SQL
+CREATE DATABASE basin_test CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER 'basin'@'127.0.0.1' IDENTIFIED BY '$mariadb_password';
+GRANT ALL PRIVILEGES ON *.* TO 'basin'@'127.0.0.1' WITH GRANT OPTION;
+SQL
+export BASIN_TEST_MARIADB_HOST=127.0.0.1
+export BASIN_TEST_MARIADB_PORT=$mariadb_port
+export BASIN_TEST_MARIADB_USER=basin
+export BASIN_TEST_MARIADB_PASSWORD=$mariadb_password
+export BASIN_TEST_MARIADB_DATABASE=basin_test
+echo "with-test-servers: MariaDB at 127.0.0.1:$mariadb_port (database basin_test)" >&2
 
 "$@"

@@ -4,6 +4,7 @@
 
 #include "basin/metadata/catalog_schema.h"
 #include "basin/metadata/query_schema.h"
+#include "basin/metadata/source_schema.h"
 #include "basin/metadata/stream_schema.h"
 #include "basin/metadata/workgroup_schema.h"
 
@@ -135,6 +136,7 @@ constexpr std::array kSchemaChanges = {
                  kQuerySchemaPostgres},
     SchemaChange{5, "workgroups, users.workgroup", kWorkgroupsSqlite, kWorkgroupsPostgres},
     SchemaChange{6, "delivery streams", kStreamsSqlite, kStreamsPostgres},
+    SchemaChange{7, "sources", kSourcesSqlite, kSourcesPostgres},
 };
 
 template <std::string_view SchemaChange::*kDialect>

@@ -1,0 +1,42 @@
+#include "basin/source/source_probe.h"
+
+#include <set>
+
+namespace basin::source {
+
+std::string SourceProbe::Summary(const SourceDefinition& definition) const {
+  std::string line = server;
+  if (definition.kind != SourceKind::kSqlite)
+    line += " as " + definition.user + (tls ? " (TLS)" : " (no TLS)");
+  std::set<std::string> schemas;
+  for (const SourceTable& table : tables)
+    schemas.insert(table.schema);
+  line += ": " + std::to_string(tables.size()) + (tables.size() == 1 ? " table" : " tables");
+  if (!schemas.empty()) {
+    line += " in ";
+    bool first = true;
+    for (const std::string& schema : schemas) {
+      line += (first ? "" : ", ") + schema;
+      first = false;
+    }
+  }
+  if (unreadable_tables > 0) {
+    line += "; " + std::to_string(unreadable_tables) +
+            " more the user cannot read (no SELECT privilege)";
+  }
+  return line;
+}
+
+Result<SourceProbe> ProbeSource(const SourceDefinition& definition, const std::string& password) {
+  switch (definition.kind) {
+    case SourceKind::kPostgres:
+      return ProbePostgres(definition, password);
+    case SourceKind::kMariaDb:
+      return ProbeMariaDb(definition, password);
+    case SourceKind::kSqlite:
+      return ProbeSqlite(definition);
+  }
+  return Status::InvalidArgument("unknown source kind");
+}
+
+}  // namespace basin::source
