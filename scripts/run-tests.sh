@@ -27,7 +27,7 @@ run_all() {
   # Leaks are the unit tests' concern; here an invalid access aborts the server.
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     BASIN_BIN="$root/$asan/bin/basin" node --test --test-concurrency=1 \
-    "$root"/tests/e2e/{security,security_edge,security_auth,ctas,query_api,server,streams}.test.mjs
+    "$root"/tests/e2e/{security,security_edge,security_auth,ctas,query_api,server,streams,sources}.test.mjs
 }
 export -f run_all
 export release asan jobs root

@@ -100,5 +100,6 @@ void AddSavedQueryCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 /// Also adds `basin user set-workgroup`: call after AddAdminCommands.
 void AddWorkgroupCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void AddStreamCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
+void AddSourceCommands(CLI::App& app, GlobalFlags& flags, int& exit_code);
 
 }  // namespace basin::app

@@ -128,6 +128,17 @@ Result<auth::AuthStore*> Home::Auth() {
   return auth_.get();
 }
 
+Result<source::SourceStore*> Home::Sources() {
+  BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!sources_) {
+    BASIN_ASSIGN_OR_RETURN(std::string master_key,
+                           auth::LoadOrCreateMasterKey(MasterKeyPath(config_)));
+    sources_ = std::make_unique<source::SourceStore>(*database, std::move(master_key));
+  }
+  return sources_.get();
+}
+
 Result<std::string> Home::DerivedSecret(std::string_view purpose) {
   BASIN_ASSIGN_OR_RETURN(std::string master_key,
                          auth::LoadOrCreateMasterKey(MasterKeyPath(config_)));

@@ -14,6 +14,7 @@
 #include "basin/metadata/database.h"
 #include "basin/query/engine.h"
 #include "basin/query/result_cache.h"
+#include "basin/source/source_store.h"
 #include "basin/storage/store_resolver.h"
 #include "basin/workgroup/admission_queue.h"
 #include "basin/workgroup/workgroup_store.h"
@@ -58,6 +59,8 @@ class Home {
 
   Result<metadata::Database*> Metadata();
   Result<auth::AuthStore*> Auth();
+  /// The sources snapshots read; their passwords sealed under the home's master key.
+  Result<source::SourceStore*> Sources();
   /// A key for one purpose ("query-results"), derived from the home's master key.
   Result<std::string> DerivedSecret(std::string_view purpose);
   /// lake:// and s3:// URLs; the lake is opened on first use.
@@ -97,6 +100,7 @@ class Home {
   std::mutex mutex_;
   std::unique_ptr<metadata::Database> metadata_;
   std::unique_ptr<auth::AuthStore> auth_;
+  std::unique_ptr<source::SourceStore> sources_;
   std::shared_ptr<storage::StoreResolver> stores_;
   std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<query::Engine> internal_engine_;

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   AddSavedQueryCommands(app, flags, exit_code);
   AddWorkgroupCommands(app, flags, exit_code);
   AddStreamCommands(app, flags, exit_code);
+  AddSourceCommands(app, flags, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -112,6 +112,9 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag,
   Result<writer::TableWriter*> table_writer = (*home)->Writer();
   if (!table_writer.ok())
     return ReportError(table_writer.status());
+  Result<source::SourceStore*> sources = (*home)->Sources();
+  if (!sources.ok())
+    return ReportError(sources.status());
   Result<std::string> results_secret = (*home)->DerivedSecret("query-results");
   if (!results_secret.ok())
     return ReportError(results_secret.status());
@@ -129,7 +132,7 @@ int RunServe(const GlobalFlags& flags, const std::string& listen_flag,
   });
   server::ApiServer server(options, **auth, *stores, *crawler, *engine, &history, &saved_queries,
                            *workgroups, &(*home)->Admission(), &queries, &streams,
-                           stream_service->get());
+                           stream_service->get(), *sources);
   if (Status bound = server.Bind(); !bound.ok())
     return ReportError(bound);
   std::string url = "http://" + options.host + ":" + std::to_string(server.port());

@@ -139,7 +139,8 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
                      query::Engine* engine, query::QueryHistory* history,
                      query::SavedQueryStore* saved_queries, workgroup::WorkgroupStore* workgroups,
                      workgroup::AdmissionQueue* admission, service::QueryService* queries,
-                     stream::StreamStore* streams, delivery::StreamService* stream_service)
+                     stream::StreamStore* streams, delivery::StreamService* stream_service,
+                     source::SourceStore* sources)
     : options_(std::move(options)),
       auth_(auth),
       stores_(std::move(stores)),
@@ -153,6 +154,7 @@ ApiServer::ApiServer(ServerOptions options, auth::AuthStore& auth,
       admission_(admission),
       streams_(streams),
       stream_service_(stream_service),
+      sources_(sources),
       http_(std::make_unique<httplib::Server>()),
       aws_json_(std::make_unique<AwsJsonDispatcher>([this](const httplib::Request& request) {
         std::string token;
@@ -408,6 +410,7 @@ void ApiServer::RegisterRoutes() {
   RegisterQueryRoutes();
   RegisterQueryHistoryRoutes();
   RegisterSavedQueryRoutes();
+  RegisterSourceRoutes();
   RegisterWorkgroupRoutes();
   RegisterStreamRoutes();
   RegisterMetricsRoutes();

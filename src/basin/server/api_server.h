@@ -33,6 +33,10 @@ namespace basin::service {
 class QueryService;
 }  // namespace basin::service
 
+namespace basin::source {
+class SourceStore;
+}  // namespace basin::source
+
 namespace basin::server {
 
 class AwsJsonDispatcher;
@@ -98,7 +102,8 @@ class ApiServer {
             workgroup::WorkgroupStore* workgroups = nullptr,
             workgroup::AdmissionQueue* admission = nullptr,
             service::QueryService* queries = nullptr, stream::StreamStore* streams = nullptr,
-            delivery::StreamService* stream_service = nullptr);
+            delivery::StreamService* stream_service = nullptr,
+            source::SourceStore* sources = nullptr);
   ~ApiServer();
 
   /// Binds the listening socket. Unavailable when the address is taken or invalid.
@@ -158,6 +163,7 @@ class ApiServer {
   void RegisterAsyncQueryRoutes();
   void RegisterQueryHistoryRoutes();
   void RegisterSavedQueryRoutes();
+  void RegisterSourceRoutes();
   void RegisterWorkgroupRoutes();
   void RegisterStreamRoutes();
   void RegisterMetricsRoutes();
@@ -184,6 +190,7 @@ class ApiServer {
   workgroup::AdmissionQueue* admission_;
   stream::StreamStore* streams_;
   delivery::StreamService* stream_service_;  // may be null: no ingest endpoint
+  source::SourceStore* sources_;             // may be null: no /api/sources
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<AwsJsonDispatcher> aws_json_;                  // X-Amz-Target requests
   auth::LoginThrottle login_throttle_{options_.login_throttle};  // of POST /api/auth/login

@@ -69,9 +69,9 @@ Result<SourceProbe> ProbeMariaDb(const SourceDefinition& definition, const std::
   // Connector/C 3.3 goes on without TLS when the server offers none, even when enforced:
   // refuse the connection here (the handshake sent a scrambled password, not the password).
   if (enforce && mysql_get_ssl_cipher(mysql.get()) == nullptr) {
-    return Status::FailedPrecondition(
-        "MariaDB source '" + definition.name + "' at " + definition.host + ":" +
-        std::to_string(port) + ": the server offers no TLS, and the source requires it");
+    return Status::FailedPrecondition("MariaDB source '" + definition.name + "' at " +
+                                      definition.host + ":" + std::to_string(port) +
+                                      ": the server offers no TLS, and the source requires it");
   }
   SourceProbe probe;
   probe.server = std::string("MariaDB ") + mysql_get_server_info(mysql.get());

@@ -80,9 +80,10 @@ Result<SourceProbe> ProbePostgres(const SourceDefinition& definition, const std:
   if (PQstatus(conn.get()) != CONNECTION_OK)
     return ConnectFailure(definition, PQerrorMessage(conn.get()));
   SourceProbe probe;
-  probe.server = "PostgreSQL " + std::string(PQparameterStatus(conn.get(), "server_version")
-                                                 ? PQparameterStatus(conn.get(), "server_version")
-                                                 : "?");
+  // "15.10 (Debian 15.10-0+deb12u1)": the version alone.
+  const char* version = PQparameterStatus(conn.get(), "server_version");
+  std::string server_version = version ? version : "?";
+  probe.server = "PostgreSQL " + server_version.substr(0, server_version.find(' '));
   probe.tls = PQsslInUse(conn.get()) == 1;
   QueryResult result(
       PQexec(conn.get(),

@@ -4,15 +4,13 @@
 
 #include "basin/common/ascii.h"
 #include "basin/common/plain_name.h"
+#include "basin/common/time_format.h"
 
 namespace basin::source {
 namespace {
 
 constexpr size_t kMaxNameLength = 128;
 
-int64_t Seconds(std::chrono::system_clock::time_point time) {
-  return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
-}
 
 Result<std::string> TextField(const nlohmann::json& json, const char* field) {
   const nlohmann::json& value = json.at(field);
@@ -160,8 +158,8 @@ nlohmann::json ToJson(const StoredSource& source) {
   nlohmann::json json = {{"name", definition.name},
                          {"kind", SourceKindName(definition.kind)},
                          {"has_password", source.has_password},
-                         {"created_at", Seconds(source.created_at)},
-                         {"updated_at", Seconds(source.updated_at)}};
+                         {"created_at", FormatIso8601(source.created_at)},
+                         {"updated_at", FormatIso8601(source.updated_at)}};
   if (definition.kind == SourceKind::kSqlite) {
     json["path"] = definition.database;
     return json;

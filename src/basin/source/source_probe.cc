@@ -27,6 +27,41 @@ std::string SourceProbe::Summary(const SourceDefinition& definition) const {
   return line;
 }
 
+nlohmann::json ProbeToJson(const SourceDefinition& definition, const Result<SourceProbe>& probe) {
+  if (!probe.ok()) {
+    std::string reason = "error";
+    switch (probe.status().code()) {
+      case StatusCode::kUnauthenticated:
+        reason = "unauthenticated";
+        break;
+      case StatusCode::kUnavailable:
+        reason = "unreachable";
+        break;
+      case StatusCode::kPermissionDenied:
+        reason = "no_privilege";
+        break;
+      case StatusCode::kFailedPrecondition:
+        reason = "tls_or_format";
+        break;
+      case StatusCode::kNotFound:
+        reason = "not_found";
+        break;
+      default:
+        break;
+    }
+    return {{"ok", false}, {"error", probe.status().message()}, {"reason", reason}};
+  }
+  nlohmann::json tables = nlohmann::json::array();
+  for (const SourceTable& table : probe->tables)
+    tables.push_back({{"schema", table.schema}, {"name", table.name}});
+  return {{"ok", true},
+          {"summary", probe->Summary(definition)},
+          {"server", probe->server},
+          {"tls", probe->tls},
+          {"tables", std::move(tables)},
+          {"unreadable_tables", probe->unreadable_tables}};
+}
+
 Result<SourceProbe> ProbeSource(const SourceDefinition& definition, const std::string& password) {
   switch (definition.kind) {
     case SourceKind::kPostgres:

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "basin/common/result.h"
 #include "basin/source/source.h"
 
@@ -24,6 +26,11 @@ struct SourceProbe {
   /// One line: "PostgreSQL 15.10 as shop (TLS): 12 tables in public, sales".
   std::string Summary(const SourceDefinition& definition) const;
 };
+
+/// {"ok": true, "summary", "server", "tls", "tables": [{"schema", "name"}], "unreadable_tables"}
+/// or {"ok": false, "error": "<one line>", "reason": "unauthenticated" | "unavailable" | ...}:
+/// the answer of `basin source test --json` and POST /api/sources/NAME/test.
+nlohmann::json ProbeToJson(const SourceDefinition& definition, const Result<SourceProbe>& probe);
 
 /// Connects to the source and lists the tables its user can read. Failures say why in
 /// one line, with the code: Unauthenticated (wrong user or password), Unavailable (host

@@ -1,5 +1,7 @@
 #include "basin/source/source_store.h"
 
+#include <cstdlib>
+
 #include "basin/auth/master_key.h"
 
 namespace basin::source {
@@ -138,6 +140,15 @@ Result<std::string> SourceStore::Password(std::string_view name,
                                       variable + ", which is not set");
   }
   return found->second;
+}
+
+Result<std::string> SourceStore::Password(std::string_view name) {
+  BASIN_ASSIGN_OR_RETURN(StoredSource stored, Get(name));
+  std::map<std::string, std::string> environment;
+  const std::string& variable = stored.definition.password_env;
+  if (const char* value = variable.empty() ? nullptr : std::getenv(variable.c_str()))
+    environment[variable] = value;
+  return Password(name, environment);
 }
 
 }  // namespace basin::source

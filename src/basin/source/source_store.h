@@ -39,6 +39,8 @@ class SourceStore {
   /// master key).
   Result<std::string> Password(std::string_view name,
                                const std::map<std::string, std::string>& environment);
+  /// The same, with the variable looked up in this process's environment.
+  Result<std::string> Password(std::string_view name);
 
  private:
   metadata::Database& database_;
