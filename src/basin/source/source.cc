@@ -11,7 +11,6 @@ namespace {
 
 constexpr size_t kMaxNameLength = 128;
 
-
 Result<std::string> TextField(const nlohmann::json& json, const char* field) {
   const nlohmann::json& value = json.at(field);
   if (!value.is_string())
