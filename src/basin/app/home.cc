@@ -118,8 +118,7 @@ Result<auth::AuthStore*> Home::Auth() {
   BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
   std::lock_guard<std::mutex> lock(mutex_);
   if (!auth_) {
-    BASIN_ASSIGN_OR_RETURN(std::string master_key,
-                           auth::LoadOrCreateMasterKey(MasterKeyPath(config_)));
+    BASIN_ASSIGN_OR_RETURN(std::string master_key, MasterKeyLocked());
     auth::AuthOptions options;
     options.max_concurrent_password_hashes = config_.password_hashes_at_once;
     BASIN_ASSIGN_OR_RETURN(
@@ -132,16 +131,26 @@ Result<source::SourceStore*> Home::Sources() {
   BASIN_ASSIGN_OR_RETURN(metadata::Database * database, Metadata());
   std::lock_guard<std::mutex> lock(mutex_);
   if (!sources_) {
-    BASIN_ASSIGN_OR_RETURN(std::string master_key,
-                           auth::LoadOrCreateMasterKey(MasterKeyPath(config_)));
+    BASIN_ASSIGN_OR_RETURN(std::string master_key, MasterKeyLocked());
     sources_ = std::make_unique<source::SourceStore>(*database, std::move(master_key));
   }
   return sources_.get();
 }
 
+Result<std::string> Home::MasterKeyLocked() {
+  if (!master_key_) {
+    BASIN_ASSIGN_OR_RETURN(std::string key, auth::LoadOrCreateMasterKey(MasterKeyPath(config_)));
+    master_key_ = std::move(key);
+  }
+  return *master_key_;
+}
+
 Result<std::string> Home::DerivedSecret(std::string_view purpose) {
-  BASIN_ASSIGN_OR_RETURN(std::string master_key,
-                         auth::LoadOrCreateMasterKey(MasterKeyPath(config_)));
+  std::string master_key;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    BASIN_ASSIGN_OR_RETURN(master_key, MasterKeyLocked());
+  }
   return HmacSha256(master_key, purpose);
 }
 

@@ -90,6 +90,8 @@ class Home {
   Result<writer::TableWriter*> Writer();
 
  private:
+  // The master key, read from its file on first use. REQUIRES: mutex_ held.
+  Result<std::string> MasterKeyLocked();
   /// Spill files go below `work_dir`: one folder per engine. REQUIRES: mutex_ held.
   /// `for_people`: an engine for people's SQL (URLs confined, EngineOptions::confine_urls).
   Result<std::unique_ptr<query::Engine>> MakeEngine(const std::string& work_dir,
@@ -101,6 +103,7 @@ class Home {
   std::unique_ptr<metadata::Database> metadata_;
   std::unique_ptr<auth::AuthStore> auth_;
   std::unique_ptr<source::SourceStore> sources_;
+  std::optional<std::string> master_key_;  // read once (Auth, Sources, DerivedSecret)
   std::shared_ptr<storage::StoreResolver> stores_;
   std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<query::Engine> internal_engine_;

@@ -120,7 +120,8 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
   query::QueryHistory history(**metadata);
   std::optional<writer::WriteResult> written;  // a write statement's, for its own summary
   service::WriteStatementRunner write_statements;
-  if (writer::IsWriteStatement(sql)) {
+  const bool write_statement = writer::IsWriteStatement(sql);
+  if (write_statement) {
     Result<writer::TableWriter*> table_writer = home.Writer();
     if (!table_writer.ok())
       return ReportError(table_writer.status());
@@ -164,7 +165,7 @@ int RunQuery(const GlobalFlags& flags, std::string sql, const std::string& file,
       progress_shown = true;
     };
   }
-  const bool streamed = format == "csv" && !writer::IsWriteStatement(sql);
+  const bool streamed = format == "csv" && !write_statement;
   service::QueryService::Outcome outcome =
       queries.Run(request, streamed ? static_cast<query::RowSink&>(csv) : collected, &interrupted);
   if (progress_shown)

@@ -94,9 +94,7 @@ int RunList(const GlobalFlags& flags) {
 int RunShow(const GlobalFlags& flags, const std::string& name) {
   std::unique_ptr<Home> home;
   Result<source::SourceStore*> store = OpenSources(flags, home);
-  if (!store.ok())
-    return ReportError(store.status());
-  Result<source::StoredSource> stored = (*store)->Get(name);
+  Result<source::StoredSource> stored = store.ok() ? (*store)->Get(name) : store.status();
   if (!stored.ok())
     return ReportError(stored.status());
   nlohmann::json json = source::ToJson(*stored);
@@ -114,22 +112,18 @@ int RunShow(const GlobalFlags& flags, const std::string& name) {
 int RunTest(const GlobalFlags& flags, const std::string& name) {
   std::unique_ptr<Home> home;
   Result<source::SourceStore*> store = OpenSources(flags, home);
-  if (!store.ok())
-    return ReportError(store.status());
-  Result<source::StoredSource> stored = (*store)->Get(name);
-  if (!stored.ok())
-    return ReportError(stored.status());
-  Result<std::string> password = (*store)->Password(stored->definition.name);
-  Result<source::SourceProbe> probe = password.ok()
-                                          ? source::ProbeSource(stored->definition, *password)
-                                          : Result<source::SourceProbe>(password.status());
+  Result<source::TestedSource> tested =
+      store.ok() ? source::TestSource(**store, name) : store.status();
+  if (!tested.ok())
+    return ReportError(tested.status());
+  const source::SourceDefinition& definition = tested->source.definition;
   if (flags.json) {
-    PrintJson(source::ProbeToJson(stored->definition, probe));
-    return probe.ok() ? kExitOk : kExitFailure;
+    PrintJson(source::ProbeToJson(definition, tested->probe));
+    return tested->probe.ok() ? kExitOk : kExitFailure;
   }
-  if (!probe.ok())
-    return ReportError(probe.status());
-  std::cout << "ok: " << probe->Summary(stored->definition) << std::endl;
+  if (!tested->probe.ok())
+    return ReportError(tested->probe.status());
+  std::cout << "ok: " << tested->probe->Summary(definition) << std::endl;
   return kExitOk;
 }
 

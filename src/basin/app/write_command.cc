@@ -1,14 +1,8 @@
-// basin query "CREATE TABLE ... AS ..." / "INSERT OVERWRITE ...": writes go through the table
-// writer.
+// CREATE TABLE ... AS / INSERT OVERWRITE from `basin query` and the server: writes go through
+// the table writer.
 #include "basin/app/write_command.h"
 
-#include <iostream>
-
 #include <nlohmann/json.hpp>
-
-#include "basin/app/cli.h"
-#include "basin/query/query_history.h"
-#include "basin/writer/write_statement.h"
 
 namespace basin::app {
 

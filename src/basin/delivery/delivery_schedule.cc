@@ -116,9 +116,7 @@ std::vector<int64_t> StreamService::TakeDue(bool everything) {
     uint64_t limit = static_cast<uint64_t>(state.definition.buffer_mib) << 20;
     bool large = std::any_of(
         state.partition_bytes.begin(), state.partition_bytes.end(), [&](const auto& partition) {
-          auto failing = state.failing_partitions.find(partition.first);
-          return partition.second >= limit &&
-                 (failing == state.failing_partitions.end() || now >= failing->second.next_attempt);
+          return partition.second >= limit && !Waiting(state, partition.first, now);
         });
     if (!everything && !old && !large && id != holding_the_log)
       continue;
@@ -149,15 +147,19 @@ std::vector<int64_t> StreamService::TakeDue(bool everything) {
   return due;
 }
 
+bool StreamService::Waiting(const StreamState& state, const std::string& partition,
+                            std::chrono::steady_clock::time_point now) {
+  auto failing = state.failing_partitions.find(partition);
+  return failing != state.failing_partitions.end() && now < failing->second.next_attempt;
+}
+
 bool StreamService::HeldBack(const StreamState& state, const Buffered& entry,
                              std::chrono::steady_clock::time_point now) {
   if (state.failing_partitions.empty() || entry.records.empty())
     return false;
   return std::all_of(
-      entry.records.begin(), entry.records.end(), [&](const PartitionedRecord& record) {
-        auto failing = state.failing_partitions.find(record.partition);
-        return failing != state.failing_partitions.end() && now < failing->second.next_attempt;
-      });
+      entry.records.begin(), entry.records.end(),
+      [&](const PartitionedRecord& record) { return Waiting(state, record.partition, now); });
 }
 
 Status StreamService::DeliverAll() {

@@ -239,7 +239,10 @@ class StreamService {
   // returns OK with report->deferred_failure set.
   Status Deliver(StreamState& state, const stream::StreamDefinition& definition, Delivery& delivery,
                  DeliveryReport* report);
-  // The buffered entry waits for the next attempt of its partitions. REQUIRES: mutex_ held.
+  // The partition could not be written and its next attempt is not due. REQUIRES: mutex_ held.
+  static bool Waiting(const StreamState& state, const std::string& partition,
+                      std::chrono::steady_clock::time_point now);
+  // Every record of the buffered entry is Waiting. REQUIRES: mutex_ held.
   static bool HeldBack(const StreamState& state, const Buffered& entry,
                        std::chrono::steady_clock::time_point now);
   void TruncateDelivered();

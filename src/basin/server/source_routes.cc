@@ -5,7 +5,6 @@
 #include "basin/server/api_server.h"
 #include "basin/server/json_body.h"
 #include "basin/source/source_probe.h"
-#include "basin/source/source_store.h"
 
 namespace basin::server {
 namespace {
@@ -70,14 +69,10 @@ void ApiServer::RegisterSourceRoutes() {
   // either way (a source's wrong password is not the caller's), with "ok" saying which.
   Route("POST", std::string(kNamePattern) + "/test", Access::kEditor,
         [&store](const Request& request, Response& response, const RequestContext&) {
-          Result<source::StoredSource> stored = store.Get(request.matches[1].str());
-          if (!stored.ok())
-            return WriteError(response, stored.status());
-          Result<std::string> password = store.Password(stored->definition.name);
-          Result<source::SourceProbe> probe =
-              password.ok() ? source::ProbeSource(stored->definition, *password)
-                            : Result<source::SourceProbe>(password.status());
-          WriteJson(response, 200, source::ProbeToJson(stored->definition, probe));
+          Result<source::TestedSource> tested = source::TestSource(store, request.matches[1].str());
+          if (!tested.ok())
+            return WriteError(response, tested.status());
+          WriteJson(response, 200, source::ProbeToJson(tested->source.definition, tested->probe));
         });
 }
 

@@ -74,4 +74,12 @@ Result<SourceProbe> ProbeSource(const SourceDefinition& definition, const std::s
   return Status::InvalidArgument("unknown source kind");
 }
 
+Result<TestedSource> TestSource(SourceStore& store, std::string_view name) {
+  BASIN_ASSIGN_OR_RETURN(SourceStore::WithPassword found, store.GetWithPassword(name));
+  Result<SourceProbe> probe = found.password.ok()
+                                  ? ProbeSource(found.source.definition, *found.password)
+                                  : Result<SourceProbe>(found.password.status());
+  return TestedSource{.source = std::move(found.source), .probe = std::move(probe)};
+}
+
 }  // namespace basin::source

@@ -7,6 +7,7 @@
 
 #include "basin/common/result.h"
 #include "basin/source/source.h"
+#include "basin/source/source_store.h"
 
 namespace basin::source {
 
@@ -39,6 +40,14 @@ nlohmann::json ProbeToJson(const SourceDefinition& definition, const Result<Sour
 /// database), PermissionDenied (no privilege on the database), NotFound (no such
 /// database or file).
 Result<SourceProbe> ProbeSource(const SourceDefinition& definition, const std::string& password);
+
+/// `basin source test` and POST /api/sources/NAME/test: the stored source, probed with its
+/// password (why there is none is the probe's failure). NotFound for an unknown source.
+struct TestedSource {
+  StoredSource source;
+  Result<SourceProbe> probe;
+};
+Result<TestedSource> TestSource(SourceStore& store, std::string_view name);
 
 // One per kind (postgres_probe.cc, mariadb_probe.cc, sqlite_probe.cc).
 Result<SourceProbe> ProbePostgres(const SourceDefinition& definition, const std::string& password);

@@ -79,14 +79,18 @@ Result<StoredSource> SourceStore::Create(const SourceDefinition& definition,
   return Get(definition.name);
 }
 
-Result<StoredSource> SourceStore::Get(std::string_view name) {
+Result<StoredSource> SourceStore::Find(std::string_view name, std::optional<std::string>* sealed) {
   BASIN_ASSIGN_OR_RETURN(std::optional<metadata::Row> row,
                          database_.QueryRow(std::string("SELECT ") + kColumns +
                                                 " FROM sources WHERE lower(name) = lower(?)",
                                             {std::string(name)}));
   if (!row)
     return Status::NotFound("no source named '" + std::string(name) + "'");
-  return FromRow(*row, nullptr);
+  return FromRow(*row, sealed);
+}
+
+Result<StoredSource> SourceStore::Get(std::string_view name) {
+  return Find(name, nullptr);
 }
 
 Result<std::vector<StoredSource>> SourceStore::List() {
@@ -110,16 +114,9 @@ Status SourceStore::Delete(std::string_view name) {
   return Status::OK();
 }
 
-Result<std::string> SourceStore::Password(std::string_view name,
-                                          const std::map<std::string, std::string>& environment) {
-  BASIN_ASSIGN_OR_RETURN(std::optional<metadata::Row> row,
-                         database_.QueryRow(std::string("SELECT ") + kColumns +
-                                                " FROM sources WHERE lower(name) = lower(?)",
-                                            {std::string(name)}));
-  if (!row)
-    return Status::NotFound("no source named '" + std::string(name) + "'");
-  std::optional<std::string> sealed;
-  BASIN_ASSIGN_OR_RETURN(StoredSource stored, FromRow(*row, &sealed));
+Result<std::string> SourceStore::PasswordOf(const StoredSource& stored,
+                                            const std::optional<std::string>& sealed,
+                                            const Lookup& lookup) {
   if (sealed) {
     Result<std::string> opened =
         auth::OpenSealedSecret(master_key_, *sealed, AssociatedData(stored.definition.name));
@@ -133,22 +130,33 @@ Result<std::string> SourceStore::Password(std::string_view name,
   const std::string& variable = stored.definition.password_env;
   if (variable.empty())
     return std::string();
-  auto found = environment.find(variable);
-  if (found == environment.end()) {
+  std::optional<std::string> value = lookup(variable);
+  if (!value) {
     return Status::FailedPrecondition("source '" + stored.definition.name +
                                       "' reads its password from the environment variable " +
                                       variable + ", which is not set");
   }
-  return found->second;
+  return *value;
 }
 
-Result<std::string> SourceStore::Password(std::string_view name) {
-  BASIN_ASSIGN_OR_RETURN(StoredSource stored, Get(name));
-  std::map<std::string, std::string> environment;
-  const std::string& variable = stored.definition.password_env;
-  if (const char* value = variable.empty() ? nullptr : std::getenv(variable.c_str()))
-    environment[variable] = value;
-  return Password(name, environment);
+Result<std::string> SourceStore::Password(std::string_view name,
+                                          const std::map<std::string, std::string>& environment) {
+  std::optional<std::string> sealed;
+  BASIN_ASSIGN_OR_RETURN(StoredSource stored, Find(name, &sealed));
+  return PasswordOf(stored, sealed, [&](const std::string& variable) {
+    auto found = environment.find(variable);
+    return found == environment.end() ? std::nullopt : std::optional<std::string>(found->second);
+  });
+}
+
+Result<SourceStore::WithPassword> SourceStore::GetWithPassword(std::string_view name) {
+  std::optional<std::string> sealed;
+  BASIN_ASSIGN_OR_RETURN(StoredSource stored, Find(name, &sealed));
+  Result<std::string> password = PasswordOf(stored, sealed, [](const std::string& variable) {
+    const char* value = std::getenv(variable.c_str());
+    return value ? std::optional<std::string>(value) : std::nullopt;
+  });
+  return WithPassword{.source = std::move(stored), .password = std::move(password)};
 }
 
 }  // namespace basin::source

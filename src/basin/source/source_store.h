@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -39,10 +40,23 @@ class SourceStore {
   /// master key).
   Result<std::string> Password(std::string_view name,
                                const std::map<std::string, std::string>& environment);
-  /// The same, with the variable looked up in this process's environment.
-  Result<std::string> Password(std::string_view name);
+
+  /// A source and the password to connect with (its variable looked up in this process's
+  /// environment), read at once: NotFound when there is no such source; `password` holds
+  /// why there is none to use.
+  struct WithPassword {
+    StoredSource source;
+    Result<std::string> password;
+  };
+  Result<WithPassword> GetWithPassword(std::string_view name);
 
  private:
+  using Lookup = std::function<std::optional<std::string>(const std::string& variable)>;
+  // The source's row, and its sealed password (when `sealed` is not null).
+  Result<StoredSource> Find(std::string_view name, std::optional<std::string>* sealed);
+  Result<std::string> PasswordOf(const StoredSource& stored,
+                                 const std::optional<std::string>& sealed, const Lookup& lookup);
+
   metadata::Database& database_;
   std::string master_key_;
 };
