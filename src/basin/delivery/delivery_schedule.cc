@@ -147,6 +147,10 @@ std::vector<int64_t> StreamService::TakeDue(bool everything) {
   return due;
 }
 
+std::chrono::milliseconds StreamService::NextBackoff(std::chrono::milliseconds previous) const {
+  return std::min(options_.max_retry, std::max(options_.first_retry, previous * 2));
+}
+
 bool StreamService::Waiting(const StreamState& state, const std::string& partition,
                             std::chrono::steady_clock::time_point now) {
   auto failing = state.failing_partitions.find(partition);
@@ -234,7 +238,11 @@ Status StreamService::DeliverOne(int64_t id) {
   if (delivered.ok()) {
     for (const Buffered& entry : state->delivery->entries) {
       buffered_bytes_ -= std::min(buffered_bytes_, entry.bytes);
+      // A partition written again is no longer failing (a look per record only while
+      // some partition is).
       for (const PartitionedRecord& record : entry.records) {
+        if (state->failing_partitions.empty())
+          break;
         if (!report.deferred_partitions.contains(record.partition))
           state->failing_partitions.erase(record.partition);
       }
@@ -244,8 +252,7 @@ Status StreamService::DeliverOne(int64_t id) {
     // A partition that could not be written waits for its next attempt (with backoff).
     for (const std::string& partition : report.deferred_partitions) {
       PartitionRetry& retry = state->failing_partitions[partition];
-      retry.backoff =
-          std::min(options_.max_retry, std::max(options_.first_retry, retry.backoff * 2));
+      retry.backoff = NextBackoff(retry.backoff);
       retry.next_attempt = Now() + retry.backoff;
     }
     if (report.deferred_failure.ok()) {
@@ -266,7 +273,7 @@ Status StreamService::DeliverOne(int64_t id) {
   state->stats.last_delivery_error = CapText(delivered.ToString());
   if (!state->failing_since)
     state->failing_since = Now();
-  state->backoff = std::min(options_.max_retry, std::max(options_.first_retry, state->backoff * 2));
+  state->backoff = NextBackoff(state->backoff);
   state->next_attempt = Now() + state->backoff;
   return delivered;
 }

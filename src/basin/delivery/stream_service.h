@@ -239,6 +239,8 @@ class StreamService {
   // returns OK with report->deferred_failure set.
   Status Deliver(StreamState& state, const stream::StreamDefinition& definition, Delivery& delivery,
                  DeliveryReport* report);
+  // The wait after a failure: twice the last, from first_retry up to max_retry.
+  std::chrono::milliseconds NextBackoff(std::chrono::milliseconds previous) const;
   // The partition could not be written and its next attempt is not due. REQUIRES: mutex_ held.
   static bool Waiting(const StreamState& state, const std::string& partition,
                       std::chrono::steady_clock::time_point now);
